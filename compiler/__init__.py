@@ -1,0 +1,1 @@
+"""The gmc compiler: graph IR, checks, symbolic simplification, LaTeX and code generation."""
