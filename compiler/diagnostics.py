@@ -1,0 +1,298 @@
+"""Every message gmc prints about a user's program, in one place.
+
+A :class:`Diagnostic` is a located message; :class:`GmcError` carries one or more of them and
+renders them in the style of the Stan compiler (stanc3): a header naming the file, line and
+columns, the source lines with a caret under the span, a blank line, then the message and,
+where one exists, a hint such as ``Did you mean 'enc'?``.
+
+Each kind of error has exactly one constructor below; passes never format messages
+themselves, so wording stays consistent and golden transcripts change in one file.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+from gmc.dsl.ast import NO_SPAN, Span
+
+_RULE = "   " + "-" * 49
+_CONTEXT_LINES = 2
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located message. ``phase`` is 'Syntax error', 'Semantic error' or 'Warning'."""
+
+    phase: str
+    span: Span
+    message: str
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.phase != "Warning"
+
+    def render(self, source: str, filename: str) -> str:
+        """The full transcript of this diagnostic for ``source`` read from ``filename``."""
+        lines = [self._header(filename)]
+        if self.span.line > 0:
+            lines += [_RULE, *_excerpt(source, self.span), _RULE, ""]
+        lines.append(self.message)
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+    def _header(self, filename: str) -> str:
+        where = f"{self.phase} in '{filename}'"
+        s = self.span
+        if s.line <= 0:
+            return where + ":"
+        if s.end_line != s.line:
+            return f"{where}, line {s.line}, column {s.column} to line {s.end_line}, column {s.end_column}:"
+        if s.end_column > s.column:
+            return f"{where}, line {s.line}, column {s.column} to column {s.end_column}:"
+        return f"{where}, line {s.line}, column {s.column}:"
+
+
+def _excerpt(source: str, span: Span) -> list[str]:
+    text = source.splitlines()
+    first = max(1, span.line - _CONTEXT_LINES)
+    last = min(len(text), span.line)
+    width = len(str(last))
+    out = []
+    for number in range(first, last + 1):
+        out.append(f"   {number:>{width}}:  {text[number - 1]}".rstrip())
+    end = span.end_column if span.end_line == span.line else len(text[span.line - 1]) if text else span.column
+    carets = "^" * max(1, end - span.column + 1)
+    out.append(" " * (3 + width + 3 + span.column - 1) + carets)
+    return out
+
+
+class GmcError(Exception):
+    """A program gmc cannot compile, with every error found (warnings are kept alongside).
+
+    Attributes: ``diagnostics`` (list of :class:`Diagnostic`), ``source`` and ``filename``.
+    ``str(error)`` is the full transcript the command line prints.
+    """
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], source: str = "", filename: str = "<string>"):
+        self.diagnostics = list(diagnostics)
+        self.source = source
+        self.filename = filename
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n\n".join(d.render(self.source, self.filename) for d in self.diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.5)
+    return f"Did you mean '{close[0]}'?" if close else None
+
+
+def _error(span: Span, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic("Semantic error", span, message, hint)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+# ---- syntax ----------------------------------------------------------------------------
+
+def syntax_error(span: Span, found: str, expected: Iterable[str]) -> Diagnostic:
+    expected = sorted(set(expected))
+    message = f"Ill-formed statement: unexpected {found}."
+    hint = None
+    if expected:
+        shown = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else ".")
+        hint = f"Expected one of: {shown}"
+    return Diagnostic("Syntax error", span, message, hint)
+
+
+def unexpected_character(span: Span, char: str) -> Diagnostic:
+    return Diagnostic("Syntax error", span, f"Unexpected character {char!r}.")
+
+
+def unbalanced_bracket(span: Span, bracket: str) -> Diagnostic:
+    return Diagnostic("Syntax error", span, f"This {bracket!r} is never closed.")
+
+
+# ---- names -----------------------------------------------------------------------------
+
+def undefined_name(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
+    return _error(span, f"Identifier '{name}' is not defined.", _did_you_mean(name, candidates))
+
+
+def undefined_factor(span: Span, signature: str, defined: Iterable[str]) -> Diagnostic:
+    defined = sorted(defined)
+    hint = _did_you_mean(signature, defined)
+    if hint is None and defined:
+        hint = "Defined factors: " + ", ".join(defined) + "."
+    return _error(span, f"Factor '{signature}' is not defined.", hint)
+
+
+def duplicate_definition(span: Span, what: str, name: str, first_line: int) -> Diagnostic:
+    return _error(span, f"The {what} '{name}' is already defined on line {first_line}.")
+
+
+def unknown_distribution(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
+    known = sorted(known)
+    hint = _did_you_mean(name, known) or ("Known distributions: " + ", ".join(known) + ".")
+    return _error(span, f"Unknown distribution '{name}'.", hint)
+
+
+def unknown_parameter(span: Span, family: str, name: str, accepted: Iterable[str]) -> Diagnostic:
+    accepted = list(accepted)
+    hint = _did_you_mean(name, accepted) or (f"{family} takes: " + ", ".join(accepted) + ".")
+    return _error(span, f"Distribution {family} has no parameter '{name}'.", hint)
+
+
+def unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
+    return _error(span, f"Unknown function '{name}'.", _did_you_mean(name, known))
+
+
+def unknown_support(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
+    known = list(known)
+    hint = _did_you_mean(name, known) or ("Supports: " + ", ".join(known) + ".")
+    return _error(span, f"Unknown support '{name}'.", hint)
+
+
+def unknown_net_output(span: Span, net: str, name: str, outputs: Iterable[str]) -> Diagnostic:
+    outputs = list(outputs)
+    if not outputs:
+        return _error(span, f"Net '{net}' has a single unnamed output; use '{net}(...)' without '.{name}'.")
+    hint = _did_you_mean(name, outputs) or ("Its outputs: " + ", ".join(outputs) + ".")
+    return _error(span, f"Net '{net}' has no output '{name}'.", hint)
+
+
+def unknown_functional(span: Span, name: str) -> Diagnostic:
+    return _error(span, f"Unknown functional '{name}[...]'.",
+                  _did_you_mean(name, ["KL", "H", "CE"]) or "Functionals are KL[a || b], H[a] and CE[a || b].")
+
+
+def unknown_net_body(span: Span, name: str) -> Diagnostic:
+    return _error(span, f"Unknown built-in net '{name}'.",
+                  _did_you_mean(name, ["MLP"]) or "The built-in net is MLP(hidden sizes...); "
+                  "leave out '= ...' to pass your own module at construction.")
+
+
+# ---- arity and form --------------------------------------------------------------------
+
+def bad_arguments(span: Span, what: str, detail: str) -> Diagnostic:
+    return _error(span, f"Wrong arguments to {what}: {detail}")
+
+
+def missing_parameter(span: Span, family: str, options: str) -> Diagnostic:
+    return _error(span, f"{family} needs {options}.")
+
+
+def not_a_constant(span: Span, what: str) -> Diagnostic:
+    return _error(span, f"{what} must be a compile-time constant: a number, a const or arithmetic of them.")
+
+
+def not_a_positive_integer(span: Span, what: str, value: object) -> Diagnostic:
+    return _error(span, f"{what} must be a positive integer, got {value}.")
+
+
+def not_a_variable(span: Span, name: str, kind: str) -> Diagnostic:
+    return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.")
+
+
+def net_input_mismatch(span: Span, net: str, expected: int, got: int) -> Diagnostic:
+    return _error(span, f"Net '{net}' takes {expected} input(s) but is called with {got}.")
+
+
+def net_needs_attribute(span: Span, net: str, outputs: Iterable[str]) -> Diagnostic:
+    names = list(outputs)
+    return _error(span, f"Net '{net}' has named outputs; pick one, e.g. '{net}(...).{names[0]}'.",
+                  "Its outputs: " + ", ".join(names) + ".")
+
+
+def not_a_factor_reference(span: Span, text: str) -> Diagnostic:
+    return _error(span, f"Expected a factor such as p(x|z) here, found '{text}'.")
+
+
+def factor_arguments_must_be_variables(span: Span) -> Diagnostic:
+    return _error(span, "A factor's arguments must be variable names, as in p(x, z | y).")
+
+
+def distribution_defines_one_variable(span: Span, signature: str, family: str) -> Diagnostic:
+    return _error(span, f"'{signature}' lists several variables, but {family} defines one; "
+                        "write a product of factors instead, as in p(x,z) = p(x|z) p(z).")
+
+
+def loss_not_scalar(span: Span, name: str) -> Diagnostic:
+    return _error(span, f"Loss '{name}' is one value per example; reduce it over the batch.",
+                  "Wrap it in mean(...) or sum(...).")
+
+
+def functional_over_different_variables(span: Span, functional: str, first: str, second: str) -> Diagnostic:
+    return _error(span, f"{functional} compares distributions over different variables: '{first}' and '{second}'.")
+
+
+# ---- factorization ---------------------------------------------------------------------
+
+def conflict(span: Span, variable: str, first: str, second: str) -> Diagnostic:
+    return _error(span, f"Conflicting definitions of '{variable}': both {first} and {second} define it.",
+                  "Each variable of a product must be defined by exactly one factor.")
+
+
+def recursion(span: Span, cycle: list[tuple[str, str, str]]) -> Diagnostic:
+    path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
+    why = "; ".join(f"{factor} defines '{out}' from '{given}'" for given, out, factor in cycle)
+    return _error(span, f"The factorization is recursive: {path} ({why}).",
+                  "A product of factors must be acyclic: order the variables so each depends only on earlier ones.")
+
+
+def signature_mismatch(span: Span, signature: str, defines: str, needs: str) -> Diagnostic:
+    return _error(span, f"The right side does not match '{signature}': it defines {defines} and is conditioned on {needs}.")
+
+
+def out_of_scope(span: Span, variable: str, signature: str, given: Iterable[str]) -> Diagnostic:
+    given = list(given)
+    scope = ", ".join(f"'{g}'" for g in given) if given else "no variables"
+    return _error(span, f"Variable '{variable}' is not in the conditioning set of {signature}, which has {scope}.",
+                  _did_you_mean(variable, given) if given else None)
+
+
+def self_dependency(span: Span, variable: str, signature: str) -> Diagnostic:
+    return _error(span, f"{signature} defines '{variable}' in terms of itself.")
+
+
+# ---- supports and shapes ---------------------------------------------------------------
+
+def support_mismatch(span: Span, family: str, family_support: str, variable: str, declared: str) -> Diagnostic:
+    return _error(span, f"{family} is a distribution over {family_support} values, but '{variable}' is declared {declared}.",
+                  f"Declare '{variable}' as {family_support}[...] or pick a distribution over {declared} values.")
+
+
+def parameter_support_mismatch(span: Span, family: str, parameter: str, needed: str, got: str) -> Diagnostic:
+    return _error(span, f"Parameter '{parameter}' of {family} must be {needed}, but this expression is {got}.",
+                  f"Declare the net output as {needed}[...], or transform it (e.g. softplus or exp for positive).")
+
+
+def shape_mismatch(span: Span, what: str, got: tuple[int, ...], variable: str, expected: tuple[int, ...]) -> Diagnostic:
+    return _error(span, f"Shape mismatch: {what} has event shape {_shape(got)}, but '{variable}' has event shape {_shape(expected)}.",
+                  f"Make it produce {_shape(expected)} values.")
+
+
+def incompatible_shapes(span: Span, op: str, left: tuple[int, ...], right: tuple[int, ...]) -> Diagnostic:
+    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.")
+
+
+def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: str, value: float) -> Diagnostic:
+    return _error(span, f"Parameter '{parameter}' of {family} must be {needed}, got {value:g}.")
+
+
+# ---- warnings --------------------------------------------------------------------------
+
+def no_loss(span: Span) -> Diagnostic:
+    return _error(span, "The program defines no loss.", "Add one, e.g. loss = mean(-elbo(p(x,z), q(z|x))).")
+
+
+__all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]
