@@ -1,0 +1,403 @@
+"""The graph IR: a resolved, typed model, plus a networkx graph of how its parts depend.
+
+Lowering (:mod:`gmc.compiler.lower`) builds a :class:`Model` from the AST; checks,
+symbolic simplification, LaTeX and code generation read it. Every name here is resolved:
+expressions refer to variables, nets, consts, params, weights and factors by kind.
+
+Shapes are event shapes (tuples of ints); the batch dimension is implicit. A factor is keyed
+by its canonical signature string, e.g. ``"p(x|z)"``, ``"p(x,z)"``, ``"p(z)"``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from gmc.dsl.ast import NO_SPAN, Span
+
+# ---- supports ----------------------------------------------------------------------------
+
+#: Each support's nearest superset; ``within`` walks this chain.
+SUPPORT_PARENT = {
+    "real": None, "positive": "real", "unit": "positive", "count": "real",
+    "binary": "count", "categorical": "binary", "simplex": "real",
+}
+SUPPORTS = tuple(SUPPORT_PARENT)
+
+
+def within(support: str, required: str) -> bool:
+    """True when every value of ``support`` is a value of ``required`` (unit within positive...)."""
+    current: str | None = support
+    while current is not None:
+        if current == required:
+            return True
+        current = SUPPORT_PARENT[current]
+    return False
+
+
+@dataclass(frozen=True)
+class Type:
+    """A support and an event shape, e.g. ``binary[64]``; shape ``()`` is a scalar event."""
+
+    support: str
+    shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __str__(self) -> str:
+        return self.support + ("[" + ", ".join(map(str, self.shape)) + "]" if self.shape else "")
+
+
+# ---- declarations ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    type: Type
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class Const:
+    name: str
+    value: float | int
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class Param:
+    """A hyperparameter: a float default, overridable at construction and per call."""
+
+    name: str
+    default: float
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A learned tensor (``nn.Parameter``) of the given type, initialized to ``init`` (or 0)."""
+
+    name: str
+    type: Type
+    init: float = 0.0
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class Net:
+    """A neural net: formal input variables, outputs by name (``None`` for a single output).
+
+    ``hidden`` holds the built-in MLP's hidden sizes, or is None for a user-supplied module.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[tuple[str | None, Type], ...]
+    hidden: tuple[int, ...] | None
+    span: Span = NO_SPAN
+
+    @property
+    def named(self) -> bool:
+        return self.outputs[0][0] is not None
+
+    def output_type(self, name: str | None) -> Type:
+        return dict(self.outputs)[name]
+
+
+# ---- expressions -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expr:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    value: float
+
+
+@dataclass(frozen=True)
+class ConstRef(Expr):
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ParamRef(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class WeightRef(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class VarRef(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class NetCall(Expr):
+    """One output (``output`` None for a single-output net) of ``net`` applied to ``args``."""
+
+    net: str
+    args: tuple[Expr, ...]
+    output: str | None
+
+
+@dataclass(frozen=True)
+class Apply(Expr):
+    """An element-wise function (exp, softplus, ...) or a batch reduction (mean, sum)."""
+
+    func: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class BinOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class LogProb(Expr):
+    """``log p(x|z)``: one value per example, in nats, summed over event dimensions."""
+
+    factor: str
+
+
+@dataclass(frozen=True)
+class Expect(Expr):
+    """``E_{q(z|x)}[body]``, estimated with one reparameterized sample."""
+
+    factor: str
+    body: Expr
+
+
+@dataclass(frozen=True)
+class KL(Expr):
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class Entropy(Expr):
+    factor: str
+
+
+@dataclass(frozen=True)
+class CrossEntropy(Expr):
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class Elbo(Expr):
+    """``elbo(p, q)`` = E_q[log p - log q] per example (Kingma & Welling 2014, eq. 3)."""
+
+    joint: str
+    posterior: str
+
+
+@dataclass(frozen=True)
+class Iwae(Expr):
+    """``iwae(p, q, k=K)`` = log (1/K) sum_k p/q over K samples of q (Burda et al. 2016, eq. 8)."""
+
+    joint: str
+    posterior: str
+    k: int
+
+
+ELEMENTWISE = ("exp", "log", "softplus", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "sqrt", "abs")
+REDUCTIONS = ("mean", "sum")
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of ``expr`` (factor references are not expressions)."""
+    if isinstance(expr, (NetCall, Apply)):
+        return expr.args
+    if isinstance(expr, BinOp):
+        return (expr.left, expr.right)
+    if isinstance(expr, Neg):
+        return (expr.operand,)
+    if isinstance(expr, Expect):
+        return (expr.body,)
+    return ()
+
+
+def walk(expr: Expr):
+    """Every node of ``expr``, parents before children."""
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+def factor_refs(expr: Expr) -> list[str]:
+    """The factor signatures ``expr`` mentions, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for node in walk(expr):
+        for attr in ("factor", "first", "second", "joint", "posterior"):
+            sig = getattr(node, attr, None)
+            if isinstance(sig, str):
+                seen.setdefault(sig, None)
+    return list(seen)
+
+
+# ---- factors and losses ------------------------------------------------------------------
+
+def signature(name: str, outputs: tuple[str, ...], given: tuple[str, ...]) -> str:
+    """Canonical text of a factor: ``p(x,z)``, ``q(z|x)``."""
+    return f"{name}({','.join(outputs)}" + (f"|{','.join(given)})" if given else ")")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A factor definition. Exactly one of ``family`` (a distribution) and ``components``
+    (a product of other factors, in written order) is set."""
+
+    name: str
+    outputs: tuple[str, ...]
+    given: tuple[str, ...]
+    family: str | None = None
+    params: tuple[tuple[str, Expr], ...] = ()
+    components: tuple[str, ...] = ()
+    span: Span = NO_SPAN
+
+    @property
+    def signature(self) -> str:
+        return signature(self.name, self.outputs, self.given)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.outputs + self.given
+
+    @property
+    def is_product(self) -> bool:
+        return self.family is None
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    expr: Expr
+    span: Span = NO_SPAN
+
+
+@dataclass
+class Model:
+    """A whole resolved program. Dicts keep the order of the source."""
+
+    name: str
+    filename: str
+    source: str
+    consts: dict[str, Const] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    weights: dict[str, Weight] = field(default_factory=dict)
+    vars: dict[str, Var] = field(default_factory=dict)
+    nets: dict[str, Net] = field(default_factory=dict)
+    factors: dict[str, Factor] = field(default_factory=dict)
+    losses: dict[str, Loss] = field(default_factory=dict)
+
+    def graph(self) -> nx.DiGraph:
+        """The dependency graph: ``("var", x)``, ``("factor", sig)``, ``("net", n)``,
+        ``("loss", n)`` nodes; edges point from what is used to what uses it, with a ``role``:
+        given (variable -> factor), defines (factor -> variable), component (factor -> product),
+        input (variable -> net), net (net -> factor), term (factor -> loss)."""
+        g = nx.DiGraph()
+        for v in self.vars:
+            g.add_node(("var", v))
+        for n, net in self.nets.items():
+            g.add_node(("net", n))
+            for i in net.inputs:
+                g.add_edge(("var", i), ("net", n), role="input")
+        for sig, f in self.factors.items():
+            node = ("factor", sig)
+            g.add_node(node)
+            for v in f.given:
+                g.add_edge(("var", v), node, role="given")
+            for v in f.outputs:
+                g.add_edge(node, ("var", v), role="defines")
+            for c in f.components:
+                g.add_edge(("factor", c), node, role="component")
+            for _, e in f.params:
+                for n in walk(e):
+                    if isinstance(n, NetCall):
+                        g.add_edge(("net", n.net), node, role="net")
+        for name, loss in self.losses.items():
+            g.add_node(("loss", name))
+            for sig in factor_refs(loss.expr):
+                g.add_edge(("factor", sig), ("loss", name), role="term")
+        return g
+
+    def lint(self) -> list[str]:
+        """Internal consistency of a checked model; returns problems (empty when sound).
+
+        A valid program's IR always passes: this guards the passes, not the user."""
+        problems = []
+        g = self.graph()
+        known = {("var", v) for v in self.vars} | {("net", n) for n in self.nets} | \
+                {("factor", f) for f in self.factors} | {("loss", n) for n in self.losses}
+        for node in g.nodes:
+            if node not in known:
+                problems.append(f"reference to undefined {node[0]} '{node[1]}'")
+        containment = g.edge_subgraph([(a, b) for a, b, r in g.edges(data="role") if r == "component"])
+        if not nx.is_directed_acyclic_graph(containment):
+            problems.append("a factor is defined in terms of itself")
+        for sig, f in self.factors.items():
+            if f.is_product and product_cycle(self, f):
+                problems.append(f"product {sig} is cyclic")
+        return problems
+
+
+def leaves(model: Model, sig: str) -> list[Factor]:
+    """The distribution factors a (possibly nested) product expands to, in written order."""
+    f = model.factors[sig]
+    if not f.is_product:
+        return [f]
+    return [leaf for c in f.components for leaf in leaves(model, c)]
+
+
+def product_dependencies(model: Model, product: Factor) -> nx.DiGraph:
+    """Variable graph of a product: edge given -> output for each component, with its factor."""
+    g = nx.DiGraph()
+    for leaf in leaves(model, product.signature):
+        for out in leaf.outputs:
+            g.add_node(out)
+            for given in leaf.given:
+                g.add_edge(given, out, factor=leaf.signature)
+    return g
+
+
+def product_cycle(model: Model, product: Factor) -> list[tuple[str, str, str]]:
+    """A cycle among a product's variables as (given, output, factor) triples, or []."""
+    g = product_dependencies(model, product)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return []
+    return [(a, b, g.edges[a, b]["factor"]) for a, b in cycle]
+
+
+def ancestral_order(model: Model, sig: str) -> list[Factor]:
+    """The leaves of a factor ordered so each comes after the factors defining its inputs."""
+    parts = leaves(model, sig)
+    by_output = {out: leaf for leaf in parts for out in leaf.outputs}
+    g = nx.DiGraph()
+    for i, leaf in enumerate(parts):
+        g.add_node(i)
+        for given in leaf.given:
+            if given in by_output:
+                g.add_edge(parts.index(by_output[given]), i)
+    return [parts[i] for i in nx.lexicographical_topological_sort(g)]

@@ -1,0 +1,449 @@
+"""Lowering: resolve the AST's names and build the graph IR (:class:`gmc.compiler.ir.Model`).
+
+``lower(program)`` returns the model or raises :class:`GmcError` listing every resolution
+error it found: undefined or duplicate names, unknown distributions, parameters, supports,
+functions and net outputs, right-hand sides that use variables outside their conditioning set.
+Semantic checks that need the whole model (conflicts, recursion, supports, shapes) are in
+:mod:`gmc.compiler.checks`.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from gmc.compiler import diagnostics as diag
+from gmc.compiler import ir
+from gmc.compiler.families import FAMILIES
+from gmc.dsl import ast
+
+_BINARY_OPS = {"+", "-", "*", "/", "@", "**"}
+_FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
+_ESTIMATORS = ("elbo", "iwae")
+
+
+def lower(program: ast.Program) -> ir.Model:
+    """Build the IR of ``program``; raises GmcError with every resolution error found."""
+    lowering = _Lowering(program)
+    model = lowering.run()
+    if lowering.errors:
+        raise diag.GmcError(lowering.errors, program.source, program.filename)
+    return model
+
+
+def default_model_name(filename: str) -> str:
+    """CamelCase of a file stem: ``my_vae.gm`` -> ``MyVae``; ``<string>`` -> ``Model``."""
+    stem = re.sub(r"\.gm$", "", filename.replace("\\", "/").rsplit("/", 1)[-1])
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", stem) if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    return name if name and name[0].isalpha() else "Model"
+
+
+class _Lowering:
+    def __init__(self, program: ast.Program):
+        self.program = program
+        self.errors: list[diag.Diagnostic] = []
+        self.model = ir.Model(default_model_name(program.filename), program.filename, program.source)
+        self.first_line: dict[tuple[str, str], int] = {}
+        self.factor_names: set[str] = set()
+        self.all_signatures: list[str] = []
+
+    # ---- driver ------------------------------------------------------------------------
+    def run(self) -> ir.Model:
+        statements = self.program.statements
+        factor_defs = [s.signature for s in statements if isinstance(s, ast.FactorDef)]
+        self.factor_names = {sig.name for sig in factor_defs}
+        self.all_signatures = [ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
+                               for sig in factor_defs]
+        for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl):
+            for s in statements:
+                if isinstance(s, kind):
+                    self.declare(s)
+        for s in statements:
+            if isinstance(s, ast.FactorDef):
+                self.factor(s)
+        for s in statements:
+            if isinstance(s, ast.LossDef):
+                self.loss(s)
+        if not self.model.losses and not self.errors:
+            self.errors.append(diag.no_loss(ast.NO_SPAN))
+        return self.model
+
+    def error(self, d: diag.Diagnostic) -> None:
+        self.errors.append(d)
+
+    def claim(self, what: str, name: str, span: ast.Span) -> bool:
+        """Record a top-level name; False (with an error) when it is taken already."""
+        key = ("name", name) if what not in ("factor", "loss") else (what, name)
+        if key in self.first_line:
+            self.error(diag.duplicate_definition(span, what, name, self.first_line[key]))
+            return False
+        self.first_line[key] = span.line
+        return True
+
+    def names_in_scope(self) -> list[str]:
+        m = self.model
+        return [*m.consts, *m.params, *m.weights, *m.vars, *m.nets]
+
+    # ---- declarations ------------------------------------------------------------------
+    def declare(self, s) -> None:
+        m = self.model
+        if isinstance(s, ast.ModelDecl):
+            m.name = s.name
+            return
+        if not self.claim(type(s).__name__.removesuffix("Decl").lower(), s.name, s.span):
+            return
+        if isinstance(s, ast.ConstDecl):
+            value = self.constant(s.value, f"The value of const '{s.name}'")
+            if value is not None:
+                m.consts[s.name] = ir.Const(s.name, value, s.span)
+        elif isinstance(s, ast.ParamDecl):
+            value = self.constant(s.value, f"The default of param '{s.name}'")
+            if value is not None:
+                m.params[s.name] = ir.Param(s.name, float(value), s.span)
+        elif isinstance(s, ast.VarDecl):
+            t = self.type_of(s.type)
+            if t is not None:
+                m.vars[s.name] = ir.Var(s.name, t, s.span)
+        elif isinstance(s, ast.WeightDecl):
+            t = self.type_of(s.type)
+            init = 0.0 if s.init is None else self.constant(s.init, f"The initial value of weight '{s.name}'")
+            if t is not None and init is not None:
+                m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span)
+        elif isinstance(s, ast.NetDecl):
+            self.net(s)
+
+    def constant(self, e: ast.Expr, what: str) -> float | int | None:
+        """Evaluate a compile-time constant expression; ints stay ints."""
+        if isinstance(e, ast.Number):
+            return int(e.value) if e.value.is_integer() and re.fullmatch(r"\d+", e.text) else e.value
+        if isinstance(e, ast.Name):
+            if e.id in self.model.consts:
+                return self.model.consts[e.id].value
+            self.error(diag.undefined_name(e.span, e.id, self.model.consts) if e.id not in self.names_in_scope()
+                       else diag.not_a_constant(e.span, what))
+            return None
+        if isinstance(e, ast.Neg):
+            v = self.constant(e.operand, what)
+            return None if v is None else -v
+        if isinstance(e, ast.BinOp) and e.op in ("+", "-", "*", "/", "**"):
+            a, b = self.constant(e.left, what), self.constant(e.right, what)
+            if a is None or b is None:
+                return None
+            try:
+                value = {"+": a + b, "-": a - b, "*": a * b, "**": a ** b}.get(e.op) if e.op != "/" else a / b
+            except (ZeroDivisionError, OverflowError):
+                self.error(diag.not_a_constant(e.span, what))
+                return None
+            if isinstance(value, float) and not math.isfinite(value) or isinstance(value, complex):
+                self.error(diag.not_a_constant(e.span, what))
+                return None
+            return value
+        self.error(diag.not_a_constant(e.span, what))
+        return None
+
+    def positive_int(self, e: ast.Expr, what: str) -> int | None:
+        value = self.constant(e, what)
+        if value is None:
+            return None
+        if not (isinstance(value, int) or float(value).is_integer()) or value < 1:
+            self.error(diag.not_a_positive_integer(e.span, what, value))
+            return None
+        return int(value)
+
+    def type_of(self, spec: ast.TypeSpec) -> ir.Type | None:
+        if spec.support not in ir.SUPPORTS:
+            self.error(diag.unknown_support(spec.span, spec.support, ir.SUPPORTS))
+            return None
+        dims = [self.positive_int(d, "A dimension") for d in spec.dims]
+        if any(d is None for d in dims):
+            return None
+        return ir.Type(spec.support, tuple(dims))
+
+    def net(self, s: ast.NetDecl) -> None:
+        inputs = []
+        for name in s.inputs:
+            if self.variable(name) is not None:
+                inputs.append(name.id)
+        outputs = []
+        for out in s.outputs:
+            t = self.type_of(out.type)
+            if t is not None:
+                outputs.append((out.name, t))
+        hidden = None
+        if s.body is not None:
+            if s.body.func != "MLP":
+                self.error(diag.unknown_net_body(s.body.func_span, s.body.func))
+            elif s.body.keywords or s.body.given is not None:
+                self.error(diag.bad_arguments(s.body.span, "MLP", "it takes hidden-layer sizes only, as in MLP(256, 256)."))
+            else:
+                sizes = [self.positive_int(a, "A hidden-layer size") for a in s.body.args]
+                hidden = tuple(sizes) if all(x is not None for x in sizes) else None
+        if len(inputs) == len(s.inputs) and len(outputs) == len(s.outputs):
+            self.model.nets[s.name] = ir.Net(s.name, tuple(inputs), tuple(outputs),
+                                             hidden if s.body is not None else None, s.span)
+
+    def variable(self, name: ast.Name) -> str | None:
+        """A name that must be a declared random variable."""
+        if name.id in self.model.vars:
+            return name.id
+        for kind, table in (("const", self.model.consts), ("param", self.model.params),
+                            ("weight", self.model.weights), ("net", self.model.nets)):
+            if name.id in table:
+                self.error(diag.not_a_variable(name.span, name.id, kind))
+                return None
+        self.error(diag.undefined_name(name.span, name.id, self.model.vars))
+        return None
+
+    # ---- factors -----------------------------------------------------------------------
+    def factor(self, s: ast.FactorDef) -> None:
+        sig = s.signature
+        outputs = [self.variable(n) for n in sig.outputs]
+        given = [self.variable(n) for n in sig.given]
+        if None in outputs or None in given:
+            return
+        text = ir.signature(sig.name, tuple(outputs), tuple(given))
+        if not self.claim("factor", text, sig.span):
+            return
+        first = s.terms[0]
+        if len(s.terms) == 1 and first.func not in self.factor_names:
+            factor = self.distribution(first, sig.name, tuple(outputs), tuple(given), text, s.span)
+        else:
+            refs = [self.factor_ref(t) for t in s.terms]
+            if None in refs:
+                return
+            factor = ir.Factor(sig.name, tuple(outputs), tuple(given), components=tuple(refs), span=s.span)
+        if factor is not None:
+            self.model.factors[text] = factor
+
+    def distribution(self, call: ast.Call, name, outputs, given, text, span) -> ir.Factor | None:
+        family = FAMILIES.get(call.func)
+        if family is None:
+            self.error(diag.unknown_distribution(call.func_span, call.func, FAMILIES))
+            return None
+        if call.given is not None:
+            self.error(diag.bad_arguments(call.span, family.name, "'|' belongs in factors, not distribution calls."))
+            return None
+        if len(outputs) != 1:
+            self.error(diag.distribution_defines_one_variable(span, text, family.name))
+            return None
+        if len(call.args) > len(family.params):
+            self.error(diag.bad_arguments(call.span, family.name,
+                                          f"it takes at most {len(family.params)} positional arguments "
+                                          f"({', '.join(family.param_names)})."))
+            return None
+        named: dict[str, tuple[ast.Expr, ast.Span]] = {}
+        for spec, arg in zip(family.params, call.args):
+            named[spec.name] = (arg, arg.span)
+        ok = True
+        for kw in call.keywords:
+            if kw.name not in family.param_names:
+                self.error(diag.unknown_parameter(kw.name_span, family.name, kw.name, family.param_names))
+                ok = False
+            elif kw.name in named:
+                self.error(diag.bad_arguments(kw.span, family.name, f"'{kw.name}' is given twice."))
+                ok = False
+            else:
+                named[kw.name] = (kw.value, kw.span)
+        if not ok:
+            return None
+        if frozenset(named) not in family.choices:
+            self.error(diag.missing_parameter(call.span, family.name, family.describe_choices()))
+            return None
+        params = []
+        for pname in family.param_names:
+            if pname in named:
+                value = self.expr(named[pname][0], _Scope(given, outputs, text))
+                if value is None:
+                    return None
+                params.append((pname, value))
+        return ir.Factor(name, outputs, given, family=family.name, params=tuple(params), span=span)
+
+    def factor_ref(self, call: ast.Call) -> str | None:
+        """Resolve ``p(x|z)`` to the signature of a defined factor."""
+        names = list(call.args) + list(call.given or ())
+        if call.keywords or not all(isinstance(a, ast.Name) for a in names):
+            self.error(diag.factor_arguments_must_be_variables(call.span))
+            return None
+        text = ir.signature(call.func, tuple(a.id for a in call.args), tuple(a.id for a in call.given or ()))
+        if text not in self.all_signatures:
+            self.error(diag.undefined_factor(call.span, text, self.all_signatures))
+            return None
+        return text
+
+    # ---- losses ------------------------------------------------------------------------
+    def loss(self, s: ast.LossDef) -> None:
+        if not self.claim("loss", s.name, s.name_span):
+            return
+        value = self.expr(s.value, None)
+        if value is not None:
+            self.model.losses[s.name] = ir.Loss(s.name, value, s.span)
+
+    # ---- expressions -------------------------------------------------------------------
+    def expr(self, e: ast.Expr, scope: "_Scope | None") -> ir.Expr | None:
+        """Resolve an expression. ``scope`` limits the variables a factor's parameters may
+        use; None (a loss) allows every variable and the functionals."""
+        span = e.span
+        if isinstance(e, ast.Number):
+            return ir.Num(e.value, span=span)
+        if isinstance(e, ast.Name):
+            return self.name(e, scope)
+        if isinstance(e, ast.Neg):
+            operand = self.expr(e.operand, scope)
+            return None if operand is None else ir.Neg(operand, span=span)
+        if isinstance(e, ast.BinOp):
+            left, right = self.expr(e.left, scope), self.expr(e.right, scope)
+            return None if left is None or right is None else ir.BinOp(e.op, left, right, span=span)
+        if isinstance(e, ast.Attribute):
+            return self.net_output(e, scope)
+        if isinstance(e, ast.Call):
+            return self.call(e, scope)
+        if scope is not None:
+            self.error(diag.bad_arguments(span, "a distribution", "log-densities, expectations and divergences "
+                                                                  "belong in losses, not in factor parameters."))
+            return None
+        if isinstance(e, ast.LogDensity):
+            sig = self.factor_ref(e.factor)
+            return None if sig is None else ir.LogProb(sig, span=span)
+        if isinstance(e, ast.Expectation):
+            sig = self.factor_ref(e.factor)
+            body = self.expr(e.body, None)
+            return None if sig is None or body is None else ir.Expect(sig, body, span=span)
+        if isinstance(e, ast.Functional):
+            return self.functional(e)
+        raise AssertionError(f"unhandled AST node {type(e).__name__}")
+
+    def name(self, e: ast.Name, scope: "_Scope | None") -> ir.Expr | None:
+        m = self.model
+        if e.id in m.consts:
+            return ir.ConstRef(e.id, m.consts[e.id].value, span=e.span)
+        if e.id in m.params:
+            return ir.ParamRef(e.id, span=e.span)
+        if e.id in m.weights:
+            return ir.WeightRef(e.id, span=e.span)
+        if e.id in m.vars:
+            if scope is not None and e.id not in scope.given:
+                if e.id in scope.outputs:
+                    self.error(diag.self_dependency(e.span, e.id, scope.signature))
+                else:
+                    self.error(diag.out_of_scope(e.span, e.id, scope.signature, scope.given))
+                return None
+            return ir.VarRef(e.id, span=e.span)
+        if e.id in m.nets:
+            self.error(diag.bad_arguments(e.span, f"net '{e.id}'", f"call it, as in {e.id}(...)."))
+            return None
+        self.error(diag.undefined_name(e.span, e.id, self.names_in_scope()))
+        return None
+
+    def net_output(self, e: ast.Attribute, scope) -> ir.Expr | None:
+        if not (isinstance(e.value, ast.Call) and e.value.func in self.model.nets):
+            if isinstance(e.value, ast.Call) and e.value.func not in self.names_in_scope():
+                self.error(diag.undefined_name(e.value.func_span, e.value.func, self.model.nets))
+            else:
+                self.error(diag.bad_arguments(e.span, "'.'", "only a net's named outputs can be selected, "
+                                                             "as in enc(x).loc."))
+            return None
+        net = self.model.nets[e.value.func]
+        names = [n for n, _ in net.outputs if n is not None]
+        if e.attr not in names:
+            self.error(diag.unknown_net_output(e.attr_span, net.name, e.attr, names))
+            return None
+        args = self.net_args(e.value, net, scope)
+        return None if args is None else ir.NetCall(net.name, args, e.attr, span=e.span)
+
+    def net_args(self, call: ast.Call, net: ir.Net, scope) -> tuple[ir.Expr, ...] | None:
+        if call.keywords or call.given is not None:
+            self.error(diag.bad_arguments(call.span, f"net '{net.name}'", "it takes its inputs by position."))
+            return None
+        if len(call.args) != len(net.inputs):
+            self.error(diag.net_input_mismatch(call.span, net.name, len(net.inputs), len(call.args)))
+            return None
+        args = [self.expr(a, scope) for a in call.args]
+        return None if None in args else tuple(args)
+
+    def call(self, e: ast.Call, scope) -> ir.Expr | None:
+        m = self.model
+        if e.func in m.nets:
+            net = m.nets[e.func]
+            if net.named:
+                self.error(diag.net_needs_attribute(e.span, net.name, [n for n, _ in net.outputs]))
+                return None
+            args = self.net_args(e, net, scope)
+            return None if args is None else ir.NetCall(net.name, args, None, span=e.span)
+        if e.func in ir.ELEMENTWISE or e.func in ir.REDUCTIONS:
+            if len(e.args) != 1 or e.keywords or e.given is not None:
+                self.error(diag.bad_arguments(e.span, f"{e.func}(...)", "it takes exactly one argument."))
+                return None
+            if e.func in ir.REDUCTIONS and scope is not None:
+                self.error(diag.bad_arguments(e.span, f"{e.func}(...)", "batch reductions belong in losses."))
+                return None
+            arg = self.expr(e.args[0], scope)
+            return None if arg is None else ir.Apply(e.func, (arg,), span=e.span)
+        if e.func in _ESTIMATORS and scope is None:
+            return self.estimator(e)
+        if e.func in self.factor_names:
+            self.error(diag.bad_arguments(e.span, f"factor '{e.func}(...)'",
+                                          "a factor is not a value; use log p(...), E_{q(...)}[...] or KL[...]."))
+            return None
+        known = [*m.nets, *ir.ELEMENTWISE, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
+        self.error(diag.unknown_function(e.func_span, e.func, known))
+        return None
+
+    def estimator(self, e: ast.Call) -> ir.Expr | None:
+        if len(e.args) != 2 or e.given is not None:
+            self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {e.func}(p(x,z), q(z|x)"
+                                                                    + (", k=K)." if e.func == "iwae" else ").")))
+            return None
+        refs = []
+        for a in e.args:
+            if not isinstance(a, ast.Call):
+                self.error(diag.not_a_factor_reference(a.span, _text(self.program.source, a.span)))
+                return None
+            refs.append(self.factor_ref(a))
+        keywords = {kw.name: kw for kw in e.keywords}
+        allowed = {"k"} if e.func == "iwae" else set()
+        for kw in e.keywords:
+            if kw.name not in allowed:
+                self.error(diag.bad_arguments(kw.span, f"{e.func}(...)", f"unknown option '{kw.name}'."))
+                return None
+        if None in refs:
+            return None
+        if e.func == "elbo":
+            return ir.Elbo(refs[0], refs[1], span=e.span)
+        if "k" not in keywords:
+            self.error(diag.bad_arguments(e.span, "iwae(...)", "give the number of samples, as in k=50."))
+            return None
+        k = self.positive_int(keywords["k"].value, "The number of samples k")
+        return None if k is None else ir.Iwae(refs[0], refs[1], k, span=e.span)
+
+    def functional(self, e: ast.Functional) -> ir.Expr | None:
+        arity = _FUNCTIONALS.get(e.name)
+        if arity is None:
+            self.error(diag.unknown_functional(e.name_span, e.name))
+            return None
+        given = 1 if e.second is None else 2
+        if given != arity:
+            form = f"{e.name}[a || b]" if arity == 2 else f"{e.name}[a]"
+            self.error(diag.bad_arguments(e.span, e.name, f"write {form}."))
+            return None
+        first = self.factor_ref(e.first)
+        second = self.factor_ref(e.second) if e.second is not None else None
+        if first is None or (arity == 2 and second is None):
+            return None
+        if e.name == "H":
+            return ir.Entropy(first, span=e.span)
+        return (ir.KL if e.name == "KL" else ir.CrossEntropy)(first, second, span=e.span)
+
+
+class _Scope:
+    """The variables a factor's right-hand side may use."""
+
+    def __init__(self, given, outputs, signature):
+        self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
+
+
+def _text(source: str, span: ast.Span) -> str:
+    lines = source.splitlines()
+    if span.line < 1 or span.line > len(lines):
+        return ""
+    line = lines[span.line - 1]
+    return line[span.column - 1: span.end_column if span.end_line == span.line else None]

@@ -1,0 +1,44 @@
+"""Bernoulli(probs | logits): log-density, entropy and KL to a Bernoulli.
+
+The logits form log p(x) = x h - log(1 + e^h) avoids computing sigmoid(h) and its log,
+which lose all precision for |h| beyond about 36 in float64.
+"""
+import sympy as sp
+
+from gmc.compiler.symbolic.functions import log1pexp, xlogy
+from gmc.compiler.symbolic.registry import Formulas, Rule, register
+
+
+def _logits(p):
+    return p["logits"] if "logits" in p else None
+
+
+def _log_density(x, p):
+    h = _logits(p)
+    if h is not None:
+        return x * h - log1pexp(h)
+    return xlogy(x, p["probs"]) + xlogy(1 - x, 1 - p["probs"])
+
+
+def _entropy(p):
+    h = _logits(p)
+    if h is not None:
+        # H = log(1 + e^h) - sigmoid(h) h
+        return log1pexp(h) - h / (1 + sp.exp(-h))
+    q = p["probs"]
+    return -xlogy(q, q) - xlogy(1 - q, 1 - q)
+
+
+def _kl_bernoulli(a, b):
+    # KL = sum_x a(x) (log a(x) - log b(x)) over x in {0, 1}
+    pa = a["probs"] if "probs" in a else 1 / (1 + sp.exp(-a["logits"]))
+    return _log_density(1, a) * pa + _log_density(0, a) * (1 - pa) \
+        - (_log_density(1, b) * pa + _log_density(0, b) * (1 - pa))
+
+
+register(Formulas(
+    family="Bernoulli",
+    log_density=Rule(_log_density, "Bernoulli mass, logits form x h - log(1 + e^h)"),
+    entropy=Rule(_entropy, "Bernoulli entropy"),
+    kl={"Bernoulli": Rule(_kl_bernoulli, "definition of KL over {0, 1}")},
+))

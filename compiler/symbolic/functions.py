@@ -1,0 +1,31 @@
+"""sympy functions that stand for numerically stable torch primitives.
+
+They are left unevaluated by sympy and printed by :mod:`gmc.compiler.symbolic.printer`.
+"""
+import sympy as sp
+
+
+class log1pexp(sp.Function):
+    """log(1 + exp(h)), i.e. softplus, computed without overflow (``gmc.runtime.log1pexp``)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, h):
+        if h.is_Number:
+            return sp.log(1 + sp.exp(h))
+        return None
+
+
+class xlogy(sp.Function):
+    """x * log(y) with 0 * log(0) = 0 (``torch.xlogy``)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return sp.Integer(0)
+        if x.is_Number and y.is_Number:
+            return x * sp.log(y)
+        return None

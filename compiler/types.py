@@ -1,0 +1,106 @@
+"""Type inference for IR expressions: support and event shape, and per-example versus scalar.
+
+Used by :mod:`gmc.compiler.checks`. Supports are conservative: ``exp(h)`` is positive,
+``sigmoid(h)`` is unit, a sum of positives is positive, anything unknown is real.
+"""
+from __future__ import annotations
+
+from gmc.compiler import ir
+
+_RESULT_SUPPORT = {"exp": "positive", "softplus": "positive", "sigmoid": "unit", "softmax": "simplex"}
+
+
+def number_support(value: float) -> str:
+    if 0 < value < 1:
+        return "unit"
+    return "positive" if value > 0 else "real"
+
+
+def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """numpy broadcasting of two event shapes, or None when they do not broadcast."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y))
+    return tuple(reversed(out))
+
+
+def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    if not a or not b:
+        return None
+    if len(b) == 1:
+        return a[:-1] if a[-1] == b[0] else None
+    if a[-1] != b[-2]:
+        return None
+    batch = broadcast(a[:-1] if len(a) > 1 else (), b[:-2])
+    if batch is None:
+        return None
+    return batch + (b[-1],) if len(a) > 1 else b[:-2] + (b[-1],)
+
+
+class ShapeError(Exception):
+    """Raised by :func:`infer` with the offending node and its operand shapes."""
+
+    def __init__(self, node: ir.BinOp, left: tuple[int, ...], right: tuple[int, ...]):
+        super().__init__(node.op)
+        self.node, self.left, self.right = node, left, right
+
+
+def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
+    """The support and event shape of a value expression (not of functionals).
+
+    Raises :class:`ShapeError` for operands that do not broadcast."""
+    if isinstance(e, ir.Num):
+        return ir.Type(number_support(e.value))
+    if isinstance(e, ir.ConstRef):
+        return ir.Type(number_support(e.value))
+    if isinstance(e, ir.ParamRef):
+        return ir.Type(number_support(model.params[e.name].default))
+    if isinstance(e, ir.WeightRef):
+        return model.weights[e.name].type
+    if isinstance(e, ir.VarRef):
+        return model.vars[e.name].type
+    if isinstance(e, ir.NetCall):
+        return model.nets[e.net].output_type(e.output)
+    if isinstance(e, ir.Neg):
+        return ir.Type("real", infer(model, e.operand).shape)
+    if isinstance(e, ir.Apply):
+        arg = infer(model, e.args[0])
+        if e.func in ir.REDUCTIONS:
+            return ir.Type("real", ())
+        if e.func == "sqrt" and ir.within(arg.support, "positive"):
+            return ir.Type("positive", arg.shape)
+        return ir.Type(_RESULT_SUPPORT.get(e.func, "real"), arg.shape)
+    if isinstance(e, ir.BinOp):
+        left, right = infer(model, e.left), infer(model, e.right)
+        shape = matmul_shape(left.shape, right.shape) if e.op == "@" else broadcast(left.shape, right.shape)
+        if shape is None:
+            raise ShapeError(e, left.shape, right.shape)
+        return ir.Type(_binary_support(e.op, left.support, right.support), shape)
+    # functionals: one real value per example
+    return ir.Type("real", ())
+
+
+def _binary_support(op: str, a: str, b: str) -> str:
+    both_positive = ir.within(a, "positive") and ir.within(b, "positive")
+    if op in ("+", "/") and both_positive:
+        return "positive"
+    if op == "*" and both_positive:
+        return "unit" if ir.within(a, "unit") and ir.within(b, "unit") else "positive"
+    if op == "**" and ir.within(a, "positive"):
+        return "positive"
+    return "real"
+
+
+def per_example(e: ir.Expr) -> bool:
+    """True when ``e`` has one value per example (it mentions data or a functional outside
+    a batch reduction); False for batch-level scalars."""
+    if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
+        return False
+    if isinstance(e, (ir.VarRef, ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
+                      ir.Elbo, ir.Iwae)):
+        return True
+    return any(per_example(c) for c in ir.children(e))

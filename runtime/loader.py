@@ -1,0 +1,27 @@
+"""Load generated source as a Python module, with tracebacks that show the generated lines.
+
+The source is registered with :mod:`linecache` under a unique pseudo-filename before it is
+executed, the same technique torch.fx uses, so ``traceback`` and debuggers can display it.
+"""
+from __future__ import annotations
+
+import itertools
+import linecache
+import types
+
+_counter = itertools.count()
+
+
+def load_module(source: str, origin: str = "<string>") -> types.ModuleType:
+    """Execute generated ``source`` as a fresh module; ``origin`` names the .gm file."""
+    key = f"<gmc-generated {origin} #{next(_counter)}>"
+    linecache.cache[key] = (len(source), None, source.splitlines(keepends=True), key)
+    module = types.ModuleType(f"gmc_generated_{next(_counter)}")
+    module.__file__ = key
+    exec(compile(source, key, "exec"), module.__dict__)
+    return module
+
+
+def load_class(source: str, class_name: str, origin: str = "<string>") -> type:
+    """The class ``class_name`` defined by generated ``source``."""
+    return getattr(load_module(source, origin), class_name)

@@ -1,0 +1,122 @@
+"""Base class of generated models: the name-based API over the generated methods.
+
+A generated class declares what its source defined (class attributes below) and one method
+per factor and loss (``log_q_z_given_x``, ``sample_q_z_given_x``, ``loss_loss``). This base
+class maps the API of DESIGN.md section 3 onto them, validating names and shapes once per
+call; the generated methods themselves are straight-line torch with no checks.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from gmc.runtime.errors import DataError
+
+
+class FactorInfo(NamedTuple):
+    log_prob: str
+    sample: str
+    outputs: tuple[str, ...]
+    given: tuple[str, ...]
+
+
+class LossInfo(NamedTuple):
+    method: str
+    inputs: tuple[str, ...]
+
+
+class GeneratedModel(nn.Module):
+    """Shared API of generated models (see DESIGN.md section 3).
+
+    Class attributes set by generated code: ``variables`` (name -> (support, event shape)),
+    ``factors`` (signature -> FactorInfo), ``losses`` (name -> LossInfo, in source order),
+    ``param_defaults`` (name -> float), ``latex_source`` and ``source_file``.
+    """
+
+    variables: dict[str, tuple[str, tuple[int, ...]]] = {}
+    factors: dict[str, FactorInfo] = {}
+    losses: dict[str, LossInfo] = {}
+    param_defaults: dict[str, float] = {}
+    latex_source: str = ""
+    source_file: str = ""
+
+    def __init__(self):
+        super().__init__()
+        # Carries dtype and device for sampling when no input tensor does (``.to()`` moves it).
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    # ---- API ---------------------------------------------------------------------------
+    def loss(self, name: str | None = None, **inputs) -> torch.Tensor:
+        """The scalar loss ``name`` (default: the first in the file), in nats.
+
+        ``inputs``: a tensor [batch, *event_shape] for each variable the loss reads, and
+        optionally overrides of params. Raises DataError for unknown, missing or misshaped
+        inputs."""
+        if name is None:
+            name = next(iter(self.losses))
+        info = self.losses.get(name)
+        if info is None:
+            raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
+        data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
+        return getattr(self, info.method)(**data, **params)
+
+    def log_prob(self, factor: str, **values) -> torch.Tensor:
+        """log density of ``factor`` (e.g. ``"p(x|z)"``) at ``values``: shape [batch], nats."""
+        info = self._factor(factor)
+        data, params = self._split_inputs(f"log {factor}", info.outputs + info.given, values)
+        return getattr(self, info.log_prob)(**data, **params)
+
+    def sample(self, factor: str, n: int | None = None, **given) -> dict[str, torch.Tensor]:
+        """Ancestral samples of ``factor``'s variables, as a dict name -> [batch, *event].
+
+        An unconditioned factor (``p(x,z)``) needs ``n``; a conditional one (``q(z|x)``)
+        takes its conditioning variables and draws one sample per example."""
+        info = self._factor(factor)
+        data, params = self._split_inputs(f"sampling {factor}", info.given, given)
+        if not info.given:
+            if n is None or int(n) < 1:
+                raise DataError(f"sampling {factor} needs the number of samples, e.g. n=16")
+            data["n"] = int(n)
+        elif n is not None:
+            raise DataError(f"{factor} is conditioned on {', '.join(info.given)}: it draws one sample "
+                            "per given example, so n is not used")
+        return getattr(self, info.sample)(**data, **params)
+
+    def latex(self) -> str:
+        """LaTeX of every factorization and loss, in source order."""
+        return self.latex_source
+
+    # ---- validation --------------------------------------------------------------------
+    def _factor(self, factor: str) -> FactorInfo:
+        info = self.factors.get(factor.replace(" ", ""))
+        if info is None:
+            raise DataError(f"no factor '{factor}'; this model has: {', '.join(self.factors)}")
+        return info
+
+    def _split_inputs(self, what: str, needed: tuple[str, ...], inputs: dict):
+        data, params = {}, {}
+        for key, value in inputs.items():
+            if key in needed:
+                data[key] = self._as_tensor(key, value)
+            elif key in self.param_defaults:
+                params[key] = value
+            else:
+                accepted = ", ".join(list(needed) + list(self.param_defaults)) or "nothing"
+                raise DataError(f"{what} does not take '{key}'; it takes: {accepted}")
+        missing = [k for k in needed if k not in data]
+        if missing:
+            raise DataError(f"{what} needs {', '.join(missing)}")
+        return data, params
+
+    def _as_tensor(self, name: str, value) -> torch.Tensor:
+        support, shape = self.variables[name]
+        tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        if not tensor.is_floating_point():
+            tensor = tensor.to(self._anchor.dtype)
+        if tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape) or tensor.dim() < len(shape):
+            expected = "[batch, " + ", ".join(map(str, shape)) + "]" if shape else "[batch]"
+            raise DataError(f"'{name}' is {support}{list(shape) if shape else ''}: expected a tensor of "
+                            f"shape {expected}, got {list(tensor.shape)}")
+        return tensor

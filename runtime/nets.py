@@ -1,0 +1,112 @@
+"""Built-in nets and the adapter for user-supplied ones.
+
+A net maps its input variables (tensors [*batch, *event_shape]) to its outputs
+([*batch, *output_shape]); named outputs come back as a tuple in declaration order, so
+generated code unpacks them without dictionary lookups.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+#: Output support -> the map from unconstrained values to that support.
+_SUPPORT_MAPS = {"real": None, "positive": F.softplus, "unit": torch.sigmoid,
+                 "simplex": lambda h: torch.softmax(h, dim=-1)}
+
+
+class MLP(nn.Module):
+    """A multilayer perceptron with ReLU hidden layers and one linear layer for all outputs.
+
+    ``input_shapes``: event shape of each input; inputs are flattened and concatenated.
+    ``hidden``: hidden-layer widths. ``outputs``: (name or None, event shape, support) per
+    output; each output's values are mapped to its support (positive: softplus, unit:
+    sigmoid, simplex: softmax over the last dimension, real: identity).
+    """
+
+    def __init__(self, input_shapes, hidden, outputs):
+        super().__init__()
+        self.input_ranks = tuple(len(s) for s in input_shapes)
+        sizes = [sum(math.prod(s) for s in input_shapes), *hidden]
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        self.output_shapes = tuple(tuple(shape) for _, shape, _ in outputs)
+        self.output_sizes = tuple(math.prod(s) for s in self.output_shapes)
+        self.output_maps = tuple(_SUPPORT_MAPS[support] for _, _, support in outputs)
+        self.named = outputs[0][0] is not None
+        self.out = nn.Linear(sizes[-1], sum(self.output_sizes))
+
+    def forward(self, *inputs: torch.Tensor):
+        h = self._join(inputs)
+        for layer in self.hidden:
+            h = F.relu(layer(h))
+        h = self.out(h)
+        if not self.named:
+            return self._finish(h, 0)
+        return tuple(self._finish(part, i) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
+
+    def _join(self, inputs):
+        if len(inputs) == 1 and self.input_ranks[0] == 1:
+            return inputs[0]
+        flat = [x.reshape(*x.shape[:x.dim() - r], -1) if r != 1 else x for x, r in zip(inputs, self.input_ranks)]
+        if len(flat) == 1:
+            return flat[0]
+        return torch.cat(torch.broadcast_tensors(*flat) if _needs_broadcast(flat) else flat, dim=-1)
+
+    def _finish(self, h, i):
+        shape = self.output_shapes[i]
+        if len(shape) != 1:
+            h = h.reshape(*h.shape[:-1], *shape)
+        mapping = self.output_maps[i]
+        return h if mapping is None else mapping(h)
+
+
+def _needs_broadcast(tensors) -> bool:
+    return len({t.shape[:-1] for t in tensors}) > 1
+
+
+class UserNet(nn.Module):
+    """Wraps a user's module so it returns what generated code expects.
+
+    A net with named outputs may return a dict keyed by those names or a tuple in
+    declaration order; either becomes a tuple. Raises TypeError naming the missing key."""
+
+    def __init__(self, module: nn.Module, name: str, output_names):
+        super().__init__()
+        self.module = module
+        self.net_name = name
+        self.output_names = tuple(output_names) if output_names else None
+
+    def forward(self, *inputs):
+        result = self.module(*inputs)
+        if self.output_names is None:
+            return result
+        if isinstance(result, dict):
+            missing = [k for k in self.output_names if k not in result]
+            if missing:
+                raise TypeError(f"net '{self.net_name}' returned a dict without {missing}; "
+                                f"it must have keys {list(self.output_names)}")
+            return tuple(result[k] for k in self.output_names)
+        if isinstance(result, (tuple, list)) and len(result) == len(self.output_names):
+            return tuple(result)
+        raise TypeError(f"net '{self.net_name}' must return a dict with keys {list(self.output_names)} "
+                        f"or a tuple of {len(self.output_names)} tensors")
+
+
+def user_net(module: nn.Module, name: str, output_names=None) -> nn.Module:
+    """The module to install for a user-supplied net (see :class:`UserNet`)."""
+    if not isinstance(module, nn.Module) and not callable(module):
+        raise TypeError(f"net '{name}' must be a torch.nn.Module or a callable, got {type(module).__name__}")
+    if output_names is None:
+        return module if isinstance(module, nn.Module) else _Callable(module)
+    return UserNet(module if isinstance(module, nn.Module) else _Callable(module), name, output_names)
+
+
+class _Callable(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *inputs):
+        return self.fn(*inputs)
