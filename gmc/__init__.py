@@ -1,2 +1,51 @@
-"""gmc: a compiler for deep generative models."""
+"""gmc: a compiler for deep generative models.
+
+    VAE = gmc.compile_file("examples/vae.gm")   # a torch.nn.Module subclass
+    code = gmc.to_python("examples/vae.gm")     # its generated source
+    gmc.check("examples/vae.gm")                # raises gmc.GmcError with located diagnostics
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gmc.compiler.diagnostics import GmcError
+
 __version__ = "0.1.0"
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "latex", "to_python", "__version__"]
+
+
+def check(path: str | Path) -> None:
+    """Parse and check a .gm file; raises GmcError listing every error."""
+    from gmc.compiler import driver
+
+    driver.compile_model(*driver.read_source(path))
+
+
+def compile_source(text: str, name: str | None = None, filename: str = "<string>") -> type:
+    """Compile .gm source text to a torch.nn.Module subclass (named ``name`` if given)."""
+    from gmc.compiler import driver
+
+    model = driver.compile_model(text, filename, name)
+    return driver.load(driver.python_source(model), model)
+
+
+def compile_file(path: str | Path, name: str | None = None) -> type:
+    """Compile a .gm file to a torch.nn.Module subclass."""
+    from gmc.compiler import driver
+
+    text, filename = driver.read_source(path)
+    return compile_source(text, name, filename)
+
+
+def to_python(path: str | Path) -> str:
+    """The generated module's source text for a .gm file."""
+    from gmc.compiler import driver
+
+    return driver.python_source(driver.compile_model(*driver.read_source(path)))
+
+
+def latex(path: str | Path) -> str:
+    """LaTeX of a .gm file's factorizations and losses, one equation per line."""
+    from gmc.compiler import driver
+
+    return driver.latex(driver.compile_model(*driver.read_source(path)))

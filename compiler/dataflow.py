@@ -1,0 +1,45 @@
+"""Which variables an expression reads from data, after expectations bind their samples.
+
+``E_{q(z|x)}[log p(x|z)]`` reads ``x`` (q's input and p's observation) and samples ``z``;
+``KL[q || p]``, ``H``, ``CE``, ``elbo`` and ``iwae`` read what sampling from their first
+(posterior) argument needs plus what the other density needs beyond the sampled variables.
+"""
+from __future__ import annotations
+
+from gmc.compiler import ir
+
+
+def data_inputs(model: ir.Model, expr: ir.Expr) -> tuple[str, ...]:
+    """The variables ``expr`` needs as inputs, in declaration order."""
+    needed = _free(model, expr, frozenset())
+    return tuple(v for v in model.vars if v in needed)
+
+
+def _sampled(model: ir.Model, sig: str, bound: frozenset[str]) -> tuple[set[str], frozenset[str]]:
+    """(inputs that sampling ``sig`` needs, bound variables afterwards)."""
+    f = model.factors[sig]
+    needs = {g for leaf in ir.leaves(model, sig) for g in leaf.given} - set(f.outputs)
+    return needs - bound, bound | set(f.outputs)
+
+
+def _free(model: ir.Model, e: ir.Expr, bound: frozenset[str]) -> set[str]:
+    if isinstance(e, ir.VarRef):
+        return set() if e.name in bound else {e.name}
+    if isinstance(e, ir.LogProb):
+        return set(model.factors[e.factor].variables) - bound
+    if isinstance(e, ir.Expect):
+        needs, inner = _sampled(model, e.factor, bound)
+        return needs | _free(model, e.body, inner)
+    if isinstance(e, ir.Entropy):
+        needs, inner = _sampled(model, e.factor, bound)
+        return needs
+    if isinstance(e, (ir.KL, ir.CrossEntropy)):
+        needs, inner = _sampled(model, e.first, bound)
+        return needs | (set(model.factors[e.second].variables) - inner)
+    if isinstance(e, (ir.Elbo, ir.Iwae)):
+        needs, inner = _sampled(model, e.posterior, bound)
+        return needs | (set(model.factors[e.joint].variables) - inner)
+    out: set[str] = set()
+    for child in ir.children(e):
+        out |= _free(model, child, bound)
+    return out

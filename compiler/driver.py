@@ -1,0 +1,58 @@
+"""The pipeline, one pass per line (DESIGN.md section 1).
+
+    parse -> lower -> check -> simplify -> latex / codegen -> load
+
+Each stage is a pure function of the previous one's output; ``compile_model`` stops at the
+checked IR, so ``gmc check`` never imports sympy or torch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gmc.compiler import ir
+
+
+def read_source(path: str | Path) -> tuple[str, str]:
+    """(text, display name) of a .gm file; raises GmcError when it cannot be read."""
+    from gmc.compiler import diagnostics as diag
+
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8"), p.name
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise diag.GmcError([diag.Diagnostic("Error", diag.NO_SPAN, f"Cannot read '{path}': {reason}.")],
+                            "", str(path)) from None
+
+
+def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
+    """Source text to a checked IR model; raises GmcError on any error."""
+    from gmc.compiler.checks import check
+    from gmc.compiler.lower import lower
+    from gmc.dsl.parser import parse
+
+    program = parse(text, filename)
+    model = lower(program)
+    if name is not None:
+        model.name = name
+    return check(model)
+
+
+def latex(model: ir.Model) -> str:
+    from gmc.compiler.latex import model_latex
+
+    return model_latex(model)
+
+
+def python_source(model: ir.Model) -> str:
+    """Generated module source for a checked model (objectives simplified first)."""
+    from gmc.compiler.codegen.module import generate
+    from gmc.compiler.simplify import simplify
+
+    return generate(simplify(model), latex(model))
+
+
+def load(source: str, model: ir.Model) -> type:
+    from gmc.runtime.loader import load_class
+
+    return load_class(source, model.name, model.filename)

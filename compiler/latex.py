@@ -1,0 +1,121 @@
+"""LaTeX of factorizations and losses, as the user wrote them.
+
+Each line is one equation that renders in real LaTeX (amsmath, amssymb) and in matplotlib's
+mathtext: no alignment characters and no ``\\operatorname``.
+"""
+from __future__ import annotations
+
+from gmc.compiler import ir
+
+_FAMILY = {"Normal": r"\mathcal{N}", "Bernoulli": r"\mathrm{Bernoulli}"}
+_PARAM = {"loc": r"\mu", "scale": r"\sigma", "probs": r"\pi", "logits": r"\mathrm{logits}"}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 3}
+
+
+def model_latex(model: ir.Model) -> str:
+    """Every factor definition, then every loss, one equation per line, in source order."""
+    lines = [f"{factor(sig)} = {definition(model, f)}" for sig, f in model.factors.items()]
+    lines += [loss_latex(model, name) for name in model.losses]
+    return "\n".join(lines)
+
+
+def loss_latex(model: ir.Model, name: str) -> str:
+    symbol = r"\mathcal{L}" if name == "loss" else r"\mathcal{L}_{\mathrm{" + _escape(name) + "}}"
+    return f"{symbol} = {expr(model, model.losses[name].expr)}"
+
+
+def factor(sig: str) -> str:
+    name, rest = sig.split("(", 1)
+    rest = rest.rstrip(")")
+    outputs, _, given = rest.partition("|")
+    body = ", ".join(_var(v) for v in outputs.split(","))
+    if given:
+        body += r" \mid " + ", ".join(_var(v) for v in given.split(","))
+    return f"{_escape(name)}({body})"
+
+
+def definition(model: ir.Model, f: ir.Factor) -> str:
+    if f.is_product:
+        return r"\,".join(factor(c) for c in f.components)
+    family = _FAMILY.get(f.family, r"\mathrm{" + f.family + "}")
+    args = ", ".join(f"{_PARAM.get(p, _escape(p))} = {expr(model, e)}" for p, e in f.params)
+    return rf"{family}\left({_var(f.outputs[0])} ;\, {args}\right)"
+
+
+def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
+    """LaTeX of an IR expression; ``parent`` is the precedence of the enclosing operator."""
+    if isinstance(e, ir.Num):
+        return _number(e.value)
+    if isinstance(e, (ir.ConstRef, ir.ParamRef, ir.WeightRef, ir.VarRef)):
+        return _var(e.name)
+    if isinstance(e, ir.NetCall):
+        args = ", ".join(expr(model, a) for a in e.args)
+        out = "" if e.output is None else r"_{\mathrm{" + _escape(e.output) + "}}"
+        return r"\mathrm{" + _escape(e.net) + "}" + out + f"({args})"
+    if isinstance(e, ir.Neg):
+        return _group(f"-{expr(model, e.operand, 3)}", 1, parent)
+    if isinstance(e, ir.BinOp):
+        prec = _PRECEDENCE[e.op]
+        left, right = expr(model, e.left, prec), expr(model, e.right, prec + 1)
+        if e.op == "/":
+            return rf"\frac{{{expr(model, e.left)}}}{{{expr(model, e.right)}}}"
+        if e.op == "**":
+            return f"{{{expr(model, e.left, 4)}}}^{{{expr(model, e.right)}}}"
+        op = {"*": r" \cdot " if _needs_dot(e) else r"\,", "@": " ", "+": " + ", "-": " - "}[e.op]
+        return _group(f"{left}{op}{right}", prec, parent)
+    if isinstance(e, ir.Apply):
+        arg = expr(model, e.args[0])
+        if e.func == "exp":
+            return rf"\exp\left({arg}\right)"
+        if e.func == "log":
+            return rf"\log\left({arg}\right)"
+        if e.func == "sqrt":
+            return rf"\sqrt{{{arg}}}"
+        if e.func == "abs":
+            return rf"\left|{arg}\right|"
+        return r"\mathrm{" + _escape(e.func) + r"}\left(" + arg + r"\right)"
+    if isinstance(e, ir.LogProb):
+        return rf"\log {factor(e.factor)}"
+    if isinstance(e, ir.Expect):
+        return rf"\mathbb{{E}}_{{{factor(e.factor)}}}\left[{expr(model, e.body)}\right]"
+    if isinstance(e, ir.KL):
+        return rf"D_{{\mathrm{{KL}}}}\left[{factor(e.first)} \,\|\, {factor(e.second)}\right]"
+    if isinstance(e, ir.CrossEntropy):
+        return rf"\mathrm{{H}}\left[{factor(e.first)}, {factor(e.second)}\right]"
+    if isinstance(e, ir.Entropy):
+        return rf"\mathrm{{H}}\left[{factor(e.factor)}\right]"
+    if isinstance(e, ir.Elbo):
+        return rf"\mathrm{{ELBO}}\left({factor(e.joint)}, {factor(e.posterior)}\right)"
+    if isinstance(e, ir.Iwae):
+        return rf"\mathrm{{IWAE}}_{{{e.k}}}\left({factor(e.joint)}, {factor(e.posterior)}\right)"
+    raise AssertionError(f"unhandled IR node {type(e).__name__}")
+
+
+def _needs_dot(e: ir.BinOp) -> bool:
+    return isinstance(e.right, (ir.Num, ir.ConstRef)) or isinstance(e.left, ir.Num) and isinstance(e.right, ir.Num)
+
+
+def _group(text: str, prec: int, parent: int) -> str:
+    return rf"\left({text}\right)" if prec < parent else text
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _escape(name: str) -> str:
+    return name.replace("_", r"\_")
+
+
+def _var(name: str) -> str:
+    """Single letters stay italic; longer names are upright (``beta`` becomes \\beta)."""
+    greek = {"alpha", "beta", "gamma", "delta", "epsilon", "lambda", "mu", "sigma", "tau", "theta", "phi", "psi",
+             "omega", "eta", "kappa", "rho", "nu", "xi", "pi", "chi", "zeta"}
+    if name in greek:
+        return "\\" + name
+    if len(name) == 1:
+        return name
+    head, _, tail = name.partition("_")
+    if tail and len(head) == 1:
+        return f"{head}_{{{_escape(tail)}}}"
+    return r"\mathrm{" + _escape(name) + "}"
