@@ -1,12 +1,24 @@
 """What generated modules import: stable primitives, built-in nets, the model base class.
 
 Generated code uses ``from gmc import runtime as rt`` and names only what is exported here.
-Training, data loading and images live in submodules imported on demand.
+Exports load on first use (PEP 562), so ``gmc.runtime.errors`` can be imported by the
+command line without importing torch.
 """
-from gmc.runtime.errors import DataError, TrainingError, UserError
-from gmc.runtime.model import FactorInfo, GeneratedModel, LossInfo
-from gmc.runtime.nets import MLP, user_net
-from gmc.runtime.stable import log1pexp
+import importlib
 
-__all__ = ["DataError", "FactorInfo", "GeneratedModel", "LossInfo", "MLP", "TrainingError", "UserError",
-           "log1pexp", "user_net"]
+_EXPORTS = {
+    "DataError": "errors", "TrainingError": "errors", "UserError": "errors",
+    "FactorInfo": "model", "GeneratedModel": "model", "LossInfo": "model",
+    "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gmc.runtime' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"gmc.runtime.{module}"), name)
+    globals()[name] = value
+    return value
