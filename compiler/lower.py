@@ -46,6 +46,8 @@ class _Lowering:
         self.first_line: dict[tuple[str, str], int] = {}
         self.factor_names: set[str] = set()
         self.all_signatures: list[str] = []
+        # Names whose declaration already failed: later uses report nothing more.
+        self.poisoned: set[str] = set()
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> ir.Model:
@@ -86,12 +88,19 @@ class _Lowering:
 
     # ---- declarations ------------------------------------------------------------------
     def declare(self, s) -> None:
-        m = self.model
         if isinstance(s, ast.ModelDecl):
-            m.name = s.name
+            self.model.name = s.name
             return
         if not self.claim(type(s).__name__.removesuffix("Decl").lower(), s.name, s.span):
             return
+        errors_before = len(self.errors)
+        self.define(s)
+        if len(self.errors) > errors_before:
+            self.poisoned.add(s.name)
+
+    def define(self, s) -> None:
+        """Record a declaration whose name is new."""
+        m = self.model
         if isinstance(s, ast.ConstDecl):
             value = self.constant(s.value, f"The value of const '{s.name}'")
             if value is not None:
@@ -119,6 +128,8 @@ class _Lowering:
         if isinstance(e, ast.Name):
             if e.id in self.model.consts:
                 return self.model.consts[e.id].value
+            if e.id in self.poisoned:
+                return None
             self.error(diag.undefined_name(e.span, e.id, self.model.consts) if e.id not in self.names_in_scope()
                        else diag.not_a_constant(e.span, what))
             return None
@@ -186,6 +197,8 @@ class _Lowering:
         """A name that must be a declared random variable."""
         if name.id in self.model.vars:
             return name.id
+        if name.id in self.poisoned:
+            return None
         for kind, table in (("const", self.model.consts), ("param", self.model.params),
                             ("weight", self.model.weights), ("net", self.model.nets)):
             if name.id in table:
@@ -328,6 +341,8 @@ class _Lowering:
                     self.error(diag.out_of_scope(e.span, e.id, scope.signature, scope.given))
                 return None
             return ir.VarRef(e.id, span=e.span)
+        if e.id in self.poisoned:
+            return None
         if e.id in m.nets:
             self.error(diag.bad_arguments(e.span, f"net '{e.id}'", f"call it, as in {e.id}(...)."))
             return None
@@ -362,6 +377,8 @@ class _Lowering:
 
     def call(self, e: ast.Call, scope) -> ir.Expr | None:
         m = self.model
+        if e.func in self.poisoned:
+            return None
         if e.func in m.nets:
             net = m.nets[e.func]
             if net.named:

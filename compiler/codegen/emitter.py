@@ -16,6 +16,7 @@ import sympy as sp
 from gmc.compiler import ir, symbolic
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
+from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.types import infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -111,7 +112,8 @@ class Emitter:
             net = self.model.nets[call.net]
             if net.named:
                 names = [self.fb.ns.fresh(f"{net.name}_{out}") for out, _ in net.outputs]
-                self.fb.emit(f"{', '.join(names)} = self.{net.name}({', '.join(args)})", call.span)
+                targets = ", ".join(names) if len(names) > 1 else f"({names[0]},)"
+                self.fb.emit(f"{targets} = self.{net.name}({', '.join(args)})", call.span)
                 self.fb.memo[key] = dict(zip((o for o, _ in net.outputs), names))
             else:
                 base = f"{net.name}_{args[0]}" if len(args) == 1 and _is_name(args[0]) else f"{net.name}_out"
@@ -131,7 +133,7 @@ class Emitter:
             code, _ = self.value(expr, env)
             if not _is_name(code):
                 code = self.fb.assign(f"{leaf.name}_{pname}", code, leaf.span)
-            out[pname] = sp.Symbol(code)
+            out[pname] = sp.Symbol(code) if self.is_tensor(expr) else Scalar(code)
         return out
 
     def log_prob(self, sig: str, env: Env) -> str:
@@ -197,13 +199,13 @@ class Emitter:
         like = None
         if not needs_particles:
             for pname, expr in leaf.params:
-                if isinstance(params[pname], sp.Symbol) and infer(self.model, expr).shape == var.type.shape \
+                if self.is_tensor(expr) and infer(self.model, expr).shape == var.type.shape \
                         and self.depends_on_batch(expr):
                     like = codes[pname]
                     break
         shape = self.sample_shape(env, var.type.shape) if like is None or needs_particles else ""
         if needs_particles and like is None:
-            tensor = next((codes[p] for p, e in leaf.params if isinstance(params[p], sp.Symbol)
+            tensor = next((codes[p] for p, e in leaf.params if self.is_tensor(e)
                            and infer(self.model, e).shape == var.type.shape and self.depends_on_batch(e)), None)
             if tensor is not None:
                 shape = f"({env.particles},) + {tensor}.shape"

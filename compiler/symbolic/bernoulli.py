@@ -38,7 +38,7 @@ def _kl_bernoulli(a, b):
 
 register(Formulas(
     family="Bernoulli",
-    log_density=Rule(_log_density, "Bernoulli mass, logits form x h - log(1 + e^h)"),
+    log_density=Rule(_log_density, "Bernoulli mass (logits h: x h - log(1 + e^h))"),
     entropy=Rule(_entropy, "Bernoulli entropy"),
     kl={"Bernoulli": Rule(_kl_bernoulli, "definition of KL over {0, 1}")},
 ))

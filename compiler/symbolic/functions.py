@@ -29,3 +29,7 @@ class xlogy(sp.Function):
         if x.is_Number and y.is_Number:
             return x * sp.log(y)
         return None
+
+
+class Scalar(sp.Symbol):
+    """A symbol bound to a Python number (a param), not a tensor: printed with ``math``."""

@@ -1,7 +1,7 @@
 """Print sympy expressions as torch code.
 
-Subexpressions with tensors (free symbols) become ``torch.*`` calls; constant ones stay exact
-``math.*`` expressions evaluated once by Python. Symbols print as their names, which code
+Subexpressions with tensors (free symbols other than :class:`Scalar`) become ``torch.*``
+calls; constant and scalar ones stay exact ``math.*`` expressions. Symbols print as their names, which code
 generation chose as Python identifiers.
 """
 from __future__ import annotations
@@ -10,9 +10,13 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import log1pexp, xlogy
+from gmc.compiler.symbolic.functions import Scalar, log1pexp, xlogy
 
 _ELEMENTWISE = {"log": "log", "exp": "exp", "Abs": "abs", "tanh": "tanh"}
+
+
+def _has_tensor(expr) -> bool:
+    return any(not isinstance(s, Scalar) for s in expr.free_symbols)
 
 
 class TorchPrinter(StrPrinter):
@@ -44,7 +48,7 @@ class TorchPrinter(StrPrinter):
         if isinstance(expr, xlogy):
             return f"torch.xlogy({args})"
         if name in _ELEMENTWISE:
-            module = "torch" if expr.free_symbols else "math"
+            module = "torch" if _has_tensor(expr) else "math"
             return f"{module}.{_ELEMENTWISE[name]}({args})"
         raise NotImplementedError(f"no torch form for sympy function {name}")
 
@@ -53,7 +57,7 @@ class TorchPrinter(StrPrinter):
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
         if exponent == sp.Rational(1, 2):
-            module = "torch" if base.free_symbols else "math"
+            module = "torch" if _has_tensor(base) else "math"
             return f"{module}.sqrt({self._print(base)})"
         if exponent == -1:
             return f"1 / {self.parenthesize(base, precedence(expr), strict=False)}"
