@@ -41,3 +41,25 @@ def test_errors(tmp_path):
         save_sample_grid(torch.rand(2, 10), tmp_path / "x.png", (3, 3))
     with pytest.raises(DataError, match=r"\[N, D\]"):
         save_sample_grid(torch.rand(2, 3, 4), tmp_path / "x.png")
+
+
+def test_grid_layout_and_values_shown_as_given(tmp_path):
+    # a 2x2 grid of 8x8 images: black, white / white, black (no rescaling per image)
+    samples = torch.stack([torch.zeros(64), torch.ones(64), torch.ones(64), torch.zeros(64)])
+    out = tmp_path / "grid.png"
+    save_sample_grid(samples, out)
+    pixels = _check_png(out)
+    height, width = pixels.shape[:2]
+    assert width >= 100 and 0.8 <= height / width <= 1.25  # near-square picture
+    gray = pixels[..., :3].mean(axis=2)
+    cy, lx, rx = height // 4, width // 4, 3 * width // 4  # centers of the top two cells
+    assert gray[cy - 5:cy + 5, lx - 5:lx + 5].mean() < 0.05
+    assert gray[cy - 5:cy + 5, rx - 5:rx + 5].mean() > 0.95
+
+
+def test_heatmap_has_colors(tmp_path):
+    out = tmp_path / "heat.png"
+    save_sample_grid(torch.randn(12, 5, generator=torch.Generator().manual_seed(0)), out, title="tabular")
+    pixels = _check_png(out)
+    spread = pixels[..., :3].max(axis=2) - pixels[..., :3].min(axis=2)
+    assert (spread > 0.3).mean() > 0.05  # a colormapped matrix, not a gray picture

@@ -173,3 +173,31 @@ def test_write_metrics(tmp_path):
     assert list(data) == ["epoch", "train_loss", "test_loss"]
     assert data == {"epoch": [1, 2], "train_loss": [2.0, 1.5], "test_loss": [2.25, 1.75]}
     assert path.read_text().startswith('{\n  "epoch"')
+
+
+# ---------------------------------------------------------------------------- batches and evaluation
+
+class Recording(Gaussian):
+    """Records (grad enabled, training mode, batch size) of every loss call."""
+
+    def __init__(self, dim):
+        super().__init__(dim)
+        self.seen = []
+
+    def loss(self, name, x):
+        self.seen.append((torch.is_grad_enabled(), self.training, x.shape[0]))
+        return super().loss(name, x)
+
+
+def test_partial_batches_example_weights_and_no_grad_evaluation():
+    xtr, xte = _data(23, 0), _data(7, 1)
+    model = Recording(2)
+    hist = fit(model, "nll", {"x": xtr}, {"x": xte}, epochs=2, batch_size=10, lr=1e-9, progress=False, log=None)
+    seen = list(model.seen)
+    # per epoch: 3 training steps (last partial batch kept) with grad in train mode, then the
+    # held-out evaluation in one batch of 7 without grad in eval mode
+    assert seen == [(True, True, 10), (True, True, 10), (True, True, 3), (False, False, 7)] * 2
+    assert model.training  # back in train mode
+    with torch.no_grad():  # lr ~ 0: the example-weighted epoch mean equals the full-data mean
+        assert hist.train_loss[0] == pytest.approx(float(model.loss("nll", xtr)), abs=1e-4)
+        assert hist.test_loss[-1] == pytest.approx(float(model.loss("nll", xte)), abs=1e-6)
