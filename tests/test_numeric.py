@@ -14,7 +14,15 @@ import torch.distributions as D
 
 import gmc
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Every tensor of these tests is float64; restored afterwards so other modules keep float32."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 NORMALS = gmc.compile_source("""
 var z: real[3]
