@@ -16,7 +16,6 @@ from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
 
-_BINARY_OPS = {"+", "-", "*", "/", "@", "**"}
 _FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
 _ESTIMATORS = ("elbo", "iwae")
 

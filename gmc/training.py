@@ -60,7 +60,7 @@ def train_command(args) -> int:
     import torch
 
     from gmc.compiler import driver
-    from gmc.runtime import data, images, train
+    from gmc.runtime import data, train
 
     text, filename = driver.read_source(args.file)
     model_ir = driver.compile_model(text, filename)

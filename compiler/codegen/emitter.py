@@ -194,21 +194,16 @@ class Emitter:
         var = self.model.vars[leaf.outputs[0]]
         params = self.params(leaf, env)
         codes = {k: symbolic.to_torch(v) for k, v in params.items()}
-        inherits = bool(set(leaf.given) & env.particle_vars)
-        needs_particles = env.particles is not None and not inherits
-        like = None
-        if not needs_particles:
-            for pname, expr in leaf.params:
-                if self.is_tensor(expr) and infer(self.model, expr).shape == var.type.shape \
-                        and self.depends_on_batch(expr):
-                    like = codes[pname]
-                    break
-        shape = self.sample_shape(env, var.type.shape) if like is None or needs_particles else ""
-        if needs_particles and like is None:
-            tensor = next((codes[p] for p, e in leaf.params if self.is_tensor(e)
-                           and infer(self.model, e).shape == var.type.shape and self.depends_on_batch(e)), None)
-            if tensor is not None:
-                shape = f"({env.particles},) + {tensor}.shape"
+        # A parameter with one value per example fixes the sample's shape.
+        full = next((codes[p] for p, e in leaf.params
+                     if self.depends_on_batch(e) and infer(self.model, e).shape == var.type.shape), None)
+        needs_particles = env.particles is not None and not set(leaf.given) & env.particle_vars
+        if needs_particles:
+            like = None
+            shape = f"({env.particles},) + {full}.shape" if full else self.sample_shape(env, var.type.shape)
+        else:
+            like = full
+            shape = "" if full else self.sample_shape(env, var.type.shape)
         code = SAMPLERS[leaf.family](codes, like, shape, env.ref)
         name = self.fb.assign(var.name, code, leaf.span,
                               f"[{env.particles}, batch, ...]" if env.particles else None)

@@ -5,7 +5,6 @@ Factors: q(z|x), p(x|z), p(z), p(x,z). Losses: loss, iw.
 import math
 
 import torch
-import torch.nn.functional as F
 
 from gmc import runtime as rt
 

@@ -5,7 +5,6 @@ Factors: p(z), p(x|z), p(x,z), q(z|x). Losses: loss, kl.
 import math
 
 import torch
-import torch.nn.functional as F
 
 from gmc import runtime as rt
 
