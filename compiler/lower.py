@@ -9,6 +9,7 @@ Semantic checks that need the whole model (conflicts, recursion, supports, shape
 from __future__ import annotations
 
 import math
+import operator
 import re
 
 from gmc.compiler import diagnostics as diag
@@ -17,6 +18,7 @@ from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
 
 _FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
+_CONSTANT_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
 _ESTIMATORS = ("elbo", "iwae")
 
 
@@ -135,12 +137,12 @@ class _Lowering:
         if isinstance(e, ast.Neg):
             v = self.constant(e.operand, what)
             return None if v is None else -v
-        if isinstance(e, ast.BinOp) and e.op in ("+", "-", "*", "/", "**"):
+        if isinstance(e, ast.BinOp) and e.op in _CONSTANT_OPS:
             a, b = self.constant(e.left, what), self.constant(e.right, what)
             if a is None or b is None:
                 return None
             try:
-                value = {"+": a + b, "-": a - b, "*": a * b, "**": a ** b}.get(e.op) if e.op != "/" else a / b
+                value = _CONSTANT_OPS[e.op](a, b)
             except (ZeroDivisionError, OverflowError):
                 self.error(diag.not_a_constant(e.span, what))
                 return None

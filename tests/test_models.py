@@ -174,3 +174,10 @@ def test_missing_user_net_is_a_clear_error():
                              name="Needs")
     with pytest.raises(TypeError, match="net 'f' has no built-in body"):
         cls()
+
+
+def test_constant_arithmetic_folds_only_the_operation_written():
+    # 1e300 ** 2 overflows; folding 1e300 + 2.0 must not evaluate it.
+    cls = gmc.compile_source("const C = 1e300 + 2.0\nconst K = 2 ** 3\nvar x: real[K]\np(x) = Normal(0, 1)\n"
+                             "loss = mean(-log p(x)) + C * 0", name="Consts")
+    assert cls.variables["x"] == ("real", (8,))
