@@ -16,7 +16,7 @@ from __future__ import annotations
 from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
-from gmc.compiler.types import ShapeError, broadcast, infer, per_example
+from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per_example
 
 
 def check(model: ir.Model) -> ir.Model:
@@ -81,7 +81,7 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
             errors.append(diag.incompatible_shapes(e.node.span, e.node.op, e.left, e.right))
             continue
         needed = family.param(pname).support
-        constant = _constant_value(model, value)
+        constant = constant_value(value)
         if constant is not None:
             if not _constant_in_support(constant, needed):
                 errors.append(diag.invalid_constant_parameter(value.span, family.name, pname, needed, constant))
@@ -91,15 +91,6 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
             errors.append(diag.shape_mismatch(value.span, f"parameter '{pname}' of {family.name}",
                                               t.shape, var.name, var.type.shape))
     return errors
-
-
-def _constant_value(model: ir.Model, e: ir.Expr) -> float | None:
-    if isinstance(e, (ir.Num, ir.ConstRef)):
-        return float(e.value)
-    if isinstance(e, ir.Neg):
-        v = _constant_value(model, e.operand)
-        return None if v is None else -v
-    return None
 
 
 def _constant_in_support(value: float, support: str) -> bool:

@@ -94,6 +94,11 @@ def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"Did you mean '{close[0]}'?" if close else None
 
 
+def _hint(name: str, candidates: list[str], listing: str) -> str:
+    """Did-you-mean when a candidate is close, else ``listing: a, b, c.``"""
+    return _did_you_mean(name, candidates) or f"{listing}: " + ", ".join(candidates) + "."
+
+
 def _error(span: Span, message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic("Semantic error", span, message, hint)
 
@@ -141,15 +146,12 @@ def duplicate_definition(span: Span, what: str, name: str, first_line: int) -> D
 
 
 def unknown_distribution(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
-    known = sorted(known)
-    hint = _did_you_mean(name, known) or ("Known distributions: " + ", ".join(known) + ".")
-    return _error(span, f"Unknown distribution '{name}'.", hint)
+    return _error(span, f"Unknown distribution '{name}'.", _hint(name, sorted(known), "Known distributions"))
 
 
 def unknown_parameter(span: Span, family: str, name: str, accepted: Iterable[str]) -> Diagnostic:
-    accepted = list(accepted)
-    hint = _did_you_mean(name, accepted) or (f"{family} takes: " + ", ".join(accepted) + ".")
-    return _error(span, f"Distribution {family} has no parameter '{name}'.", hint)
+    return _error(span, f"Distribution {family} has no parameter '{name}'.",
+                  _hint(name, list(accepted), f"{family} takes"))
 
 
 def unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
@@ -157,17 +159,14 @@ def unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
 
 
 def unknown_support(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
-    known = list(known)
-    hint = _did_you_mean(name, known) or ("Supports: " + ", ".join(known) + ".")
-    return _error(span, f"Unknown support '{name}'.", hint)
+    return _error(span, f"Unknown support '{name}'.", _hint(name, list(known), "Supports"))
 
 
 def unknown_net_output(span: Span, net: str, name: str, outputs: Iterable[str]) -> Diagnostic:
     outputs = list(outputs)
     if not outputs:
         return _error(span, f"Net '{net}' has a single unnamed output; use '{net}(...)' without '.{name}'.")
-    hint = _did_you_mean(name, outputs) or ("Its outputs: " + ", ".join(outputs) + ".")
-    return _error(span, f"Net '{net}' has no output '{name}'.", hint)
+    return _error(span, f"Net '{net}' has no output '{name}'.", _hint(name, outputs, "Its outputs"))
 
 
 def unknown_functional(span: Span, name: str) -> Diagnostic:

@@ -16,6 +16,16 @@ def number_support(value: float) -> str:
     return "positive" if value > 0 else "real"
 
 
+def constant_value(e: ir.Expr) -> float | None:
+    """The value of a number or const, possibly negated; None for anything else."""
+    if isinstance(e, (ir.Num, ir.ConstRef)):
+        return float(e.value)
+    if isinstance(e, ir.Neg):
+        inner = constant_value(e.operand)
+        return None if inner is None else -inner
+    return None
+
+
 def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
     """numpy broadcasting of two event shapes, or None when they do not broadcast."""
     out = []

@@ -17,7 +17,7 @@ from gmc.compiler import ir, symbolic
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.symbolic.functions import Scalar
-from gmc.compiler.types import infer
+from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
@@ -126,7 +126,7 @@ class Emitter:
         """The leaf's parameters as sympy: numbers for constants, symbols for tensors."""
         out = {}
         for pname, expr in leaf.params:
-            constant = _constant(expr)
+            constant = constant_value(expr)
             if constant is not None:
                 out[pname] = sp.Integer(int(constant)) if float(constant).is_integer() else sp.Float(constant)
                 continue
@@ -154,13 +154,11 @@ class Emitter:
 
     def event_sum(self, expr: sp.Expr, var: str, env: Env) -> str:
         """Code summing an element-wise sympy expression over ``var``'s event dimensions."""
-        shape = self.model.vars[var].type.shape
+        var_type = self.model.vars[var].type
+        shape = var_type.shape
         code = symbolic.to_torch(expr)
         if not expr.free_symbols:
-            size = 1
-            for d in shape:
-                size *= d
-            return f"torch.full({self.sample_shape(env)}, {size} * ({code}), dtype={env.ref}.dtype, device={env.ref}.device)"
+            return f"torch.full({self.sample_shape(env)}, {var_type.size} * ({code}), dtype={env.ref}.dtype, device={env.ref}.device)"
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
@@ -229,11 +227,15 @@ class Emitter:
                                   f"-{self.log_prob(e.second, inner)}", e.span, "Monte Carlo, one sample")
         if isinstance(e, ir.Elbo):
             inner = self.sample(e.posterior, env)
-            return self.fb.assign("elbo", f"{self.log_prob(e.joint, inner)} - {self.log_prob(e.posterior, inner)}",
-                                  e.span, "Monte Carlo, one sample")
+            return self.fb.assign("elbo", self.log_ratio(e.joint, e.posterior, inner), e.span,
+                                  "Monte Carlo, one sample")
         if isinstance(e, ir.Iwae):
             return self.iwae(e, env)
         raise AssertionError(f"unhandled IR node {type(e).__name__}")
+
+    def log_ratio(self, numerator: str, denominator: str, env: Env) -> str:
+        """Code for log numerator - log denominator at the values bound in ``env``."""
+        return f"{self.log_prob(numerator, env)} - {self.log_prob(denominator, env)}"
 
     def closed_pair(self, first: str, second: str) -> tuple[ir.Factor, ir.Factor] | None:
         a, b = self.model.factors[first], self.model.factors[second]
@@ -253,8 +255,7 @@ class Emitter:
             name = self.fb.assign(base, self.event_sum(expr, a.outputs[0], env), e.span, f"closed form: {rule}")
         else:
             inner = self.sample(e.first, env)
-            name = self.fb.assign(base, f"{self.log_prob(e.first, inner)} - {self.log_prob(e.second, inner)}",
-                                  e.span, "Monte Carlo, one sample")
+            name = self.fb.assign(base, self.log_ratio(e.first, e.second, inner), e.span, "Monte Carlo, one sample")
         self.fb.memo[key] = name
         return name
 
@@ -272,23 +273,14 @@ class Emitter:
     def iwae(self, e: ir.Iwae, env: Env) -> str:
         particles = replace(env, particles=e.k)
         inner = self.sample(e.posterior, particles)
-        weights = self.fb.assign("log_w", f"{self.log_prob(e.joint, inner)} - {self.log_prob(e.posterior, inner)}",
-                                 e.span, f"[{e.k}, batch] log importance weights")
+        weights = self.fb.assign("log_w", self.log_ratio(e.joint, e.posterior, inner), e.span,
+                                 f"[{e.k}, batch] log importance weights")
         return self.fb.assign("iwae", f"torch.logsumexp({weights}, dim=0) - math.log({e.k})", e.span,
                               "Burda et al. 2016, eq. 8")
 
 
 def _literal(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
-
-
-def _constant(e: ir.Expr) -> float | None:
-    if isinstance(e, (ir.Num, ir.ConstRef)):
-        return float(e.value)
-    if isinstance(e, ir.Neg):
-        inner = _constant(e.operand)
-        return None if inner is None else -inner
-    return None
 
 
 def _wrap(code: str, precedence: int, needed: int) -> str:
