@@ -59,12 +59,9 @@ def sampling_factor(model: ir.Model, var: str) -> str | None:
 def train_command(args) -> int:
     import torch
 
-    from gmc.compiler import driver
     from gmc.runtime import data, train
 
-    text, filename = driver.read_source(args.file)
-    model_ir = driver.compile_model(text, filename)
-    cls = driver.load(driver.python_source(model_ir), model_ir)
+    text, filename, model_ir, cls = _compile(args.file)
     loss_name = next(iter(model_ir.losses))
     var = model_ir.vars[observed_variable(model_ir, loss_name)]
     dataset = data.load_dataset(args.data)
@@ -97,12 +94,9 @@ def train_command(args) -> int:
 
 
 def sample_command(args) -> int:
-    from gmc.compiler import driver
     from gmc.runtime import train
 
-    text, filename = driver.read_source(args.file)
-    model_ir = driver.compile_model(text, filename)
-    cls = driver.load(driver.python_source(model_ir), model_ir)
+    text, filename, model_ir, cls = _compile(args.file)
     state = train.load_checkpoint(args.checkpoint)
     if state.get("source") != text:
         print(f"warning: {args.file} differs from the source the checkpoint was trained with", file=sys.stderr)
@@ -122,11 +116,19 @@ def sample_command(args) -> int:
     return 0
 
 
+def _compile(path):
+    """(source text, file name, checked IR, generated class) of a .gm file."""
+    from gmc.compiler import driver
+
+    text, filename = driver.read_source(path)
+    model_ir = driver.compile_model(text, filename)
+    return text, filename, model_ir, driver.load(driver.python_source(model_ir), model_ir)
+
+
 def _image_shape(var: ir.Var):
-    if len(var.type.shape) == 2:
-        return var.type.shape
-    side = round(var.type.size ** 0.5)
-    return (side, side) if side * side == var.type.size and side >= 4 else None
+    from gmc.runtime.data import square_image_shape
+
+    return var.type.shape if len(var.type.shape) == 2 else square_image_shape(var.type.size)
 
 
 def _write_samples(model, sig, var, n, path, image_shape, seed):

@@ -242,10 +242,14 @@ def _to_matrix(x, where: str, row_lines):
     if n < 2:
         raise DataError(f"{where}: need at least 2 examples to hold some out for testing, got {n}")
     if image_shape is None:
-        side = math.isqrt(d)
-        if d >= 16 and side * side == d:
-            image_shape = (side, side)
+        image_shape = square_image_shape(d)
     return x, image_shape
+
+
+def square_image_shape(d: int) -> tuple[int, int] | None:
+    """(side, side) when ``d`` values per example are a square image of side >= 4, else None."""
+    side = math.isqrt(d)
+    return (side, side) if d >= 16 and side * side == d else None
 
 
 def _check_labels(y, n: int, where: str):
