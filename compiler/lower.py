@@ -260,7 +260,8 @@ class _Lowering:
                 named[kw.name] = (kw.value, kw.span)
         if not ok:
             return None
-        if frozenset(named) not in family.choices:
+        choice = family.complete(frozenset(named))
+        if choice is None:
             self.error(diag.missing_parameter(call.span, family.name, family.describe_choices()))
             return None
         params = []
@@ -270,6 +271,8 @@ class _Lowering:
                 if value is None:
                     return None
                 params.append((pname, value))
+            elif pname in choice:
+                params.append((pname, ir.Num(family.param(pname).default, span=call.span)))
         return ir.Factor(name, outputs, given, family=family.name, params=tuple(params), span=span)
 
     def factor_ref(self, call: ast.Call) -> str | None:

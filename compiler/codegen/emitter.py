@@ -148,17 +148,22 @@ class Emitter:
         else:
             var = factor.outputs[0]
             expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))
-            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env), factor.span, rule)
+            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family), factor.span,
+                                  rule)
         self.fb.memo[key] = name
         return name
 
-    def event_sum(self, expr: sp.Expr, var: str, env: Env) -> str:
-        """Code summing an element-wise sympy expression over ``var``'s event dimensions."""
+    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str) -> str:
+        """Code summing an element-wise sympy expression over ``var``'s event dimensions.
+
+        For a family of event rank 1 the expression already reduced the last axis to size 1."""
         var_type = self.model.vars[var].type
         shape = var_type.shape
         code = symbolic.to_torch(expr)
         if not expr.free_symbols:
-            return f"torch.full({self.sample_shape(env)}, {var_type.size} * ({code}), dtype={env.ref}.dtype, device={env.ref}.device)"
+            count = var_type.size // (shape[-1] if symbolic.FORMULAS[family].event_rank and shape else 1)
+            return (f"torch.full({self.sample_shape(env)}, {count} * ({code}), dtype={env.ref}.dtype, "
+                    f"device={env.ref}.device)")
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
@@ -252,7 +257,8 @@ class Emitter:
         if pair is not None:
             a, b = pair
             expr, rule = symbolic.kl(a.family, self.params(a, env), b.family, self.params(b, env))
-            name = self.fb.assign(base, self.event_sum(expr, a.outputs[0], env), e.span, f"closed form: {rule}")
+            name = self.fb.assign(base, self.event_sum(expr, a.outputs[0], env, a.family), e.span,
+                                  f"closed form: {rule}")
         else:
             inner = self.sample(e.first, env)
             name = self.fb.assign(base, self.log_ratio(e.first, e.second, inner), e.span, "Monte Carlo, one sample")
@@ -264,7 +270,7 @@ class Emitter:
         closed = None if f.is_product else symbolic.entropy(f.family, self.params(f, env))
         if closed is not None:
             expr, rule = closed
-            return self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env),
+            return self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env, f.family),
                                   e.span, f"closed form: {rule}")
         inner = self.sample(e.factor, env)
         return self.fb.assign(f"entropy_{_short(e.factor)}", f"-{self.log_prob(e.factor, inner)}", e.span,

@@ -4,7 +4,7 @@ from gmc.compiler.families.registry import Family, ParamSpec, register
 NORMAL = register(Family(
     name="Normal",
     support="real",
-    params=(ParamSpec("loc", "real"), ParamSpec("scale", "positive")),
+    params=(ParamSpec("loc", "real", 0.0), ParamSpec("scale", "positive", 1.0)),
     choices=(frozenset({"loc", "scale"}),),
     reparameterized=True,
     reference="torch.distributions.Normal",

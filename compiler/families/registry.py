@@ -14,6 +14,7 @@ class ParamSpec:
 
     name: str
     support: str
+    default: float | None = None  # standard form: Normal() is Normal(0, 1)
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,10 @@ class Family:
 
     ``params`` are in torch's constructor order (positional arguments follow it);
     ``choices`` lists the accepted parameter sets (Bernoulli takes probs or logits);
-    ``reparameterized`` says whether samples are differentiable in the parameters.
+    ``reparameterized`` says whether samples are differentiable in the parameters;
+    ``event_rank`` is 0 for element-wise families and 1 for those whose log-density couples
+    the last event axis (Categorical, Dirichlet, Multinomial, RelaxedCategorical).
+    A parameter with a ``default`` may be left out (the family's standard form).
     """
 
     name: str
@@ -31,6 +35,7 @@ class Family:
     choices: tuple[frozenset[str], ...]
     reparameterized: bool
     reference: str
+    event_rank: int = 0
 
     def param(self, name: str) -> ParamSpec:
         return next(p for p in self.params if p.name == name)
@@ -38,6 +43,16 @@ class Family:
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
+
+    def complete(self, given: frozenset[str]) -> frozenset[str] | None:
+        """The parameter set ``given`` stands for once defaults are filled in, or None.
+
+        The first choice (in declaration order) that contains ``given`` and whose other
+        parameters all have defaults wins."""
+        for choice in self.choices:
+            if given <= choice and all(self.param(n).default is not None for n in choice - given):
+                return choice
+        return None
 
     def describe_choices(self) -> str:
         return " or ".join("(" + ", ".join(sorted(c, key=self.param_names.index)) + ")" for c in self.choices)

@@ -33,3 +33,15 @@ class xlogy(sp.Function):
 
 class Scalar(sp.Symbol):
     """A symbol bound to a Python number (a param), not a tensor: printed with ``math``."""
+
+
+class vsum(sp.Function):
+    """Sum over the last (event) axis, keeping it as size 1: ``t.sum(-1, keepdim=True)``."""
+
+    nargs = 1
+
+
+class vlogsumexp(sp.Function):
+    """log-sum-exp over the last axis, keeping it: ``torch.logsumexp(t, -1, keepdim=True)``."""
+
+    nargs = 1

@@ -10,9 +10,16 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import Scalar, log1pexp, xlogy
+from gmc.compiler.symbolic.functions import Scalar, log1pexp, vlogsumexp, vsum, xlogy
 
-_ELEMENTWISE = {"log": "log", "exp": "exp", "Abs": "abs", "tanh": "tanh"}
+# sympy function -> (torch form, math form or None when math lacks it)
+_ELEMENTWISE = {
+    "log": ("torch.log", "math.log"), "exp": ("torch.exp", "math.exp"), "Abs": ("torch.abs", "abs"),
+    "tanh": ("torch.tanh", "math.tanh"), "loggamma": ("torch.lgamma", "math.lgamma"),
+    "log1p": ("torch.log1p", "math.log1p"), "expm1": ("torch.expm1", "math.expm1"),
+    "erf": ("torch.erf", "math.erf"), "erfc": ("torch.erfc", "math.erfc"),
+    "sin": ("torch.sin", "math.sin"), "cos": ("torch.cos", "math.cos"),
+}
 
 
 def _has_tensor(expr) -> bool:
@@ -42,17 +49,43 @@ class TorchPrinter(StrPrinter):
 
     def _print_Function(self, expr):
         name = type(expr).__name__
+        if not expr.free_symbols and (name not in _ELEMENTWISE or _ELEMENTWISE[name][1] is None):
+            return repr(float(expr.evalf(17)))  # a number math cannot compute (digamma(2), ...)
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({args})"
         if isinstance(expr, xlogy):
             return f"torch.xlogy({args})"
+        if isinstance(expr, vsum):
+            return f"({args}).sum(-1, keepdim=True)"
+        if isinstance(expr, vlogsumexp):
+            return f"torch.logsumexp({args}, -1, keepdim=True)"
+        if name == "polygamma":
+            order, value = expr.args
+            if order == 0:
+                return f"torch.digamma({self._tensor(value)})"
+            return f"torch.polygamma({self._print(order)}, {self._tensor(value)})"
+        if name == "gamma":
+            return f"torch.exp(torch.lgamma({self._tensor(expr.args[0])}))" if _has_tensor(expr) \
+                else f"math.gamma({args})"
         if name in _ELEMENTWISE:
-            module = "torch" if _has_tensor(expr) else "math"
-            return f"{module}.{_ELEMENTWISE[name]}({args})"
+            torch_form, math_form = _ELEMENTWISE[name]
+            return f"{torch_form if _has_tensor(expr) else math_form}({args})"
         raise NotImplementedError(f"no torch form for sympy function {name}")
 
-    _print_log = _print_exp = _print_Abs = _print_tanh = _print_Function
+    def _tensor(self, value) -> str:
+        """Code for ``value`` as a tensor argument (a param is a Python float)."""
+        code = self._print(value)
+        return code if _has_tensor(value) else f"torch.as_tensor({code})"
+
+    _print_log = _print_exp = _print_Abs = _print_tanh = _print_loggamma = _print_polygamma = _print_Function
+    _print_gamma = _print_erf = _print_erfc = _print_sin = _print_cos = _print_Function
+
+    def _print_EulerGamma(self, expr):
+        return repr(float(expr.evalf(17)))
+
+    def _print_NumberSymbol(self, expr):
+        return repr(float(expr.evalf(17)))
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
