@@ -227,9 +227,7 @@ class Emitter:
         if isinstance(e, ir.Entropy):
             return self.entropy(e, env)
         if isinstance(e, ir.CrossEntropy):
-            inner = self.sample(e.first, env)
-            return self.fb.assign(f"ce_{_short(e.first)}_{_short(e.second)}",
-                                  f"-{self.log_prob(e.second, inner)}", e.span, "Monte Carlo, one sample")
+            return self.cross_entropy(e, env)
         if isinstance(e, ir.Elbo):
             inner = self.sample(e.posterior, env)
             return self.fb.assign("elbo", self.log_ratio(e.joint, e.posterior, inner), e.span,
@@ -242,39 +240,47 @@ class Emitter:
         """Code for log numerator - log denominator at the values bound in ``env``."""
         return f"{self.log_prob(numerator, env)} - {self.log_prob(denominator, env)}"
 
-    def closed_pair(self, first: str, second: str) -> tuple[ir.Factor, ir.Factor] | None:
-        a, b = self.model.factors[first], self.model.factors[second]
-        if a.is_product or b.is_product or not symbolic.has_closed_kl(a.family, b.family):
+    def closed_form(self, kind: str, signatures: tuple[str, ...], env: Env) -> "tuple[ir.Factor, symbolic.Derivation] | None":
+        """The derived closed form of ``kind`` ("kl", "cross_entropy" or "entropy") over single
+        distributions, with the factor whose variable it sums over; None when not closed."""
+        factors = [self.model.factors[s] for s in signatures]
+        if any(f.is_product for f in factors):
             return None
-        return a, b
+        args = [a for f in factors for a in (f.family, self.params(f, env))]
+        derivation = getattr(symbolic, kind)(*args)
+        return None if derivation is None else (factors[0], derivation)
 
-    def kl(self, e: ir.KL, env: Env) -> str:
-        key = ("kl", e.first, e.second, env.key(self.model.factors[e.first].given + self.model.factors[e.second].given))
+    def divergence(self, kind: str, e: ir.Expr, signatures: tuple[str, ...], base: str, env: Env) -> str:
+        """A KL, cross-entropy or entropy term: closed form where derivable, else one-sample
+        Monte Carlo with the reparameterized sample the rest of the loss uses."""
+        given = tuple(v for s in signatures for v in self.model.factors[s].given)
+        key = (kind, signatures, env.key(given))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        base = f"kl_{_short(e.first)}_{_short(e.second)}"
-        pair = self.closed_pair(e.first, e.second)
-        if pair is not None:
-            a, b = pair
-            expr, rule = symbolic.kl(a.family, self.params(a, env), b.family, self.params(b, env))
-            name = self.fb.assign(base, self.event_sum(expr, a.outputs[0], env, a.family), e.span,
-                                  f"closed form: {rule}")
+        closed = self.closed_form(kind, signatures, env)
+        if closed is not None:
+            leaf, derivation = closed
+            note = f" ({derivation.note})" if derivation.note else ""
+            name = self.fb.assign(base, self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family), e.span,
+                                  f"closed form: {derivation.reference}{note}")
         else:
-            inner = self.sample(e.first, env)
-            name = self.fb.assign(base, self.log_ratio(e.first, e.second, inner), e.span, "Monte Carlo, one sample")
+            inner = self.sample(signatures[0], env)
+            estimate = {"kl": lambda: self.log_ratio(signatures[0], signatures[-1], inner),
+                        "cross_entropy": lambda: f"-{self.log_prob(signatures[-1], inner)}",
+                        "entropy": lambda: f"-{self.log_prob(signatures[0], inner)}"}[kind]()
+            name = self.fb.assign(base, estimate, e.span, "Monte Carlo, one sample")
         self.fb.memo[key] = name
         return name
 
+    def kl(self, e: ir.KL, env: Env) -> str:
+        return self.divergence("kl", e, (e.first, e.second), f"kl_{_short(e.first)}_{_short(e.second)}", env)
+
     def entropy(self, e: ir.Entropy, env: Env) -> str:
-        f = self.model.factors[e.factor]
-        closed = None if f.is_product else symbolic.entropy(f.family, self.params(f, env))
-        if closed is not None:
-            expr, rule = closed
-            return self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env, f.family),
-                                  e.span, f"closed form: {rule}")
-        inner = self.sample(e.factor, env)
-        return self.fb.assign(f"entropy_{_short(e.factor)}", f"-{self.log_prob(e.factor, inner)}", e.span,
-                              "Monte Carlo, one sample")
+        return self.divergence("entropy", e, (e.factor,), f"entropy_{_short(e.factor)}", env)
+
+    def cross_entropy(self, e: ir.CrossEntropy, env: Env) -> str:
+        return self.divergence("cross_entropy", e, (e.first, e.second), f"ce_{_short(e.first)}_{_short(e.second)}",
+                               env)
 
     def iwae(self, e: ir.Iwae, env: Env) -> str:
         particles = replace(env, particles=e.k)

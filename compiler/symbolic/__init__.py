@@ -1,9 +1,12 @@
-"""Symbolic layer: closed-form densities, entropies and KLs as sympy expressions.
+"""Symbolic layer: log-densities, moments, and the entropies and KLs derived from them (sympy).
 
 sympy is imported only here and by code generation, never by ``gmc check``.
 """
 from gmc.compiler.symbolic import bernoulli, normal  # noqa: F401  (registration)
+from gmc.compiler.symbolic.derive import (Derivation, cross_entropy, entropy, has_closed_entropy, has_closed_kl,
+                                          kl)
 from gmc.compiler.symbolic.printer import to_torch
-from gmc.compiler.symbolic.registry import FORMULAS, entropy, has_closed_kl, kl, log_density
+from gmc.compiler.symbolic.registry import FORMULAS, log_density
 
-__all__ = ["FORMULAS", "entropy", "has_closed_kl", "kl", "log_density", "to_torch"]
+__all__ = ["FORMULAS", "Derivation", "cross_entropy", "entropy", "has_closed_entropy", "has_closed_kl", "kl",
+           "log_density", "to_torch"]

@@ -45,3 +45,23 @@ class vlogsumexp(sp.Function):
     """log-sum-exp over the last axis, keeping it: ``torch.logsumexp(t, -1, keepdim=True)``."""
 
     nargs = 1
+
+
+class sigmoid(sp.Function):
+    """The logistic function 1 / (1 + exp(-h)) (``torch.sigmoid``)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, h):
+        if h.is_Number:
+            return 1 / (1 + sp.exp(-h))
+        return None
+
+
+class support_escapes(sp.Function):
+    """+inf where the interval (low_q, high_q) is not inside (low_p, high_p), else 0.
+
+    Added to a KL between distributions whose support depends on their parameters."""
+
+    nargs = 4

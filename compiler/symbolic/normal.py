@@ -1,32 +1,45 @@
-"""Normal(loc, scale): log-density, entropy and KL to a Normal."""
+"""Normal(loc, scale): log-density and moments; entropy and KL are derived from them."""
 import sympy as sp
 
-from gmc.compiler.symbolic.registry import Formulas, Rule, register
+from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 
 _HALF_LOG_2PI = sp.log(2 * sp.pi) / 2
 
 
 def _log_density(x, p):
-    # log N(x; m, s) = -((x - m)/s)^2 / 2 - log s - log(2 pi)/2
+    # log N(x; m, s) = -((x - m)/s)^2 / 2 - log s - log(2 pi)/2, kept as a ratio so it stays
+    # accurate when |x| and |m| are large
     return -((x - p["loc"]) / p["scale"]) ** 2 / 2 - sp.log(p["scale"]) - _HALF_LOG_2PI
 
 
-def _entropy(p):
-    # H[N(m, s)] = 1/2 + log(2 pi)/2 + log s
-    return sp.Rational(1, 2) + _HALF_LOG_2PI + sp.log(p["scale"])
+def _shifted_square(p, w):
+    # E[(X + a)^2] = Var X + (E X + a)^2
+    return p["scale"] ** 2 + (p["loc"] + w[A]) ** 2
 
 
-def _kl_normal(q, p):
-    # KL[N(mq, sq) || N(mp, sp)] = log(sp/sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2;
-    # written with ratios so it stays accurate when the means are large.
-    return (sp.log(p["scale"]) - sp.log(q["scale"])
-            + ((q["scale"] / p["scale"]) ** 2 + ((q["loc"] - p["loc"]) / p["scale"]) ** 2) / 2
-            - sp.Rational(1, 2))
+def _power(p, w):
+    k = w[A]
+    if k == 1:
+        return p["loc"]
+    if k == 2:
+        return p["scale"] ** 2 + p["loc"] ** 2
+    return None
+
+
+def _absolute(p, w):
+    # E|X + a| for X ~ N(m, s): the folded normal mean with d = m + a,
+    # s sqrt(2/pi) exp(-d^2 / (2 s^2)) + d erf(d / (s sqrt 2)) (Leone, Nelson & Nottingham 1961)
+    d, s = p["loc"] + w[A], p["scale"]
+    return s * sp.sqrt(2 / sp.pi) * sp.exp(-(d / s) ** 2 / 2) + d * sp.erf(d / (s * sp.sqrt(2)))
 
 
 register(Formulas(
     family="Normal",
     log_density=Rule(_log_density, "Gaussian density"),
-    entropy=Rule(_entropy, "Gaussian entropy (Cover & Thomas 2006, eq. 8.4)"),
-    kl={"Normal": Rule(_kl_normal, "Gaussian KL (Kingma & Welling 2014, Appendix B)")},
+    moments=(
+        Moment(X, lambda p, w: p["loc"], "E[X] = loc"),
+        Moment((X + A) ** 2, _shifted_square, "E[(X + a)^2] = scale^2 + (loc + a)^2"),
+        Moment(X ** A, _power, "E[X^2] = scale^2 + loc^2"),
+        Moment(sp.Abs(X + A), _absolute, "folded-normal mean (Leone, Nelson & Nottingham 1961)"),
+    ),
 ))

@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import Scalar, log1pexp, vlogsumexp, vsum, xlogy
+from gmc.compiler.symbolic.functions import Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsum, xlogy
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -56,6 +56,14 @@ class TorchPrinter(StrPrinter):
             return f"rt.log1pexp({args})"
         if isinstance(expr, xlogy):
             return f"torch.xlogy({args})"
+        if isinstance(expr, sigmoid):
+            return f"torch.sigmoid({args})" if _has_tensor(expr) else f"1 / (1 + math.exp(-{self._print(expr.args[0])}))"
+        if isinstance(expr, support_escapes):
+            q_low, q_high, p_low, p_high = (self._print(a) for a in expr.args)
+            if _has_tensor(expr):
+                return (f"torch.where(torch.as_tensor({q_low} < {p_low}) | torch.as_tensor({q_high} > {p_high}), "
+                        f"math.inf, 0.0)")
+            return f"(math.inf if {q_low} < {p_low} or {q_high} > {p_high} else 0.0)"
         if isinstance(expr, vsum):
             return f"({args}).sum(-1, keepdim=True)"
         if isinstance(expr, vlogsumexp):
@@ -80,6 +88,9 @@ class TorchPrinter(StrPrinter):
 
     _print_log = _print_exp = _print_Abs = _print_tanh = _print_loggamma = _print_polygamma = _print_Function
     _print_gamma = _print_erf = _print_erfc = _print_sin = _print_cos = _print_Function
+
+    def _print_Infinity(self, expr):
+        return "math.inf"
 
     def _print_EulerGamma(self, expr):
         return repr(float(expr.evalf(17)))

@@ -78,18 +78,3 @@ def log_density(family: str, value: sp.Expr, params: Params) -> tuple[sp.Expr, s
     """Element-wise log-density of ``value`` and its reference."""
     rule = FORMULAS[family].log_density
     return rule.build(value, params), rule.reference
-
-
-def entropy(family: str, params: Params) -> tuple[sp.Expr, str] | None:
-    rule = FORMULAS[family].entropy
-    return None if rule is None else (rule.build(params), rule.reference)
-
-
-def kl(first: str, first_params: Params, second: str, second_params: Params) -> tuple[sp.Expr, str] | None:
-    """Element-wise KL[first || second], or None when no closed form is registered."""
-    rule = FORMULAS[first].kl.get(second)
-    return None if rule is None else (rule.build(first_params, second_params), rule.reference)
-
-
-def has_closed_kl(first: str, second: str) -> bool:
-    return second in FORMULAS[first].kl

@@ -1,0 +1,226 @@
+"""Expectation algebra: entropies, cross-entropies and KL divergences derived, not tabulated.
+
+For X ~ q, every quantity here is an expectation of a log-density:
+
+    H[q]       = -E_q[log q(X)]
+    CE[q || p] = -E_q[log p(X)]
+    KL[q || p] =  E_q[log q(X) - log p(X)]
+
+The integrand is built from the families' log-densities (:mod:`gmc.compiler.symbolic.registry`)
+at the symbol :data:`X`; sympy cancels identical terms first (Poisson's log x!, the Normal's
+log 2 pi), so they never need a moment. What is left is split into additive terms, each
+factored as (coefficient free of X) x (statistic of X), and every statistic is looked up in
+q's moment table by pattern matching (``sympy.Expr.match``). Expectation is linear, so the
+result is the sum of coefficient x moment (any textbook, e.g. Bishop 2006, eq. 1.33).
+Linearity also passes through ``vsum`` (sums over a vector event's last axis) and through
+``xlogy(u, v)`` when ``v`` is free of X. No ``sympy.integrate`` and no ``sympy.simplify``:
+both are slow, and simplify produces expanded, overflow-prone forms.
+
+When q's support is not contained in p's (a Normal against a Gamma), or one is discrete and
+the other continuous (the measures are mutually singular), the KL is +inf; a derivation
+returns that with a note. When a statistic has no moment, the derivation returns None and
+code generation falls back to a Monte-Carlo estimate. Results are element-wise over the event
+(reduced over the last axis for families of event rank 1), in nats, and cached.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from gmc.compiler.families import FAMILIES
+from gmc.compiler.ir import within
+from gmc.compiler.symbolic.functions import support_escapes, vsum, xlogy
+from gmc.compiler.symbolic.registry import FORMULAS, X, Params
+
+_DISCRETE = {"binary", "categorical", "count"}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derived closed form: ``expr`` in the parameters' symbols, the rules behind it, a note."""
+
+    expr: sp.Expr
+    references: tuple[str, ...]
+    note: str = ""
+
+    @property
+    def reference(self) -> str:
+        return "; ".join(self.references)
+
+
+class _NoMoment(Exception):
+    """A statistic of X that q's moment table does not cover."""
+
+
+def expectation(family: str, params: Params, integrand: sp.Expr) -> tuple[sp.Expr, tuple[str, ...]] | None:
+    """E[integrand(X)] for X ~ family(params), with the moment references used; None if not closed."""
+    used: list[str] = []
+    try:
+        value = _expect(family, params, integrand, used)
+    except _NoMoment:
+        return None
+    return value, tuple(dict.fromkeys(used))
+
+
+def _expect(family: str, params: Params, f: sp.Expr, used: list[str]) -> sp.Expr:
+    total = sp.Integer(0)
+    for term in _terms(f):
+        if term == 0:
+            continue
+        coefficient, statistic = term.as_independent(X, as_Add=False)
+        total += coefficient * _moment(family, params, statistic, used)
+    return total
+
+
+def _terms(f: sp.Expr) -> list[sp.Expr]:
+    """Additive terms of ``f``, distributing products over sums that contain X (only those)."""
+    out: list[sp.Expr] = []
+    for term in sp.Add.make_args(f):
+        if isinstance(term, sp.Mul):
+            sums = [a for a in term.args if isinstance(a, sp.Add) and a.has(X)]
+            if sums:
+                first = sums[0]
+                rest = sp.Mul(*[a for a in term.args if a is not first])
+                out.extend(t for part in first.args for t in _terms(rest * part))
+                continue
+        out.append(term)
+    return out
+
+
+def _moment(family: str, params: Params, statistic: sp.Expr, used: list[str]) -> sp.Expr:
+    if statistic == 1:
+        return sp.Integer(1)
+    if isinstance(statistic, vsum):
+        return vsum(_expect(family, params, statistic.args[0], used))
+    if isinstance(statistic, xlogy) and not statistic.args[1].has(X):
+        # x log y is linear in x for fixed y (with 0 log 0 = 0 kept by xlogy)
+        return xlogy(_expect(family, params, statistic.args[0], used), statistic.args[1])
+    for moment in FORMULAS[family].moments:
+        bindings = statistic.match(moment.pattern)
+        if bindings is None:
+            continue
+        value = moment.value(params, bindings)
+        if value is not None:
+            used.append(moment.reference)
+            return value
+    raise _NoMoment(statistic)
+
+
+def _log_density(family: str, params: Params) -> tuple[sp.Expr, str]:
+    rule = FORMULAS[family].log_density
+    return rule.build(X, params), rule.reference
+
+
+def entropy(family: str, params: Params) -> Derivation | None:
+    """H[q] = -E_q[log q(X)], element-wise in nats; None when no closed form is derivable."""
+    return _entropy(family, _key(params))
+
+
+def cross_entropy(first: str, first_params: Params, second: str, second_params: Params) -> Derivation | None:
+    """CE[q || p] = -E_q[log p(X)], element-wise in nats; +inf when the supports differ."""
+    return _cross_entropy(first, _key(first_params), second, _key(second_params))
+
+
+def kl(first: str, first_params: Params, second: str, second_params: Params) -> Derivation | None:
+    """KL[q || p] = E_q[log q(X) - log p(X)], element-wise in nats; +inf when the supports differ."""
+    return _kl(first, _key(first_params), second, _key(second_params))
+
+
+def _key(params: Params) -> tuple[tuple[str, sp.Expr], ...]:
+    return tuple(sorted(params.items()))
+
+
+@lru_cache(maxsize=None)
+def _entropy(family: str, key) -> Derivation | None:
+    params = dict(key)
+    rule = FORMULAS[family].entropy
+    if rule is not None:
+        return Derivation(rule.build(params), (rule.reference,))
+    log_q, density = _log_density(family, params)
+    found = expectation(family, params, log_q)
+    if found is None:
+        return None
+    value, moments = found
+    return Derivation(-value, ("H[q] = -E_q[log q]", density, *moments))
+
+
+@lru_cache(maxsize=None)
+def _cross_entropy(first: str, first_key, second: str, second_key) -> Derivation | None:
+    q, p = dict(first_key), dict(second_key)
+    infinite = _singular(first, second)
+    if infinite is not None:
+        return infinite
+    log_p, density = _log_density(second, p)
+    found = expectation(first, q, log_p)
+    if found is None:
+        return None
+    value, moments = found
+    return Derivation(-value + _escape_penalty(first, q, second, p), ("CE[q, p] = -E_q[log p]", density, *moments))
+
+
+@lru_cache(maxsize=None)
+def _kl(first: str, first_key, second: str, second_key) -> Derivation | None:
+    q, p = dict(first_key), dict(second_key)
+    rule = FORMULAS[first].kl.get(second)
+    if rule is not None:
+        return Derivation(rule.build(q, p), (rule.reference,))
+    infinite = _singular(first, second)
+    if infinite is not None:
+        return infinite
+    log_q, q_density = _log_density(first, q)
+    log_p, p_density = _log_density(second, p)
+    found = expectation(first, q, log_q - log_p)
+    if found is None:
+        return None
+    value, moments = found
+    references = ("KL[q || p] = E_q[log q - log p]", *dict.fromkeys((q_density, p_density)), *moments)
+    return Derivation(value + _escape_penalty(first, q, second, p), references)
+
+
+def _singular(first: str, second: str) -> Derivation | None:
+    """+inf when q puts mass where p has none, judged from the declared supports."""
+    a, b = FAMILIES[first].support, FAMILIES[second].support
+    if (a in _DISCRETE) != (b in _DISCRETE):
+        return Derivation(sp.oo, ("mutually singular measures",),
+                          f"{first} is {'discrete' if a in _DISCRETE else 'continuous'} and {second} is not: "
+                          "KL is +inf")
+    if not within(a, b):
+        return Derivation(sp.oo, ("support mismatch",), f"{first}'s support ({a}) is not within {second}'s ({b}): "
+                          "KL is +inf")
+    return None
+
+
+def _escape_penalty(first: str, q: Params, second: str, p: Params) -> sp.Expr:
+    """+inf where q's parameter-dependent support leaves p's (two Uniforms), else 0."""
+    p_bounds = FORMULAS[second].bounds
+    if p_bounds is None:
+        return sp.Integer(0)
+    q_bounds = FORMULAS[first].bounds
+    if q_bounds is None:
+        return sp.oo
+    (q_low, q_high), (p_low, p_high) = q_bounds(q), p_bounds(p)
+    return support_escapes(q_low, q_high, p_low, p_high)
+
+
+def generic_params(family: str, names: frozenset[str] | None = None, prefix: str = "q") -> Params:
+    """Symbols for a family's parameters (positive where the support says so), for questions
+    such as "is there a closed form?" that do not depend on the values."""
+    spec = FAMILIES[family]
+    chosen = names if names is not None else spec.choices[0]
+    out = {}
+    for param in spec.params:
+        if param.name in chosen:
+            assumptions = {"positive": True} if within(param.support, "positive") else {"real": True}
+            out[param.name] = sp.Symbol(f"{prefix}_{param.name}", **assumptions)
+    return out
+
+
+def has_closed_kl(first: str, second: str) -> bool:
+    """True when KL[first || second] has a derivable closed form (for generic parameters)."""
+    return kl(first, generic_params(first), second, generic_params(second, prefix="p")) is not None
+
+
+def has_closed_entropy(family: str) -> bool:
+    return entropy(family, generic_params(family)) is not None

@@ -1,0 +1,60 @@
+"""Random parameter sets per family and parameterization, with the torch.distributions twin.
+
+One :class:`Case` per (family, parameter choice). ``draw(n, g)`` returns float64 tensors of
+shape [n] (or [n, K] for vector families); ``torch_dist(params)`` builds the reference
+distribution (None where torch lacks the family). Families added to gmc get a row here and
+are then covered by test_derive.py's entropy and KL checks.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.distributions as D
+
+from gmc import runtime as rt
+from gmc.compiler.symbolic.registry import FORMULAS
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    draw: Callable[[int, torch.Generator], Params]
+    torch_dist: Callable[[Params], "D.Distribution | None"]
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}({','.join(sorted(self.draw(1, torch.Generator().manual_seed(0))))})"
+
+
+def _uniform(n, g, low, high):
+    return low + (high - low) * torch.rand(n, generator=g, dtype=torch.float64)
+
+
+def _log_uniform(n, g, low, high):
+    return torch.exp(_uniform(n, g, math.log(low), math.log(high)))
+
+
+CASES = [
+    Case("Normal", lambda n, g: {"loc": _uniform(n, g, -5, 5), "scale": _log_uniform(n, g, 0.05, 20)},
+         lambda p: D.Normal(p["loc"], p["scale"])),
+    Case("Bernoulli", lambda n, g: {"probs": _uniform(n, g, 0.001, 0.999)}, lambda p: D.Bernoulli(probs=p["probs"])),
+    Case("Bernoulli", lambda n, g: {"logits": _uniform(n, g, -30, 30)}, lambda p: D.Bernoulli(logits=p["logits"])),
+]
+
+
+def evaluate(expr, prefix_params: dict[str, Params]) -> torch.Tensor:
+    """Run the torch code of a derived sympy expression on named float64 tensors."""
+    from gmc.compiler.symbolic import to_torch
+
+    scope = {f"{prefix}_{name}": value for prefix, params in prefix_params.items() for name, value in params.items()}
+    value = eval(to_torch(expr), {"torch": torch, "math": math, "rt": rt}, scope)  # noqa: S307 (our own codegen)
+    return torch.as_tensor(value, dtype=torch.float64)
+
+
+def registered(case: Case) -> bool:
+    return case.family in FORMULAS
