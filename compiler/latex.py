@@ -65,6 +65,12 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
         return _group(f"{left}{op}{right}", prec, parent)
     if isinstance(e, ir.Apply):
         arg = expr(model, e.args[0])
+        if e.func == "log1p":
+            return rf"\log\left(1 + {arg}\right)"
+        if e.func == "logsumexp":
+            return rf"\log\sum\exp\left({arg}\right)"
+        if e.func == "xlogy":
+            return rf"{expr(model, e.args[0], 2)} \log\left({expr(model, e.args[1])}\right)"
         if e.func == "exp":
             return rf"\exp\left({arg}\right)"
         if e.func == "log":

@@ -79,8 +79,10 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         return ir.Type("real", infer(model, e.operand).shape)
     if isinstance(e, ir.Apply):
         arg = infer(model, e.args[0])
-        if e.func in ir.REDUCTIONS:
+        if e.func in ir.REDUCTIONS or e.func == "logsumexp":
             return ir.Type("real", ())
+        if e.func == "xlogy":
+            return ir.Type("real", broadcast(arg.shape, infer(model, e.args[1]).shape) or arg.shape)
         if e.func == "sqrt" and ir.within(arg.support, "positive"):
             return ir.Type("positive", arg.shape)
         return ir.Type(_RESULT_SUPPORT.get(e.func, "real"), arg.shape)
@@ -108,7 +110,7 @@ def _binary_support(op: str, a: str, b: str) -> str:
 def per_example(e: ir.Expr) -> bool:
     """True when ``e`` has one value per example (it mentions data or a functional outside
     a batch reduction); False for batch-level scalars."""
-    if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
+    if isinstance(e, ir.Apply) and (e.func in ir.REDUCTIONS or e.func == "logsumexp"):
         return False
     if isinstance(e, (ir.VarRef, ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
                       ir.Elbo, ir.Iwae)):

@@ -26,6 +26,8 @@ _TORCH_FUNCTIONS = {
     "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})", "relu": "torch.relu({})",
     "softmax": "torch.softmax({}, dim=-1)", "log_softmax": "torch.log_softmax({}, dim=-1)",
     "sqrt": "torch.sqrt({})", "abs": "torch.abs({})",
+    # produced by rewrites (gmc.compiler.rewrites.stable)
+    "log1p": "torch.log1p({})", "xlogy": "torch.xlogy({}, {})", "logsumexp": "torch.logsumexp(torch.flatten({}), 0)",
 }
 
 
@@ -86,12 +88,14 @@ class Emitter:
             right_needed = prec if e.op == "**" else prec + 1
             return f"{_wrap(left, lp, left_needed)} {e.op} {_wrap(right, rp, right_needed)}", prec
         if isinstance(e, ir.Apply):
-            arg, _ = self.value(e.args[0], env)
-            if not self.is_tensor(e.args[0]):
-                arg = f"torch.as_tensor({arg}, dtype={env.ref}.dtype)"
+            args = []
+            for a in e.args:
+                code, _ = self.value(a, env)
+                args.append(code if self.is_tensor(a) else f"torch.as_tensor({code}, dtype={env.ref}.dtype)")
             if e.func in ir.REDUCTIONS:
+                arg = args[0]
                 return f"{arg if _is_name(arg) else '(' + arg + ')'}.{e.func}()", _ATOM
-            return _TORCH_FUNCTIONS[e.func].format(arg), _ATOM
+            return _TORCH_FUNCTIONS[e.func].format(*args), _ATOM
         return self.functional(e, env), _ATOM
 
     def is_tensor(self, e: ir.Expr) -> bool:
