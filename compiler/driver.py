@@ -44,6 +44,21 @@ def latex(model: ir.Model) -> str:
     return model_latex(model)
 
 
+def derived_latex(model: ir.Model) -> str:
+    """LaTeX of the losses after simplification, closed forms expanded (``gmc latex --derived``)."""
+    from gmc.compiler.simplify import simplify
+    from gmc.compiler.symbolic.report import derived_latex as render
+
+    return render(simplify(model))
+
+
+def explain(model: ir.Model) -> str:
+    """The rewrites and derivations applied to ``model`` (``gmc explain``)."""
+    from gmc.compiler.explain import explain as report
+
+    return report(model)
+
+
 def python_source(model: ir.Model) -> str:
     """Generated module source for a checked model (objectives simplified first)."""
     from gmc.compiler.codegen.module import generate

@@ -11,7 +11,7 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "latex", "to_python", "__version__"]
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "to_python", "__version__"]
 
 
 def check(path: str | Path) -> None:
@@ -44,8 +44,17 @@ def to_python(path: str | Path) -> str:
     return driver.python_source(driver.compile_model(*driver.read_source(path)))
 
 
-def latex(path: str | Path) -> str:
-    """LaTeX of a .gm file's factorizations and losses, one equation per line."""
+def latex(path: str | Path, derived: bool = False) -> str:
+    """LaTeX of a .gm file's factorizations and losses, one equation per line; with
+    ``derived=True``, the losses after simplification with closed forms expanded."""
     from gmc.compiler import driver
 
-    return driver.latex(driver.compile_model(*driver.read_source(path)))
+    model = driver.compile_model(*driver.read_source(path))
+    return driver.derived_latex(model) if derived else driver.latex(model)
+
+
+def explain(path: str | Path) -> str:
+    """Each rewrite and closed-form derivation gmc applies to a .gm file, with its source."""
+    from gmc.compiler import driver
+
+    return driver.explain(driver.compile_model(*driver.read_source(path)))

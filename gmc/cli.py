@@ -39,7 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("latex", help="print LaTeX of the factorizations and losses")
     c.add_argument("file")
     c.add_argument("--loss", help="print only this loss")
+    c.add_argument("--derived", action="store_true",
+                   help="print the losses after simplification, closed forms expanded")
     c.set_defaults(command=_latex)
+
+    c = sub.add_parser("explain", help="list each rewrite and derivation applied, with its source")
+    c.add_argument("file")
+    c.set_defaults(command=_explain)
 
     c = sub.add_parser("compile", help="write the generated PyTorch module")
     c.add_argument("file")
@@ -101,12 +107,37 @@ def _latex(args) -> int:
     from gmc.dsl.ast import NO_SPAN
 
     model = driver.compile_model(*driver.read_source(args.file))
-    if args.loss is None:
+    if args.derived:
+        text = driver.derived_latex(model)
+        if args.loss is not None:
+            if args.loss not in model.losses:
+                raise GmcError([undefined_name(NO_SPAN, args.loss, model.losses)], model.source, model.filename)
+            text = _loss_block(text, loss_latex(model, args.loss).split(" = ")[0])
+        print(text)
+    elif args.loss is None:
         print(driver.latex(model))
     elif args.loss not in model.losses:
         raise GmcError([undefined_name(NO_SPAN, args.loss, model.losses)], model.source, model.filename)
     else:
         print(loss_latex(model, args.loss))
+    return 0
+
+
+def _loss_block(text: str, symbol: str) -> str:
+    """The lines of ``text`` that belong to the loss whose LaTeX symbol is ``symbol``."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(r"\mathcal{L}"):
+            inside = line.split(" = ")[0] == symbol
+        if inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _explain(args) -> int:
+    from gmc.compiler import driver
+
+    print(driver.explain(driver.compile_model(*driver.read_source(args.file))))
     return 0
 
 

@@ -41,6 +41,20 @@ def test_good_program_latex(path, capsys, monkeypatch, update_golden):
 
 
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)
+def test_good_program_derived_latex(path, capsys, monkeypatch, update_golden):
+    monkeypatch.chdir(path.parent)
+    assert main(["latex", "--derived", path.name]) == 0
+    assert_golden(capsys.readouterr().out, _expected(path, ".derived.tex"), update_golden)
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)
+def test_good_program_explain(path, capsys, monkeypatch, update_golden):
+    monkeypatch.chdir(path.parent)
+    assert main(["explain", path.name]) == 0
+    assert_golden(capsys.readouterr().out, _expected(path, ".explain"), update_golden)
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)
 def test_generated_code_imports_only_torch_and_runtime(path):
     import gmc
 
@@ -60,7 +74,7 @@ def test_latex_renders_in_mathtext(path):
     from matplotlib.mathtext import MathTextParser
 
     parser = MathTextParser("agg")
-    for line in gmc.latex(path).splitlines():
+    for line in gmc.latex(path).splitlines() + gmc.latex(path, derived=True).splitlines():
         parser.parse(f"${line}$", dpi=72)
 
 

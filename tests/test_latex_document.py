@@ -17,7 +17,8 @@ PROGRAMS = sorted((ROOT / "tests" / "golden" / "good").glob("*.gm")) + sorted((R
 @pytest.mark.skipif(shutil.which("latex") is None, reason="no latex binary on this machine")
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
 def test_latex_compiles_in_a_document(path, tmp_path):
-    equations = "\n".join(f"\\[ {line} \\]" for line in gmc.latex(path).splitlines())
+    lines = gmc.latex(path).splitlines() + gmc.latex(path, derived=True).splitlines()
+    equations = "\n".join(f"\\[ {line} \\]" for line in lines)
     document = ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
                 f"{equations}\n\\end{{document}}\n")
     (tmp_path / "doc.tex").write_text(document)

@@ -10,6 +10,9 @@ class log1pexp(sp.Function):
 
     nargs = 1
 
+    def _latex(self, printer):
+        return r"\log\left(1 + e^{%s}\right)" % printer._print(self.args[0])
+
     @classmethod
     def eval(cls, h):
         if h.is_Number:
@@ -21,6 +24,10 @@ class xlogy(sp.Function):
     """x * log(y) with 0 * log(0) = 0 (``torch.xlogy``)."""
 
     nargs = 2
+
+    def _latex(self, printer):
+        x, y = (printer._print(a) for a in self.args)
+        return r"\left(%s\right) \log\left(%s\right)" % (x, y)
 
     @classmethod
     def eval(cls, x, y):
@@ -40,17 +47,26 @@ class vsum(sp.Function):
 
     nargs = 1
 
+    def _latex(self, printer):
+        return r"\sum_{k}\left(%s\right)" % printer._print(self.args[0])
+
 
 class vlogsumexp(sp.Function):
     """log-sum-exp over the last axis, keeping it: ``torch.logsumexp(t, -1, keepdim=True)``."""
 
     nargs = 1
 
+    def _latex(self, printer):
+        return r"\log\sum_{k} e^{%s}" % printer._print(self.args[0])
+
 
 class sigmoid(sp.Function):
     """The logistic function 1 / (1 + exp(-h)) (``torch.sigmoid``)."""
 
     nargs = 1
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
 
     @classmethod
     def eval(cls, h):
@@ -65,3 +81,7 @@ class support_escapes(sp.Function):
     Added to a KL between distributions whose support depends on their parameters."""
 
     nargs = 4
+
+    def _latex(self, printer):
+        a, b, c, d = (printer._print(x) for x in self.args)
+        return r"\infty \cdot \left[%s < %s \lor %s > %s\right]" % (a, c, b, d)
