@@ -16,6 +16,7 @@ import sympy as sp
 from gmc.compiler import ir, symbolic
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
+from gmc.compiler.families import FAMILIES
 from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.types import constant_value, infer
 
@@ -134,11 +135,20 @@ class Emitter:
             if constant is not None:
                 out[pname] = sp.Integer(int(constant)) if float(constant).is_integer() else sp.Float(constant)
                 continue
-            code, _ = self.value(expr, env)
-            if not _is_name(code):
-                code = self.fb.assign(f"{leaf.name}_{pname}", code, leaf.span)
-            out[pname] = sp.Symbol(code) if self.is_tensor(expr) else Scalar(code)
+            if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
+                # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))
+                code = self._named(expr.args[0], f"{leaf.name}_log_{pname}", leaf.span, env)
+                out[pname] = sp.exp(sp.Symbol(code, real=True))
+                continue
+            code = self._named(expr, f"{leaf.name}_{pname}", leaf.span, env)
+            positive = ir.within(FAMILIES[leaf.family].param(pname).support, "positive")
+            assumptions = {"positive": True} if positive else {}
+            out[pname] = sp.Symbol(code, **assumptions) if self.is_tensor(expr) else Scalar(code, **assumptions)
         return out
+
+    def _named(self, expr: ir.Expr, base: str, span, env: Env) -> str:
+        code, _ = self.value(expr, env)
+        return code if _is_name(code) else self.fb.assign(base, code, span)
 
     def log_prob(self, sig: str, env: Env) -> str:
         """Name of a [*particles, *batch] tensor holding log ``sig`` at the bound values."""

@@ -3,14 +3,15 @@
 The logits form log p(x) = x h - log(1 + e^h) avoids computing sigmoid(h) and its log,
 which lose all precision for |h| beyond about 36 in float64.
 """
-from gmc.compiler.symbolic.functions import log1pexp, sigmoid, xlogy
+from gmc.compiler.symbolic.functions import log1pexp, sigmoid, xlog1py, xlogy
 from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
 
 
 def _log_density(x, p):
     if "logits" in p:
         return x * p["logits"] - log1pexp(p["logits"])
-    return xlogy(x, p["probs"]) + xlogy(1 - x, 1 - p["probs"])
+    # log(1 - p) as log1p(-p): exact for p near 0, where 1 - p would round
+    return xlogy(x, p["probs"]) + xlog1py(1 - x, -p["probs"])
 
 
 def _mean(p, w):

@@ -13,7 +13,7 @@ factored as (coefficient free of X) x (statistic of X), and every statistic is l
 q's moment table by pattern matching (``sympy.Expr.match``). Expectation is linear, so the
 result is the sum of coefficient x moment (any textbook, e.g. Bishop 2006, eq. 1.33).
 Linearity also passes through ``vsum`` (sums over a vector event's last axis) and through
-``xlogy(u, v)`` when ``v`` is free of X. No ``sympy.integrate`` and no ``sympy.simplify``:
+``xlogy(u, v)`` and ``xlog1py(u, v)`` when ``v`` is free of X. No ``sympy.integrate`` and no ``sympy.simplify``:
 both are slow, and simplify produces expanded, overflow-prone forms.
 
 When q's support is not contained in p's (a Normal against a Gamma), or one is discrete and
@@ -31,7 +31,7 @@ import sympy as sp
 
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.ir import within
-from gmc.compiler.symbolic.functions import support_escapes, vsum, xlogy
+from gmc.compiler.symbolic.functions import support_escapes, vsum, xlog1py, xlogy
 from gmc.compiler.symbolic.registry import FORMULAS, X, Params
 
 _DISCRETE = {"binary", "categorical", "count"}
@@ -94,9 +94,12 @@ def _moment(family: str, params: Params, statistic: sp.Expr, used: list[str]) ->
         return sp.Integer(1)
     if isinstance(statistic, vsum):
         return vsum(_expect(family, params, statistic.args[0], used))
-    if isinstance(statistic, xlogy) and not statistic.args[1].has(X):
+    if isinstance(statistic, (xlogy, xlog1py)) and not statistic.args[1].has(X):
         # x log y is linear in x for fixed y (with 0 log 0 = 0 kept by xlogy)
-        return xlogy(_expect(family, params, statistic.args[0], used), statistic.args[1])
+        return type(statistic)(_expect(family, params, statistic.args[0], used), statistic.args[1])
+    scale, statistic = _monic(statistic)
+    if scale != 1:
+        return scale * _moment(family, params, statistic, used)
     for moment in FORMULAS[family].moments:
         bindings = statistic.match(moment.pattern)
         if bindings is None:
@@ -106,6 +109,28 @@ def _moment(family: str, params: Params, statistic: sp.Expr, used: list[str]) ->
             used.append(moment.reference)
             return value
     raise _NoMoment(statistic)
+
+
+def _monic(statistic: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(c**k, (u + d/c)**k) for (c*u + d)**k, and (|c|, |u + d/c|) for |c*u + d|, with u the
+    X-dependent part; sympy distributes numeric factors into sums ((X - m)/1.5 becomes
+    0.667*X - 0.667*m), which would hide the moment pattern."""
+    if isinstance(statistic, sp.Pow) and statistic.exp.is_Number:
+        base, power = statistic.base, statistic.exp
+    elif isinstance(statistic, sp.Abs):
+        base, power = statistic.args[0], None
+    else:
+        return sp.Integer(1), statistic
+    if not isinstance(base, sp.Add):
+        return sp.Integer(1), statistic
+    offset, varying = base.as_independent(X, as_Add=True)
+    coefficient, atom = varying.as_independent(X, as_Add=False)
+    if coefficient == 1 or coefficient == 0 or isinstance(atom, sp.Add):
+        return sp.Integer(1), statistic
+    inner = atom + offset / coefficient
+    if power is None:
+        return sp.Abs(coefficient), sp.Abs(inner)
+    return coefficient ** power, inner ** power
 
 
 def _log_density(family: str, params: Params) -> tuple[sp.Expr, str]:

@@ -38,6 +38,25 @@ class xlogy(sp.Function):
         return None
 
 
+class xlog1py(sp.Function):
+    """x * log(1 + y) with 0 * log(1 + y) = 0 (``torch.special.xlog1py``): log(1 - p) stays
+    accurate when p is tiny (as -p), where log of the rounded 1 - p would not."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        x, y = (printer._print(a) for a in self.args)
+        return r"\left(%s\right) \log\left(1 + %s\right)" % (x, y)
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return sp.Integer(0)
+        if x.is_Number and y.is_Number:
+            return x * sp.log(1 + y)
+        return None
+
+
 class Scalar(sp.Symbol):
     """A symbol bound to a Python number (a param), not a tensor: printed with ``math``."""
 

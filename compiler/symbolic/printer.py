@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsum, xlogy
+from gmc.compiler.symbolic.functions import Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsum, xlog1py, xlogy
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -56,6 +56,8 @@ class TorchPrinter(StrPrinter):
             return f"rt.log1pexp({args})"
         if isinstance(expr, xlogy):
             return f"torch.xlogy({args})"
+        if isinstance(expr, xlog1py):
+            return f"torch.special.xlog1py({args})"
         if isinstance(expr, sigmoid):
             return f"torch.sigmoid({args})" if _has_tensor(expr) else f"1 / (1 + math.exp(-{self._print(expr.args[0])}))"
         if isinstance(expr, support_escapes):

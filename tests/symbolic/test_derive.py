@@ -71,3 +71,15 @@ def test_kl_matches_torch_or_monte_carlo(q, p):
         ratio = qi.log_prob(x) - pi.log_prob(x)
         standard_error = ratio.std() / ratio.numel() ** 0.5
         assert abs(ratio.mean() - value[i]) <= 5 * standard_error + 1e-12
+
+
+def test_numeric_parameters_keep_the_closed_form():
+    """sympy distributes 1/1.5 into (X - m); the moment lookup must still see (X - m)^2."""
+    m, n = symbolic.derive.sp.symbols("m n", real=True)
+    floats = symbolic.kl("Normal", {"loc": m, "scale": symbolic.derive.sp.Float(1.5)},
+                         "Normal", {"loc": n, "scale": symbolic.derive.sp.Float(0.5)})
+    assert floats is not None
+    value = evaluate(floats.expr.subs({m: 2.0, n: -1.0}), {})
+    exact = D.kl_divergence(D.Normal(torch.tensor(2.0, dtype=torch.float64), 1.5),
+                            D.Normal(torch.tensor(-1.0, dtype=torch.float64), 0.5))
+    torch.testing.assert_close(value, exact, rtol=1e-12, atol=1e-12)
