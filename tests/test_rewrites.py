@@ -3,6 +3,7 @@ stable rewrites, and that rewritten losses keep their value."""
 from __future__ import annotations
 
 import math
+import pathlib
 
 import pytest
 import torch
@@ -122,3 +123,10 @@ def test_rewritten_functions_have_latex():
     model, _, _ = _simplified(STABLE, "a")
     texts = [latex_expr(model, model.losses[n].expr) for n in "bcde"]
     assert r"\log\left(1 + " in texts[1] and r"\log\sum\exp" in texts[3]
+
+
+def test_vae_step_calls_the_encoder_once_and_samples_once():
+    source = gmc.to_python(pathlib.Path(__file__).parents[1] / "examples" / "vae.gm")
+    step = source.split("def loss_loss")[1].split("\n    def ")[0]
+    assert step.count("self.enc(") == 1 and step.count("self.dec(") == 1
+    assert step.count("torch.randn") == 1

@@ -54,7 +54,7 @@ class Elbo(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.xlogy(x, dec_probs) + torch.xlogy(1 - x, 1 - dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -80,7 +80,7 @@ class Elbo(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.xlogy(x, dec_probs) + torch.xlogy(1 - x, 1 - dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:9  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # elbo.gm:10  p(x,z) = p(x|z) * p(z)
@@ -103,7 +103,7 @@ class Elbo(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.xlogy(x, dec_probs) + torch.xlogy(1 - x, 1 - dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
         kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
         return -(log_p_x_given_z - kl_q_p).mean()
