@@ -53,6 +53,7 @@ def close(a: sp.Expr, b: sp.Expr) -> bool:
     Numbers compare to 1e-12 relative (floats reach here through different products);
     other expressions compare after ``expand``, which is cheap and canonical for the
     rational functions of parameters that moment bindings are."""
+    a, b = sp.sympify(a), sp.sympify(b)
     difference = sp.expand(a - b)
     if difference == 0:
         return True
