@@ -10,6 +10,9 @@ _EXPORTS = {
     "DataError": "errors", "TrainingError": "errors", "UserError": "errors",
     "FactorInfo": "model", "GeneratedModel": "model", "LossInfo": "model",
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
+    "kumaraswamy_icdf": "sampling", "open_unit": "sampling", "standard_exponential": "sampling",
+    "standard_gamma": "sampling", "standard_laplace": "sampling", "standard_logistic": "sampling",
+    "sample_beta": "sampling", "standard_student_t": "sampling",
 }
 
 __all__ = sorted(_EXPORTS)

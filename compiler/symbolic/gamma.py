@@ -1,0 +1,35 @@
+"""Gamma(concentration, rate): log-density and moments.
+
+log p(x) = concentration log rate + (concentration - 1) log x - rate x - lgamma(concentration)
+(JKB vol. 1, ch. 17).
+"""
+import sympy as sp
+
+from gmc.compiler.symbolic.moments import abs_positive, affine, digamma, log_affine, power, trigamma
+from gmc.compiler.symbolic.registry import Formulas, Rule, register
+
+_REFERENCE = "gamma moments (JKB vol. 1, ch. 17)"
+
+
+def _log_density(x, p):
+    alpha, rate = p["concentration"], p["rate"]
+    return alpha * sp.log(rate) + (alpha - 1) * sp.log(x) - rate * x - sp.loggamma(alpha)
+
+
+def _mean(p):
+    return p["concentration"] / p["rate"]
+
+
+register(Formulas(
+    family="Gamma",
+    log_density=Rule(_log_density, "gamma density"),
+    moments=(
+        *affine(_mean, lambda p: p["concentration"] / p["rate"] ** 2, _REFERENCE),
+        *log_affine(lambda p: digamma(p["concentration"]) - sp.log(p["rate"]),
+                    lambda p: trigamma(p["concentration"]),
+                    "E[log X] = psi(concentration) - log rate, Var log X = psi'(concentration) (JKB vol. 1, ch. 17)"),
+        power(lambda p, k: sp.loggamma(p["concentration"] + k) - sp.loggamma(p["concentration"]) - k * sp.log(p["rate"]),
+              "E[X^k] = Gamma(concentration + k) / (Gamma(concentration) rate^k) (k > -concentration; JKB vol. 1, ch. 17)"),
+        abs_positive(_mean, None, "E|X - c| = E[X] - c for c <= 0"),
+    ),
+))
