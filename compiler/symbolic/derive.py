@@ -182,7 +182,7 @@ def _cross_entropy(first: str, first_key, second: str, second_key) -> Derivation
     if found is None:
         return None
     value, moments = found
-    return Derivation(-value + _escape_penalty(first, q, second, p), ("CE[q, p] = -E_q[log p]", density, *moments))
+    return _with_penalty(-value, ("CE[q, p] = -E_q[log p]", density, *moments), first, q, second, p)
 
 
 @lru_cache(maxsize=None)
@@ -201,7 +201,7 @@ def _kl(first: str, first_key, second: str, second_key) -> Derivation | None:
         return None
     value, moments = found
     references = ("KL[q || p] = E_q[log q - log p]", *dict.fromkeys((q_density, p_density)), *moments)
-    return Derivation(value + _escape_penalty(first, q, second, p), references)
+    return _with_penalty(value, references, first, q, second, p)
 
 
 def _singular(first: str, second: str) -> Derivation | None:
@@ -211,22 +211,32 @@ def _singular(first: str, second: str) -> Derivation | None:
         return Derivation(sp.oo, ("mutually singular measures",),
                           f"{first} is {'discrete' if a in _DISCRETE else 'continuous'} and {second} is not: "
                           "KL is +inf")
-    if not within(a, b):
+    if FORMULAS[first].bounds is None and not within(a, b):
         return Derivation(sp.oo, ("support mismatch",), f"{first}'s support ({a}) is not within {second}'s ({b}): "
                           "KL is +inf")
     return None
 
 
-def _escape_penalty(first: str, q: Params, second: str, p: Params) -> sp.Expr:
-    """+inf where q's parameter-dependent support leaves p's (two Uniforms), else 0."""
-    p_bounds = FORMULAS[second].bounds
-    if p_bounds is None:
-        return sp.Integer(0)
-    q_bounds = FORMULAS[first].bounds
-    if q_bounds is None:
-        return sp.oo
-    (q_low, q_high), (p_low, p_high) = q_bounds(q), p_bounds(p)
-    return support_escapes(q_low, q_high, p_low, p_high)
+_SUPPORT_BOUNDS = {"real": (-sp.oo, sp.oo), "positive": (sp.Integer(0), sp.oo), "unit": (sp.Integer(0), sp.Integer(1))}
+
+
+def _bounds(family: str, params: Params) -> tuple[sp.Expr, sp.Expr]:
+    own = FORMULAS[family].bounds
+    return own(params) if own is not None else _SUPPORT_BOUNDS.get(FAMILIES[family].support, (-sp.oo, sp.oo))
+
+
+def _with_penalty(value: sp.Expr, references: tuple[str, ...], first: str, q: Params, second: str,
+                  p: Params) -> Derivation:
+    """``value``, guarded by +inf where q's support leaves p's, when either depends on parameters."""
+    if FORMULAS[first].bounds is None and FORMULAS[second].bounds is None:
+        return Derivation(value, references)  # static supports: _singular decided already
+    (q_low, q_high), (p_low, p_high) = _bounds(first, q), _bounds(second, p)
+    if (q_low == -sp.oo and p_low != -sp.oo) or (q_high == sp.oo and p_high != sp.oo):
+        return Derivation(sp.oo, ("support mismatch",),
+                          f"{first}'s support is unbounded where {second}'s is not: KL is +inf")
+    if p_low == -sp.oo and p_high == sp.oo:
+        return Derivation(value, references)
+    return Derivation(support_escapes(value, q_low, q_high, p_low, p_high), references)
 
 
 def generic_params(family: str, names: frozenset[str] | None = None, prefix: str = "q") -> Params:

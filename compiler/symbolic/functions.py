@@ -95,12 +95,12 @@ class sigmoid(sp.Function):
 
 
 class support_escapes(sp.Function):
-    """+inf where the interval (low_q, high_q) is not inside (low_p, high_p), else 0.
+    """``value`` where the interval (low_q, high_q) lies inside (low_p, high_p), else +inf.
 
-    Added to a KL between distributions whose support depends on their parameters."""
+    Wraps a KL or cross-entropy whose supports depend on parameters (Uniform)."""
 
-    nargs = 4
+    nargs = 5
 
     def _latex(self, printer):
-        a, b, c, d = (printer._print(x) for x in self.args)
-        return r"\infty \cdot \left[%s < %s \lor %s > %s\right]" % (a, c, b, d)
+        value, a, b, c, d = (printer._print(x) for x in self.args)
+        return r"%s + \infty \cdot \left[%s < %s \lor %s > %s\right]" % (value, a, c, b, d)

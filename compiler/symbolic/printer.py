@@ -61,11 +61,11 @@ class TorchPrinter(StrPrinter):
         if isinstance(expr, sigmoid):
             return f"torch.sigmoid({args})" if _has_tensor(expr) else f"1 / (1 + math.exp(-{self._print(expr.args[0])}))"
         if isinstance(expr, support_escapes):
-            q_low, q_high, p_low, p_high = (self._print(a) for a in expr.args)
+            value, q_low, q_high, p_low, p_high = (self._print(a) for a in expr.args)
             if _has_tensor(expr):
-                return (f"torch.where(torch.as_tensor({q_low} < {p_low}) | torch.as_tensor({q_high} > {p_high}), "
-                        f"math.inf, 0.0)")
-            return f"(math.inf if {q_low} < {p_low} or {q_high} > {p_high} else 0.0)"
+                escapes = f"torch.as_tensor({q_low} < {p_low}) | torch.as_tensor({q_high} > {p_high})"
+                return f"torch.where({escapes}, math.inf, {value})"
+            return f"(math.inf if {q_low} < {p_low} or {q_high} > {p_high} else {value})"
         if isinstance(expr, vsum):
             return f"({args}).sum(-1, keepdim=True)"
         if isinstance(expr, vlogsumexp):

@@ -39,11 +39,41 @@ def _log_uniform(n, g, low, high):
     return torch.exp(_uniform(n, g, math.log(low), math.log(high)))
 
 
+def _logistic(p):
+    # X = loc + scale * logit(U): the logistic distribution (torch has no class of its own)
+    return D.TransformedDistribution(D.Uniform(torch.zeros_like(p["loc"]), torch.ones_like(p["loc"])),
+                                     [D.transforms.SigmoidTransform().inv,
+                                      D.transforms.AffineTransform(p["loc"], p["scale"])])
+
+
+def _positive(n, g):
+    return _log_uniform(n, g, 0.3, 8)
+
+
 CASES = [
     Case("Normal", lambda n, g: {"loc": _uniform(n, g, -5, 5), "scale": _log_uniform(n, g, 0.05, 20)},
          lambda p: D.Normal(p["loc"], p["scale"])),
     Case("Bernoulli", lambda n, g: {"probs": _uniform(n, g, 0.001, 0.999)}, lambda p: D.Bernoulli(probs=p["probs"])),
     Case("Bernoulli", lambda n, g: {"logits": _uniform(n, g, -30, 30)}, lambda p: D.Bernoulli(logits=p["logits"])),
+    Case("Laplace", lambda n, g: {"loc": _uniform(n, g, -5, 5), "scale": _log_uniform(n, g, 0.05, 20)},
+         lambda p: D.Laplace(p["loc"], p["scale"])),
+    Case("Logistic", lambda n, g: {"loc": _uniform(n, g, -5, 5), "scale": _log_uniform(n, g, 0.05, 20)}, _logistic),
+    Case("StudentT", lambda n, g: {"df": _log_uniform(n, g, 0.5, 30), "loc": _uniform(n, g, -5, 5),
+                                   "scale": _log_uniform(n, g, 0.05, 20)},
+         lambda p: D.StudentT(p["df"], p["loc"], p["scale"])),
+    Case("Uniform", lambda n, g: {"low": _uniform(n, g, -3, 0.5), "high": _uniform(n, g, 0.6, 4)},
+         lambda p: D.Uniform(p["low"], p["high"])),
+    Case("Exponential", lambda n, g: {"rate": _log_uniform(n, g, 0.05, 20)}, lambda p: D.Exponential(p["rate"])),
+    Case("Gamma", lambda n, g: {"concentration": _positive(n, g), "rate": _log_uniform(n, g, 0.05, 20)},
+         lambda p: D.Gamma(p["concentration"], p["rate"])),
+    Case("LogNormal", lambda n, g: {"loc": _uniform(n, g, -2, 2), "scale": _log_uniform(n, g, 0.1, 2)},
+         lambda p: D.LogNormal(p["loc"], p["scale"])),
+    Case("Weibull", lambda n, g: {"scale": _log_uniform(n, g, 0.2, 5), "concentration": _positive(n, g)},
+         lambda p: D.Weibull(p["scale"], p["concentration"])),
+    Case("Beta", lambda n, g: {"concentration1": _positive(n, g), "concentration0": _positive(n, g)},
+         lambda p: D.Beta(p["concentration1"], p["concentration0"])),
+    Case("Kumaraswamy", lambda n, g: {"concentration1": _positive(n, g), "concentration0": _positive(n, g)},
+         lambda p: D.Kumaraswamy(p["concentration1"], p["concentration0"])),
 ]
 
 
