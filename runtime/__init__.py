@@ -10,6 +10,9 @@ _EXPORTS = {
     "DataError": "errors", "TrainingError": "errors", "UserError": "errors",
     "FactorInfo": "model", "GeneratedModel": "model", "LossInfo": "model",
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
+    "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
+    "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
+    "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
 }
 
 __all__ = sorted(_EXPORTS)

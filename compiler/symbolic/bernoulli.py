@@ -6,7 +6,7 @@ which lose all precision for |h| beyond about 36 in float64.
 import sympy as sp
 
 from gmc.compiler.symbolic.functions import log1pexp, xlogy
-from gmc.compiler.symbolic.registry import Formulas, Rule, register
+from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
 
 
 def _logits(p):
@@ -36,9 +36,15 @@ def _kl_bernoulli(a, b):
         - (_log_density(1, b) * pa + _log_density(0, b) * (1 - pa))
 
 
+def _mean(p, wilds):
+    # E[X] = P(X = 1)
+    return p["probs"] if "probs" in p else 1 / (1 + sp.exp(-p["logits"]))
+
+
 register(Formulas(
     family="Bernoulli",
     log_density=Rule(_log_density, "Bernoulli mass (logits h: x h - log(1 + e^h))"),
+    moments=(Moment(X, _mean, "E[X] = probs = sigmoid(logits)"),),
     entropy=Rule(_entropy, "Bernoulli entropy"),
     kl={"Bernoulli": Rule(_kl_bernoulli, "definition of KL over {0, 1}")},
 ))

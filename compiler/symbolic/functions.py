@@ -40,8 +40,22 @@ class vsum(sp.Function):
 
     nargs = 1
 
+    @classmethod
+    def eval(cls, t):
+        if t.is_zero:
+            return sp.Integer(0)
+        return None
+
 
 class vlogsumexp(sp.Function):
     """log-sum-exp over the last axis, keeping it: ``torch.logsumexp(t, -1, keepdim=True)``."""
+
+    nargs = 1
+
+
+class vsize(sp.Function):
+    """The length K of a tensor's last (event) axis, a Python int: ``t.shape[-1]``.
+
+    It does not depend on the tensor's values: the printer treats it as a number (``math``)."""
 
     nargs = 1

@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import Scalar, log1pexp, vlogsumexp, vsum, xlogy
+from gmc.compiler.symbolic.functions import Scalar, log1pexp, vlogsumexp, vsize, vsum, xlogy
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -23,7 +23,12 @@ _ELEMENTWISE = {
 
 
 def _has_tensor(expr) -> bool:
-    return any(not isinstance(s, Scalar) for s in expr.free_symbols)
+    """True when ``expr`` is a tensor: it mentions a tensor symbol outside ``vsize`` (an int)."""
+    if isinstance(expr, vsize):
+        return False
+    if expr.is_Symbol:
+        return not isinstance(expr, Scalar)
+    return any(_has_tensor(a) for a in expr.args)
 
 
 class TorchPrinter(StrPrinter):
@@ -58,6 +63,8 @@ class TorchPrinter(StrPrinter):
             return f"torch.xlogy({args})"
         if isinstance(expr, vsum):
             return f"({args}).sum(-1, keepdim=True)"
+        if isinstance(expr, vsize):
+            return f"{args}.shape[-1]"
         if isinstance(expr, vlogsumexp):
             return f"torch.logsumexp({args}, -1, keepdim=True)"
         if name == "polygamma":

@@ -1,5 +1,8 @@
 """Sampling code per family, one module each, collected in ``SAMPLERS`` by family name."""
 from gmc.compiler.codegen.samplers import bernoulli, normal  # noqa: F401  (registration)
+from gmc.compiler.codegen.samplers import (  # noqa: F401  (registration)
+    categorical, deterministic, dirichlet, multinomial, poisson, relaxed_bernoulli, relaxed_categorical,
+)
 from gmc.compiler.codegen.samplers.registry import SAMPLERS, noise, sampler
 
 __all__ = ["SAMPLERS", "noise", "sampler"]
