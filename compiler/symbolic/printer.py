@@ -104,6 +104,23 @@ class TorchPrinter(StrPrinter):
         return super()._print_Pow(expr, rational)
 
 
+def fold_floats(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the number terms of each sum combined into one float when one of them
+    is already a float (a decimal constant such as ``scale=0.1``): ``-log(0.1) - log(2 pi)/2``
+    prints as one literal. Exact sums (``log(2 pi)/2`` alone) are left as they are."""
+    if expr.is_Atom:
+        return expr
+    args = tuple(fold_floats(a) for a in expr.args)
+    if args != expr.args:
+        expr = expr.func(*args)
+    if expr.is_Add:
+        numbers = [a for a in expr.args if not a.free_symbols]
+        if len(numbers) > 1 and any(a.has(sp.Float) for a in numbers):
+            rest = [a for a in expr.args if a.free_symbols]
+            return sp.Add(sp.Float(sp.Add(*numbers).evalf(17), 17), *rest)
+    return expr
+
+
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
-    return TorchPrinter().doprint(expr)
+    return TorchPrinter().doprint(fold_floats(expr))
