@@ -6,7 +6,7 @@ which lose all precision for |h| beyond about 36 in float64.
 import sympy as sp
 
 from gmc.compiler.symbolic.functions import log1pexp, xlogy
-from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 
 
 def _logits(p):
@@ -44,7 +44,10 @@ def _mean(p, wilds):
 register(Formulas(
     family="Bernoulli",
     log_density=Rule(_log_density, "Bernoulli mass (logits h: x h - log(1 + e^h))"),
-    moments=(Moment(X, _mean, "E[X] = probs = sigmoid(logits)"),),
+    moments=(Moment(X, _mean, "E[X] = probs = sigmoid(logits)"),
+             # the two terms of the probs form of the mass, x log p + (1 - x) log(1 - p)
+             Moment(xlogy(X, A), lambda p, w: xlogy(_mean(p, w), w[A]), "E[X log c] = E[X] log c"),
+             Moment(xlogy(1 - X, A), lambda p, w: xlogy(1 - _mean(p, w), w[A]), "E[(1 - X) log c] = (1 - E[X]) log c")),
     entropy=Rule(_entropy, "Bernoulli entropy"),
     kl={"Bernoulli": Rule(_kl_bernoulli, "definition of KL over {0, 1}")},
 ))

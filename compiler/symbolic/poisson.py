@@ -32,10 +32,16 @@ def _centered_square(p, wilds):
     return r + (r + wilds[A]) ** 2
 
 
+def _mean_xlogy(p, wilds):
+    # E[X log c] = E[X] log c: the term x log(rate) of the mass, e.g. in KL to another Poisson
+    return xlogy(p["rate"], wilds[A])
+
+
 register(Formulas(
     family="Poisson",
     log_density=Rule(_log_density, "Poisson mass"),
     moments=(Moment(X, _mean, "E[X] = rate (Johnson, Kemp & Kotz 2005, eq. 4.8)"),
              Moment(X ** 2, _second_moment, "E[X^2] = rate + rate^2 (variance = rate)"),
-             Moment((X + A) ** 2, _centered_square, "E[(X + c)^2] = rate + (rate + c)^2")),
+             Moment((X + A) ** 2, _centered_square, "E[(X + c)^2] = rate + (rate + c)^2"),
+             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = rate log c (linearity)")),
 ))

@@ -43,10 +43,17 @@ def moment(family: str, pattern: sp.Expr, params: dict, wilds: dict | None = Non
     The sympy value is printed by gmc's own printer and run, so this also tests printing."""
     entry = next(m for m in FORMULAS[family].moments if m.pattern == pattern)
     symbols = {k: sp.Symbol(k) if isinstance(v, torch.Tensor) else sp.Float(v) for k, v in params.items()}
-    value = entry.value(symbols, wilds or {})
+    tensors = {k: v for k, v in params.items() if isinstance(v, torch.Tensor)}
+    bound = {}
+    for wild, v in (wilds or {}).items():  # a tensor binding becomes a symbol named after the wildcard
+        if isinstance(v, torch.Tensor):
+            tensors[f"wild_{wild.name}"] = v
+            v = sp.Symbol(f"wild_{wild.name}")
+        bound[wild] = v
+    value = entry.value(symbols, bound)
     if value is None:
         return None
     code = to_torch(value)
     namespace = {"torch": torch, "math": math, "rt": rt}
-    namespace.update({k: v for k, v in params.items() if isinstance(v, torch.Tensor)})
+    namespace.update(tensors)
     return eval(code, namespace)  # noqa: S307  (our own generated expression)

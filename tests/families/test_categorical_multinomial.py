@@ -9,8 +9,9 @@ import torch.distributions as D
 import torch.nn.functional as F
 
 import gmc
-from gmc.compiler.symbolic.registry import X
-from famb_helpers import assert_close_64, assert_mean_and_variance, moment
+from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.registry import A, X
+from famb_helpers import assert_close_64, assert_mean_and_variance, assert_mean_within_5_se, moment
 
 K = 5
 CATEGORICAL = gmc.compile_source(f"""
@@ -91,6 +92,17 @@ def test_categorical_mean_moment_matches_torch():
     extreme = moment("Categorical", X, {"logits": _logits(50, 800.0, 7)})
     assert torch.isfinite(extreme).all()
     torch.testing.assert_close(extreme.sum(-1), torch.ones(50))
+
+
+def test_xlogy_moments_match_monte_carlo():
+    """E[xlogy(X, c)], the term of the probs-form mass that KLs need, against samples."""
+    torch.manual_seed(16)
+    h = _logits(1, 1.0, 17)[0]
+    c = torch.softmax(_logits(1, 1.0, 18)[0], -1)
+    for family, law in (("Categorical", D.OneHotCategorical(logits=h)), ("Multinomial", D.Multinomial(12, logits=h))):
+        params = {"logits": h} if family == "Categorical" else {"total_count": 12.0, "logits": h}
+        closed = moment(family, xlogy(X, A), params, {A: c})
+        assert_mean_within_5_se(torch.xlogy(law.sample((20000,)), c), closed, family)
 
 
 def test_classifier_with_categorical_label():

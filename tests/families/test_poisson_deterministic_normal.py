@@ -13,7 +13,8 @@ import torch.distributions as D
 from torch import nn
 
 import gmc
-from famb_helpers import assert_close_64, assert_mean_and_variance, moment
+from famb_helpers import assert_close_64, assert_mean_and_variance, assert_mean_within_5_se, moment
+from gmc.compiler.symbolic.functions import xlogy
 from gmc.compiler.symbolic.registry import A, X
 
 POISSON = gmc.compile_source("""
@@ -95,6 +96,10 @@ def test_poisson_moments_match_scipy():
     c = -1.7  # E[(X - 1.7)^2] = Var X + (E X - 1.7)^2
     got = moment("Poisson", (X + A) ** 2, {"rate": rate}, {A: sp.Float(c)})
     np.testing.assert_allclose(got.numpy(), law.var() + (law.mean() + c) ** 2, rtol=1e-12)
+    torch.manual_seed(6)
+    other = torch.rand(20, 3, generator=_gen(7)) * 5 + 0.1
+    closed = moment("Poisson", xlogy(X, A), {"rate": rate}, {A: other})
+    assert_mean_within_5_se(torch.xlogy(torch.poisson(rate.expand(20000, 20, 3)), other), closed, "E[X log c]")
 
 
 # ---- Deterministic -----------------------------------------------------------------------
@@ -169,5 +174,11 @@ def test_bernoulli_mean_moment_matches_torch():
     torch.testing.assert_close(moment("Bernoulli", X, {"logits": h}), D.Bernoulli(logits=h).mean)
     p = torch.rand(100, 3, generator=_gen(13))
     torch.testing.assert_close(moment("Bernoulli", X, {"probs": p}), p)
+    p, c = p[:10], torch.rand(10, 3, generator=_gen(14))
+    torch.manual_seed(15)
+    x = torch.bernoulli(p.expand(20000, 10, 3))
+    assert_mean_within_5_se(torch.xlogy(x, c), moment("Bernoulli", xlogy(X, A), {"probs": p}, {A: c}), "E[X log c]")
+    assert_mean_within_5_se(torch.xlogy(1 - x, c), moment("Bernoulli", xlogy(1 - X, A), {"probs": p}, {A: c}),
+                            "E[(1 - X) log c]")
     extreme = moment("Bernoulli", X, {"logits": torch.tensor([800.0, -800.0])})
     torch.testing.assert_close(extreme, torch.tensor([1.0, 0.0]))
