@@ -56,4 +56,4 @@ def moment(family: str, pattern: sp.Expr, params: dict, wilds: dict | None = Non
     code = to_torch(value)
     namespace = {"torch": torch, "math": math, "rt": rt}
     namespace.update(tensors)
-    return eval(code, namespace)  # noqa: S307  (our own generated expression)
+    return eval(code, namespace)  # our own printed expression, over the tensors above

@@ -203,7 +203,10 @@ def test_relaxed_bernoulli_sample_mean_and_variance_match_quadrature():
     torch.manual_seed(15)
     h, lam, n = 0.7, 0.8, 40000
     reference = D.RelaxedBernoulli(torch.tensor(lam), logits=torch.tensor(h))
-    density = lambda x: math.exp(reference.log_prob(torch.tensor(x)).item())  # noqa: E731
+
+    def density(x):
+        return math.exp(reference.log_prob(torch.tensor(x)).item())
+
     mean = scipy.integrate.quad(lambda x: x * density(x), 0, 1, limit=200)[0]
     variance = scipy.integrate.quad(lambda x: (x - mean) ** 2 * density(x), 0, 1, limit=200)[0]
     r = MODEL().sample("b(r|hb,tb)", hb=torch.full((n, 3), h), tb=torch.full((n, 3), lam))["r"]

@@ -102,3 +102,12 @@ def test_monte_carlo_kl_to_a_uniform_categorical_is_unbiased():
         estimates = model.log_prob("q(y|x)", y=y, x=x) - model.log_prob("p(y)", y=y)
     se = estimates.std().item() / len(estimates) ** 0.5
     assert abs(estimates.mean().item() - exact) < 5 * se + 1e-12
+
+
+def test_latex_of_the_new_families_renders_in_mathtext():
+    mathtext = pytest.importorskip("matplotlib.mathtext")
+    parser = mathtext.MathTextParser("agg")
+    text = DISCRETE_VAE().latex()
+    assert r"\mathrm{RelaxedCategorical}" in text and r"\mathrm{temperature} = \tau" in text
+    for line in text.splitlines():
+        parser.parse(f"${line}$")
