@@ -80,9 +80,12 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
         except ShapeError as e:
             errors.append(diag.incompatible_shapes(e.node.span, e.node.op, e.left, e.right))
             continue
-        needed = family.param(pname).support
+        spec = family.param(pname)
+        needed = spec.support
         constant = constant_value(value)
-        if constant is not None:
+        if spec.constant and constant is None:
+            errors.append(diag.not_a_constant(value.span, f"Parameter '{pname}' of {family.name}"))
+        elif constant is not None:
             if not _constant_in_support(constant, needed):
                 errors.append(diag.invalid_constant_parameter(value.span, family.name, pname, needed, constant))
         elif not ir.within(t.support, needed):
@@ -90,7 +93,21 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
         if broadcast(t.shape, var.type.shape) != var.type.shape:
             errors.append(diag.shape_mismatch(value.span, f"parameter '{pname}' of {family.name}",
                                               t.shape, var.name, var.type.shape))
+        elif family.event_rank and _is_tensor(value) and not _event_axis_fits(t.shape, var.type.shape, spec):
+            expected = var.type.shape[:-1] + ((1,) if spec.shared else var.type.shape[-1:])
+            errors.append(diag.shape_mismatch(value.span, f"parameter '{pname}' of {family.name}",
+                                              t.shape, var.name, expected))
     return errors
+
+
+def _is_tensor(e: ir.Expr) -> bool:
+    return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef)) for n in ir.walk(e))
+
+
+def _event_axis_fits(got: tuple[int, ...], declared: tuple[int, ...], spec) -> bool:
+    """A tensor parameter of a family of event rank 1 has the variable's last axis (one value
+    per category), or a last axis of 1 for a parameter shared by the whole event."""
+    return bool(got) and bool(declared) and got[-1] == (1 if spec.shared else declared[-1])
 
 
 def _constant_in_support(value: float, support: str) -> bool:
@@ -98,6 +115,8 @@ def _constant_in_support(value: float, support: str) -> bool:
         return value > 0
     if support == "unit":
         return 0 <= value <= 1
+    if support == "count":
+        return value >= 0 and float(value).is_integer()
     return True
 
 

@@ -38,8 +38,13 @@ def definition(model: ir.Model, f: ir.Factor) -> str:
     if f.is_product:
         return r"\,".join(factor(c) for c in f.components)
     family = _FAMILY.get(f.family, r"\mathrm{" + f.family + "}")
-    args = ", ".join(f"{_PARAM.get(p, _escape(p))} = {expr(model, e)}" for p, e in f.params)
+    args = ", ".join(f"{_param(p)} = {expr(model, e)}" for p, e in f.params)
     return rf"{family}\left({_var(f.outputs[0])} ;\, {args}\right)"
+
+
+def _param(name: str) -> str:
+    """A parameter's symbol; a name without one is upright text (``\\mathrm{rate}``)."""
+    return _PARAM.get(name, r"\mathrm{" + _escape(name) + "}")
 
 
 def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:

@@ -13,6 +13,9 @@ _EXPORTS = {
     "kumaraswamy_icdf": "sampling", "open_unit": "sampling", "standard_exponential": "sampling",
     "standard_gamma": "sampling", "standard_laplace": "sampling", "standard_logistic": "sampling",
     "sample_beta": "sampling", "standard_student_t": "sampling",
+    "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
+    "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
+    "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,6 +18,7 @@ from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.symbolic.functions import Scalar
+from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -174,7 +175,7 @@ class Emitter:
         var_type = self.model.vars[var].type
         shape = var_type.shape
         code = symbolic.to_torch(expr)
-        if not expr.free_symbols:
+        if not is_tensor(expr):  # numbers and params only: one value per event, same in every example
             count = var_type.size // (shape[-1] if symbolic.FORMULAS[family].event_rank and shape else 1)
             return (f"torch.full({self.sample_shape(env)}, {count} * ({code}), dtype={env.ref}.dtype, "
                     f"device={env.ref}.device)")

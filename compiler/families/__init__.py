@@ -2,6 +2,7 @@
 from gmc.compiler.families import bernoulli, normal  # noqa: F401  (registration)
 from gmc.compiler.families import (  # noqa: F401  (registration)
     laplace, logistic, student_t, uniform, exponential, gamma, log_normal, weibull, beta, kumaraswamy,
+    categorical, deterministic, dirichlet, multinomial, poisson, relaxed_bernoulli, relaxed_categorical,
 )
 from gmc.compiler.families.registry import FAMILIES, Family, ParamSpec
 

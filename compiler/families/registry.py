@@ -10,11 +10,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """A parameter by its torch.distributions name and the support its values must lie in."""
+    """A parameter by its torch.distributions name and the support its values must lie in.
+
+    ``shared``: one value for the whole event rather than one per element (temperature,
+    total_count); in a family of event rank 1 a tensor value then has a last axis of size 1.
+    ``constant``: the value must be a compile-time constant (Multinomial's total_count)."""
 
     name: str
     support: str
     default: float | None = None  # standard form: Normal() is Normal(0, 1)
+    shared: bool = False
+    constant: bool = False
 
 
 @dataclass(frozen=True)

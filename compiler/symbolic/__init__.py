@@ -5,6 +5,7 @@ sympy is imported only here and by code generation, never by ``gmc check``.
 from gmc.compiler.symbolic import bernoulli, normal  # noqa: F401  (registration)
 from gmc.compiler.symbolic import (  # noqa: F401  (registration)
     laplace, logistic, student_t, uniform, exponential, gamma, log_normal, weibull, beta, kumaraswamy,
+    categorical, deterministic, dirichlet, multinomial, poisson, relaxed_bernoulli, relaxed_categorical,
 )
 from gmc.compiler.symbolic.derive import (Derivation, cross_entropy, entropy, has_closed_entropy, has_closed_kl,
                                           kl)

@@ -68,6 +68,11 @@ class vsum(sp.Function):
 
     def _latex(self, printer):
         return r"\sum_{k}\left(%s\right)" % printer._print(self.args[0])
+    @classmethod
+    def eval(cls, t):
+        if t.is_zero:
+            return sp.Integer(0)
+        return None
 
 
 class vlogsumexp(sp.Function):
@@ -104,3 +109,10 @@ class support_escapes(sp.Function):
     def _latex(self, printer):
         value, a, b, c, d = (printer._print(x) for x in self.args)
         return r"%s + \infty \cdot \left[%s < %s \lor %s > %s\right]" % (value, a, c, b, d)
+
+class vsize(sp.Function):
+    """The length K of a tensor's last (event) axis, a Python int: ``t.shape[-1]``.
+
+    It does not depend on the tensor's values: the printer treats it as a number (``math``)."""
+
+    nargs = 1

@@ -2,14 +2,18 @@
 import sympy as sp
 
 from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.vector import is_tensor
 
 _HALF_LOG_2PI = sp.log(2 * sp.pi) / 2
 
 
 def _log_density(x, p):
-    # log N(x; m, s) = -((x - m)/s)^2 / 2 - log s - log(2 pi)/2, kept as a ratio so it stays
-    # accurate when |x| and |m| are large
-    return -((x - p["loc"]) / p["scale"]) ** 2 / 2 - sp.log(p["scale"]) - _HALF_LOG_2PI
+    # log N(x; m, s) = -((x - m)/s)^2 / 2 - log s - log(2 pi)/2; a constant or param scale is
+    # kept out of the square so that it folds into one coefficient: -50.0*(x - m)**2 for s = 0.1
+    loc, scale = p["loc"], p["scale"]
+    if not is_tensor(scale):
+        return -(x - loc) ** 2 / (2 * scale ** 2) - sp.log(scale) - _HALF_LOG_2PI
+    return -((x - loc) / scale) ** 2 / 2 - sp.log(scale) - _HALF_LOG_2PI
 
 
 def _shifted_square(p, w):

@@ -10,7 +10,8 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsum, xlog1py, xlogy
+from gmc.compiler.symbolic.functions import (Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsize, vsum,
+                                             xlog1py, xlogy)
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -23,7 +24,12 @@ _ELEMENTWISE = {
 
 
 def _has_tensor(expr) -> bool:
-    return any(not isinstance(s, Scalar) for s in expr.free_symbols)
+    """True when ``expr`` is a tensor: it mentions a tensor symbol outside ``vsize`` (an int)."""
+    if isinstance(expr, vsize):
+        return False
+    if expr.is_Symbol:
+        return not isinstance(expr, Scalar)
+    return any(_has_tensor(a) for a in expr.args)
 
 
 class TorchPrinter(StrPrinter):
@@ -68,6 +74,8 @@ class TorchPrinter(StrPrinter):
             return f"(math.inf if {q_low} < {p_low} or {q_high} > {p_high} else {value})"
         if isinstance(expr, vsum):
             return f"({args}).sum(-1, keepdim=True)"
+        if isinstance(expr, vsize):
+            return f"{args}.shape[-1]"
         if isinstance(expr, vlogsumexp):
             return f"torch.logsumexp({args}, -1, keepdim=True)"
         if name == "polygamma":
@@ -110,6 +118,23 @@ class TorchPrinter(StrPrinter):
         return super()._print_Pow(expr, rational)
 
 
+def fold_floats(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the number terms of each sum combined into one float when one of them
+    is already a float (a decimal constant such as ``scale=0.1``): ``-log(0.1) - log(2 pi)/2``
+    prints as one literal. Exact sums (``log(2 pi)/2`` alone) are left as they are."""
+    if expr.is_Atom:
+        return expr
+    args = tuple(fold_floats(a) for a in expr.args)
+    if args != expr.args:
+        expr = expr.func(*args)
+    if expr.is_Add:
+        numbers = [a for a in expr.args if not a.free_symbols]
+        if len(numbers) > 1 and any(a.has(sp.Float) for a in numbers):
+            rest = [a for a in expr.args if a.free_symbols]
+            return sp.Add(sp.Float(sp.Add(*numbers).evalf(17), 17), *rest)
+    return expr
+
+
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
-    return TorchPrinter().doprint(expr)
+    return TorchPrinter().doprint(fold_floats(expr))

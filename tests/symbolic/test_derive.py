@@ -18,7 +18,14 @@ from gmc.compiler.symbolic.derive import generic_params
 N = 2000
 CHECKED = 3  # parameter sets checked by quadrature and Monte Carlo where torch has no KL
 D.Distribution.set_default_validate_args(False)  # log p outside p's support is -inf, not an error
-PAIRS = [(q, p) for q in CASES for p in CASES]
+def _rank(case):
+    from gmc.compiler.families import FAMILIES
+
+    return FAMILIES[case.family].event_rank
+
+
+# a KL compares two distributions over one variable, so both have the same event rank
+PAIRS = [(q, p) for q in CASES for p in CASES if _rank(q) == _rank(p)]
 
 
 def _symbols(case, prefix, draw):
@@ -37,7 +44,10 @@ def test_entropy_matches_torch(case):
     params = case.draw(N, torch.Generator().manual_seed(1))
     derived = symbolic.entropy(case.family, _symbols(case, "q", params))
     reference = case.torch_dist(params)
-    assert derived is not None, f"no closed-form entropy for {case.id}"
+    if derived is None:
+        with pytest.raises(NotImplementedError):
+            reference.entropy()
+        pytest.skip("no closed form in gmc or torch: Monte Carlo")
     value = evaluate(derived.expr, {"q": params})
     if value.dim() and value.shape[-1:] == (1,):
         value = value.squeeze(-1)
@@ -63,7 +73,10 @@ def test_kl_matches_torch_or_monte_carlo(q, p):
     if derived is None:
         assert reference is None, f"torch has KL[{q.id} || {p.id}] but gmc derived none"
         pytest.skip("no closed form: gmc falls back to Monte Carlo")
-    value = evaluate(derived.expr, {"q": q_params, "p": p_params}).expand(N)
+    value = evaluate(derived.expr, {"q": q_params, "p": p_params})
+    if value.dim() == 2 and value.shape[-1] == 1:  # vector families keep a size-1 event axis
+        value = value.squeeze(-1)
+    value = value.expand(N)
     if reference is not None:
         finite = torch.isfinite(reference)
         assert torch.equal(finite, torch.isfinite(value))

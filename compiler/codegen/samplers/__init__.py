@@ -2,6 +2,7 @@
 from gmc.compiler.codegen.samplers import bernoulli, normal  # noqa: F401  (registration)
 from gmc.compiler.codegen.samplers import (  # noqa: F401  (registration)
     laplace, logistic, student_t, uniform, exponential, gamma, log_normal, weibull, beta, kumaraswamy,
+    categorical, deterministic, dirichlet, multinomial, poisson, relaxed_bernoulli, relaxed_categorical,
 )
 from gmc.compiler.codegen.samplers.registry import SAMPLERS, noise, sampler
 

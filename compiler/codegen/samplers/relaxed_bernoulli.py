@@ -1,0 +1,9 @@
+"""RelaxedBernoulli: sigmoid((logits + logistic noise) / temperature), reparameterized."""
+from gmc.compiler.codegen.samplers.registry import sampler
+from gmc.compiler.codegen.samplers.vector import probs_or_logits, shape_and_ref
+
+
+@sampler("RelaxedBernoulli")
+def relaxed_bernoulli(params, like, shape, ref):
+    size, ref = shape_and_ref(like, shape, ref)
+    return f"rt.relaxed_bernoulli({params['temperature']}, {size}, {ref}, {probs_or_logits(params)})"

@@ -1,0 +1,36 @@
+"""Categorical(probs | logits) on one-hot values x: log-mass and E[X].
+
+log p(x) = sum_k x_k log p_k, and with logits h (p = softmax(h)):
+log p(x) = sum_k x_k h_k - logsumexp(h), which stays finite for any finite logits
+(torch.distributions.OneHotCategorical.log_prob; Bishop 2006, eq. 2.26).
+``probs`` must already sum to 1 (the checker asks for a ``simplex`` expression).
+"""
+from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.vector import softmax, vlogsumexp_over, vsum_over
+
+
+def _log_density(x, p):
+    if "logits" in p:
+        return vsum_over(x * p["logits"], x) - vlogsumexp_over(p["logits"], x)
+    return vsum_over(xlogy(x, p["probs"]), x)
+
+
+def _mean(p, wilds):
+    # E[X_k] = p_k (Bishop 2006, eq. 2.27); softmax of the logits otherwise
+    return p["probs"] if "probs" in p else softmax(p["logits"])
+
+
+def _mean_xlogy(p, wilds):
+    # E[X_k log c_k] = E[X_k] log c_k, with 0 log 0 = 0 as in the probs form of the mass
+    mean = _mean(p, wilds)
+    return None if mean is None else xlogy(mean, wilds[A])
+
+
+register(Formulas(
+    family="Categorical",
+    log_density=Rule(_log_density, "one-hot categorical mass (logits h: sum x h - logsumexp(h))"),
+    moments=(Moment(X, _mean, "E[X] = probs (Bishop 2006, eq. 2.27)"),
+             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = E[X] log c (linearity)")),
+    event_rank=1,
+))

@@ -1,0 +1,42 @@
+"""Multinomial(total_count n, probs | logits) on count vectors x with sum_k x_k = n.
+
+log p(x) = log Gamma(n + 1) - sum_k log Gamma(x_k + 1) + sum_k x_k log p_k (Bishop 2006,
+eq. 2.34); with logits h the last term is sum_k x_k h_k - n logsumexp(h). torch's
+Multinomial.log_prob uses sum_k x_k in place of n; they agree on the support.
+"""
+import sympy as sp
+
+from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.vector import softmax, vlogsumexp_over, vsum_over
+
+
+def _log_density(x, p):
+    n = p["total_count"]
+    if "logits" in p:
+        h = p["logits"]
+        mass = vsum_over(x * h, x) - n * vlogsumexp_over(h, x)
+    else:
+        mass = vsum_over(xlogy(x, p["probs"]), x)
+    return sp.loggamma(n + 1) - vsum_over(sp.loggamma(x + 1), x) + mass
+
+
+def _mean(p, wilds):
+    # E[X_k] = n p_k (Bishop 2006, eq. 2.35)
+    probs = p["probs"] if "probs" in p else softmax(p["logits"])
+    return None if probs is None else p["total_count"] * probs
+
+
+def _mean_xlogy(p, wilds):
+    # E[X_k log c_k] = E[X_k] log c_k, with 0 log 0 = 0 as in the probs form of the mass
+    mean = _mean(p, wilds)
+    return None if mean is None else xlogy(mean, wilds[A])
+
+
+register(Formulas(
+    family="Multinomial",
+    log_density=Rule(_log_density, "multinomial mass (Bishop 2006, eq. 2.34)"),
+    moments=(Moment(X, _mean, "E[X] = n probs (Bishop 2006, eq. 2.35)"),
+             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = E[X] log c (linearity)")),
+    event_rank=1,
+))

@@ -1,0 +1,47 @@
+"""Poisson(rate r) on counts: log-mass and moments.
+
+log p(x) = x log r - r - log Gamma(x + 1) (torch.distributions.Poisson.log_prob), with
+``xlogy`` so that x = 0 stays finite as r -> 0. E[log Gamma(X + 1)] has no closed form, so
+the entropy does not either (it is estimated by Monte Carlo).
+"""
+import sympy as sp
+
+from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+
+
+def _log_density(x, p):
+    r = p["rate"]
+    return xlogy(x, r) - r - sp.loggamma(x + 1)
+
+
+def _mean(p, wilds):
+    # E[X] = r (Johnson, Kemp & Kotz 2005, eq. 4.8)
+    return p["rate"]
+
+
+def _second_moment(p, wilds):
+    # E[X^2] = Var X + (E X)^2 = r + r^2
+    r = p["rate"]
+    return r + r ** 2
+
+
+def _centered_square(p, wilds):
+    # E[(X + c)^2] = Var X + (E X + c)^2 = r + (r + c)^2
+    r = p["rate"]
+    return r + (r + wilds[A]) ** 2
+
+
+def _mean_xlogy(p, wilds):
+    # E[X log c] = E[X] log c: the term x log(rate) of the mass, e.g. in KL to another Poisson
+    return xlogy(p["rate"], wilds[A])
+
+
+register(Formulas(
+    family="Poisson",
+    log_density=Rule(_log_density, "Poisson mass"),
+    moments=(Moment(X, _mean, "E[X] = rate (Johnson, Kemp & Kotz 2005, eq. 4.8)"),
+             Moment(X ** 2, _second_moment, "E[X^2] = rate + rate^2 (variance = rate)"),
+             Moment((X + A) ** 2, _centered_square, "E[(X + c)^2] = rate + (rate + c)^2"),
+             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = rate log c (linearity)")),
+))
