@@ -71,6 +71,10 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
     family = FAMILIES[factor.family]
     var = model.vars[factor.outputs[0]]
     errors = []
+    if var.is_global:
+        local = [g for g in factor.given if not model.vars[g].is_global]
+        if local:
+            errors.append(diag.global_given_local(factor.span, var.name, factor.signature, local[0]))
     if var.type.support != family.support:
         errors.append(diag.support_mismatch(factor.span, family.name, family.support, var.name, str(var.type)))
     for pname, value in factor.params:
@@ -122,7 +126,7 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
-    if per_example(loss.expr):
+    if per_example(loss.expr, model):
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
     for node in ir.walk(loss.expr):
         if isinstance(node, (ir.KL, ir.CrossEntropy)):
@@ -134,7 +138,11 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
         elif isinstance(node, (ir.Elbo, ir.Iwae)):
             joint, posterior = model.factors[node.joint], model.factors[node.posterior]
             latent = set(posterior.outputs)
-            if not latent <= set(joint.outputs):
+            global_latents = [v for v in posterior.outputs if model.vars[v].is_global]
+            if global_latents:
+                errors.append(diag.estimator_over_global(
+                    node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae", global_latents[0]))
+            elif not latent <= set(joint.outputs):
                 errors.append(diag.functional_over_different_variables(
                     node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae",
                     ",".join(joint.outputs), ",".join(posterior.outputs)))

@@ -295,3 +295,16 @@ def no_loss(span: Span) -> Diagnostic:
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]
+
+
+def global_given_local(span: Span, variable: str, signature: str, local: str) -> Diagnostic:
+    return _error(span, f"Global variable '{variable}' has one value per data set, so {signature} cannot be "
+                        f"conditioned on '{local}', which has one value per example.",
+                  f"Declare '{local}' global too, or drop 'global' from '{variable}'.")
+
+
+def estimator_over_global(span: Span, estimator: str, variable: str) -> Diagnostic:
+    return _error(span, f"{estimator}(...) is a per-example bound, but '{variable}' is global (one value per "
+                        "data set): its prior and posterior would be counted once per example.",
+                  "Write the bound over the data set instead, e.g. "
+                  "KL[q(w) || p(w)] / N - mean(E_{q(w)}[log p(y|x,w)]) with param N the number of examples.")

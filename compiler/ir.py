@@ -57,9 +57,13 @@ class Type:
 
 @dataclass(frozen=True)
 class Var:
+    """A random variable. ``is_global`` (``var global w``): one value per data set, drawn
+    without a batch dimension, its log-density one number rather than one per example."""
+
     name: str
     type: Type
     span: Span = NO_SPAN
+    is_global: bool = False
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,19 @@ class WeightDecl(Node):
 
 @dataclass(frozen=True)
 class VarDecl(Node):
+    """``var [global] NAME: TYPE``; a global variable has one value per data set, not per example."""
+
     name: str
     type: TypeSpec
+    is_global: bool = False
+
+
+@dataclass(frozen=True)
+class LetDecl(Node):
+    """``let NAME = EXPR``: a deterministic definition, expanded where ``NAME`` is used."""
+
+    name: str
+    value: Expr
 
 
 @dataclass(frozen=True)
@@ -193,7 +204,7 @@ class LossDef(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | NetDecl | FactorDef | LossDef
+Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
 
 
 @dataclass(frozen=True)

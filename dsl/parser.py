@@ -87,7 +87,11 @@ class _ToAst(Transformer):
         return ast.WeightDecl(str(c[0]), c[1], c[2], span=_span(meta))
 
     def var_decl(self, meta, c):
-        return ast.VarDecl(str(c[0]), c[1], span=_span(meta))
+        modifier, name, type_spec = c
+        return ast.VarDecl(str(name), type_spec, modifier is not None, span=_span(meta))
+
+    def let_decl(self, meta, c):
+        return ast.LetDecl(str(c[0]), c[1], span=_span(meta))
 
     def net_decl(self, meta, c):
         name, inputs, (named, outputs), body = c
