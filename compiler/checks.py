@@ -16,6 +16,7 @@ from __future__ import annotations
 from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
+from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per_example
 
 
@@ -38,6 +39,9 @@ def check(model: ir.Model) -> ir.Model:
 def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]:
     if _defined_through_itself(model, product.signature, ()):
         return [diag.recursion(product.span, [(product.signature, product.signature, product.signature)])]
+    nested = next((c for c in product.components if model.factors[c].marginalized), None)
+    if nested is not None:
+        return [diag.marginal_in_product(product.span, nested)]
     defined_by: dict[str, str] = {}
     for leaf in ir.leaves(model, product.signature):
         for out in leaf.outputs:
@@ -47,8 +51,11 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
     cycle = ir.product_cycle(model, product)
     if cycle:
         return [diag.recursion(product.span, cycle)]
-    outputs = set(defined_by)
-    needs = {g for leaf in ir.leaves(model, product.signature) for g in leaf.given} - outputs
+    for v in product.marginalized:
+        if v not in defined_by:
+            return [diag.marginalized_not_defined(product.span, v, product.signature)]
+    needs = {g for leaf in ir.leaves(model, product.signature) for g in leaf.given} - set(defined_by)
+    outputs = set(defined_by) - set(product.marginalized)
     if outputs != set(product.outputs) or needs != set(product.given):
         return [diag.signature_mismatch(product.span, product.signature, _names(outputs), _names(needs))]
     return []
@@ -126,6 +133,17 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
+    for node in ir.walk(loss.expr):
+        # Every functional but E_{...}[...] needs the log-density of the factors it names.
+        if isinstance(node, ir.Expect):
+            continue
+        for sig in (getattr(node, a, None) for a in ("factor", "first", "second", "joint", "posterior")):
+            if sig is None:
+                continue
+            blocking = exact_marginal(model, sig)
+            if blocking is not None:
+                errors.append(diag.marginal_density_not_enumerable(node.span, sig, blocking,
+                                                                   str(model.vars[blocking].type)))
     if per_example(loss.expr, model):
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
     for node in ir.walk(loss.expr):

@@ -119,9 +119,9 @@ class _Lowering:
                 m.vars[s.name] = ir.Var(s.name, t, s.span, s.is_global)
         elif isinstance(s, ast.WeightDecl):
             t = self.type_of(s.type)
-            init = 0.0 if s.init is None else self.constant(s.init, f"The initial value of weight '{s.name}'")
-            if t is not None and init is not None:
-                m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span)
+            init, scale = self.weight_init(s)
+            if t is not None and init is not None and scale is not None:
+                m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span, float(scale))
         elif isinstance(s, ast.NetDecl):
             self.net(s)
         elif isinstance(s, ast.LetDecl):
@@ -131,6 +131,24 @@ class _Lowering:
             whole_net = isinstance(v, ast.Call) and v.func in m.nets and m.nets[v.func].named
             if (self.net_args(v, m.nets[v.func], None) if whole_net else self.expr(v, None)) is not None:
                 self.lets[s.name] = v
+
+    def weight_init(self, s: ast.WeightDecl) -> tuple[float | None, float | None]:
+        """(mean, noise scale) of a weight's initializer: a constant, or ``Normal(m, s)`` for
+        random values (needed to break the symmetry of mixture components)."""
+        what = f"The initial value of weight '{s.name}'"
+        if s.init is None:
+            return 0.0, 0.0
+        if isinstance(s.init, ast.Call) and s.init.func == "Normal":
+            if s.init.keywords or s.init.given is not None or len(s.init.args) != 2:
+                self.error(diag.bad_arguments(s.init.span, "a weight initializer",
+                                              "write Normal(mean, scale) with two constants."))
+                return None, None
+            mean, scale = (self.constant(a, what) for a in s.init.args)
+            if scale is not None and scale < 0:
+                self.error(diag.not_a_constant(s.init.args[1].span, what))
+                return None, None
+            return mean, scale
+        return self.constant(s.init, what), 0.0
 
     def constant(self, e: ast.Expr, what: str) -> float | int | None:
         """Evaluate a compile-time constant expression; ints stay ints."""
@@ -229,6 +247,14 @@ class _Lowering:
         if not self.claim("factor", text, sig.span):
             return
         first = s.terms[0]
+        if s.marginalized:
+            marginalized = [self.variable(n) for n in s.marginalized]
+            refs = [self.factor_ref(t) for t in s.terms]
+            if None not in refs and None not in marginalized:
+                self.model.factors[text] = ir.Factor(sig.name, tuple(outputs), tuple(given), components=tuple(refs),
+                                                     span=s.span, marginalized=tuple(marginalized),
+                                                     marginal_kind=s.marginal_kind)
+            return
         if len(s.terms) == 1 and first.func not in self.factor_names:
             factor = self.distribution(first, sig.name, tuple(outputs), tuple(given), text, s.span)
         else:

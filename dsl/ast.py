@@ -191,10 +191,14 @@ class Signature(Node):
 
 @dataclass(frozen=True)
 class FactorDef(Node):
-    """``sig = Dist(...)`` (one call) or ``sig = f1(...) f2(...)`` (a product of factors)."""
+    """``sig = Dist(...)`` (one call), ``sig = f1(...) f2(...)`` (a product of factors), or
+    ``sig = sum_{y} f1(...) f2(...)`` (a marginal: the product with ``y`` summed or, with
+    ``int_{z}``, integrated out; ``marginal_kind`` is "sum" or "int")."""
 
     signature: Signature
     terms: tuple[Call, ...]
+    marginalized: tuple[Name, ...] = ()
+    marginal_kind: str | None = None
 
 
 @dataclass(frozen=True)

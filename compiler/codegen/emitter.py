@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
+from gmc.compiler.codegen import marginal
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.symbolic.functions import Scalar
+from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -144,7 +146,10 @@ class Emitter:
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        if factor.is_product:
+        if factor.marginalized:
+            name = self.fb.assign(f"log_{_mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
+                                  f"exact: sum over {', '.join(factor.marginalized)}")
+        elif factor.is_product:
             parts = [self.log_prob(leaf.signature, env) for leaf in ir.leaves(self.model, sig)]
             name = self.fb.assign(f"log_{_mangle(sig)}", " + ".join(parts), factor.span)
         else:
@@ -226,6 +231,9 @@ class Emitter:
         if isinstance(e, ir.LogProb):
             return self.log_prob(e.factor, env)
         if isinstance(e, ir.Expect):
+            var = enumerated_expectation(self.model, e.factor)
+            if var is not None and env.particles is None:
+                return marginal.expect_enumerated(self, e, var, env)
             code, _ = self.value(e.body, self.sample(e.factor, env))
             return code
         if isinstance(e, ir.KL):

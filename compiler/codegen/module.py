@@ -11,6 +11,7 @@ from gmc.compiler import ir
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.emitter import Emitter, Env, _mangle
 from gmc.compiler.dataflow import data_inputs
+from gmc.compiler.marginals import exact_marginal
 
 _INDENT = "    "
 
@@ -90,7 +91,10 @@ def _init(model: ir.Model) -> str:
         else:
             out.append(f"{_INDENT}self.{name} = {builtin} if {name} is None else rt.user_net({name}, {name!r}, {names!r})")
     for name, w in model.weights.items():
-        out.append(f"{_INDENT}self.{name} = torch.nn.Parameter(torch.full({w.type.shape!r}, {w.init!r}))")
+        value = f"torch.full({w.type.shape!r}, {w.init!r})"
+        if w.init_scale:
+            value += f" + {w.init_scale!r} * torch.randn({w.type.shape!r})"
+        out.append(f"{_INDENT}self.{name} = torch.nn.Parameter({value})")
     for p in model.params:
         out.append(f"{_INDENT}self.{p} = {p}")
     return "\n".join(out)
@@ -133,6 +137,11 @@ def _log_prob_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
     f = model.factors[sig]
     log, _ = method_names(sig)
     fb = _builder(model, log, f.variables, f"log {sig} at the given values: [batch], nats.", lines)
+    blocking = exact_marginal(model, sig)
+    if blocking is not None:
+        fb.emit(f"raise NotImplementedError(\"log {sig} has no exact form: {blocking} is "
+                f"{model.vars[blocking].type}; bound it with iwae(...)\")")
+        return fb
     result = Emitter(model, fb).log_prob(sig, _batch_env(model, f.variables, False))
     fb.emit(f"return {result}")
     return fb
