@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-n", type=_positive_int, default=64)
     c.add_argument("-o", "--output", default="samples.png")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--given", action="append", default=[], type=_assignment, metavar="VAR=VALUE",
+                   help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
     c.set_defaults(command=_sample)
     return p
 

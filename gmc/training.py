@@ -104,10 +104,29 @@ def shape_for(var: ir.Var, features, source: str):
     return features.reshape(features.shape[0], *var.type.shape).to(torch.float32)
 
 
-def sampling_factor(model: ir.Model, var: str) -> str | None:
-    """An unconditioned factor that draws ``var`` (the largest joint), or None."""
-    candidates = [sig for sig, f in model.factors.items() if not f.given and var in f.outputs]
+def sampling_factor(model: ir.Model, var: str, given=()) -> str | None:
+    """A factor that draws ``var`` conditioned on exactly ``given`` (the largest joint), or None."""
+    candidates = [sig for sig, f in model.factors.items() if set(f.given) == set(given) and var in f.outputs]
     return max(candidates, key=lambda s: len(model.factors[s].outputs), default=None)
+
+
+def given_tensors(model: ir.Model, assignments, n: int) -> dict:
+    """``--given NAME=VALUE`` as tensors [n, *event]: a label k is one-hot for categorical[K]."""
+    import torch
+
+    out = {}
+    for name, value in assignments:
+        var = model.vars.get(name)
+        if var is None:
+            raise DataError(f"--given {name}={value:g}: no variable '{name}' (variables: {', '.join(model.vars)})")
+        if var.type.support == "categorical":
+            k = var.type.shape[-1]
+            if not (value.is_integer() and 0 <= value < k):
+                raise DataError(f"--given {name}={value:g}: '{name}' is {var.type}, so give a label 0..{k - 1}")
+            out[name] = torch.nn.functional.one_hot(torch.full((n,), int(value)), k).float()
+        else:
+            out[name] = torch.full((n, *var.type.shape), float(value))
+    return out
 
 
 def train_command(args) -> int:
@@ -162,11 +181,13 @@ def sample_command(args) -> int:
         raise DataError(f"checkpoint {args.checkpoint} does not fit {args.file}: {str(e).splitlines()[0]}") from None
     loss_name = state.get("extra", {}).get("loss") or next(iter(model_ir.losses))
     var = observed_variable(model_ir, loss_name)
-    sig = sampling_factor(model_ir, var)
+    given = given_tensors(model_ir, args.given, args.n)
+    sig = sampling_factor(model_ir, var, tuple(given))
     if sig is None:
-        raise DataError(f"no factor in {filename} draws '{var}' without conditioning; nothing to sample")
+        condition = f"given exactly {', '.join(given)}" if given else "without conditioning"
+        raise DataError(f"no factor in {filename} draws '{var}' {condition}; nothing to sample")
     image_shape = _image_shape(model_ir.vars[var])
-    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed)
+    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed, given)
     print(f"wrote {args.n} samples of '{var}' from {sig} to {args.output}", file=sys.stderr)
     return 0
 
@@ -186,7 +207,7 @@ def _image_shape(var: ir.Var):
     return var.type.shape if len(var.type.shape) == 2 else square_image_shape(var.type.size)
 
 
-def _write_samples(model, sig, var, n, path, image_shape, seed):
+def _write_samples(model, sig, var, n, path, image_shape, seed, given=None):
     import torch
 
     from gmc.runtime import images
@@ -194,5 +215,5 @@ def _write_samples(model, sig, var, n, path, image_shape, seed):
     torch.manual_seed(seed)
     model.eval()
     with torch.no_grad():
-        drawn = model.sample(sig, n=n)[var]
+        drawn = model.sample(sig, **given)[var] if given else model.sample(sig, n=n)[var]
     images.save_sample_grid(drawn.reshape(n, -1), path, image_shape, title=f"samples of {var} from {sig}")
