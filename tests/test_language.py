@@ -1,4 +1,5 @@
 """Language extensions: let definitions, global variables, data fed by name (docs/language.md)."""
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,3 +105,55 @@ def test_labels_become_one_hot_for_a_categorical_variable():
     assert torch.equal(_columns(var, torch.tensor([2, 0]), "d"), torch.tensor([[0.0, 0, 1], [1, 0, 0]]))
     with pytest.raises(DataError, match="labels must be 0..2; d has label 3"):
         _columns(var, torch.tensor([3]), "d")
+
+
+_MIXTURE = """
+var x: real[2]
+var y: categorical[3]
+var b: binary[1]
+weight logits: real[3] = Normal(0, 1)
+weight mu: real[3, 2] = Normal(0, 1)
+net f(x) -> real[3] = MLP(4)
+p(y) = Categorical(logits=logits)
+p(x|y) = Normal(loc=y @ mu, scale=exp(y @ mu) / 2)
+p(x) = sum_{y} p(x|y) p(y)
+q(y|x) = Categorical(logits=f(x))
+p(b) = Bernoulli(probs=0.3)
+p(x|b) = Normal(loc=3 * b - 1, scale=1)
+r(x) = sum_{b} p(x|b) p(b)
+loss = -mean(log p(x))
+loss expected = mean(E_{q(y|x)}[log p(x|y)])
+loss binary = -mean(log r(x))
+"""
+
+
+def _normal_logpdf(x, loc, scale):
+    return (-((x - loc) / scale) ** 2 / 2 - torch.log(scale) - 0.5 * torch.log(torch.tensor(2 * torch.pi,
+                                                                                              dtype=x.dtype))).sum(-1)
+
+
+def test_mixture_log_density_is_the_exact_sum_over_components():
+    torch.manual_seed(0)
+    m = gmc.compile_source(_MIXTURE, name="Mix")().double()
+    x = torch.randn(6, 2, dtype=torch.float64)
+    comp = torch.stack([_normal_logpdf(x, m.mu[k], m.mu[k].exp() / 2) for k in range(3)])  # [3, 6]
+    expected = torch.logsumexp(comp + torch.log_softmax(m.logits, -1)[:, None], dim=0)
+    assert torch.allclose(m.log_prob("p(x)", x=x), expected, rtol=1e-12)
+    q = torch.softmax(m.f(x), -1).T  # [3, 6]
+    assert torch.allclose(m.loss("expected", x=x), (q * comp).sum(0).mean(), rtol=1e-12)
+    b = torch.stack([_normal_logpdf(x, torch.tensor(-1.0), torch.tensor(1.0)) + math.log(0.7),
+                     _normal_logpdf(x, torch.tensor(2.0), torch.tensor(1.0)) + math.log(0.3)])
+    assert torch.allclose(m.loss("binary", x=x), -torch.logsumexp(b, 0).mean(), rtol=1e-12)
+
+
+def test_exact_expectation_gives_gradients_to_the_discrete_posterior():
+    torch.manual_seed(0)
+    m = gmc.compile_source(_MIXTURE, name="Mix")()
+    m.loss("expected", x=torch.randn(4, 2)).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.f.parameters())
+
+
+def test_a_marginal_is_sampled_without_its_summed_out_variable():
+    m = gmc.compile_source(_MIXTURE, name="Mix")()
+    draw = m.sample("p(x)", n=5)
+    assert set(draw) == {"x"} and draw["x"].shape == (5, 2)
