@@ -16,6 +16,7 @@ from __future__ import annotations
 from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
+from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per_example
 
 
@@ -38,6 +39,9 @@ def check(model: ir.Model) -> ir.Model:
 def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]:
     if _defined_through_itself(model, product.signature, ()):
         return [diag.recursion(product.span, [(product.signature, product.signature, product.signature)])]
+    nested = next((c for c in product.components if model.factors[c].marginalized), None)
+    if nested is not None:
+        return [diag.marginal_in_product(product.span, nested)]
     defined_by: dict[str, str] = {}
     for leaf in ir.leaves(model, product.signature):
         for out in leaf.outputs:
@@ -47,8 +51,11 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
     cycle = ir.product_cycle(model, product)
     if cycle:
         return [diag.recursion(product.span, cycle)]
-    outputs = set(defined_by)
-    needs = {g for leaf in ir.leaves(model, product.signature) for g in leaf.given} - outputs
+    for v in product.marginalized:
+        if v not in defined_by:
+            return [diag.marginalized_not_defined(product.span, v, product.signature)]
+    needs = {g for leaf in ir.leaves(model, product.signature) for g in leaf.given} - set(defined_by)
+    outputs = set(defined_by) - set(product.marginalized)
     if outputs != set(product.outputs) or needs != set(product.given):
         return [diag.signature_mismatch(product.span, product.signature, _names(outputs), _names(needs))]
     return []
@@ -71,6 +78,10 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
     family = FAMILIES[factor.family]
     var = model.vars[factor.outputs[0]]
     errors = []
+    if var.is_global:
+        local = [g for g in factor.given if not model.vars[g].is_global]
+        if local:
+            errors.append(diag.global_given_local(factor.span, var.name, factor.signature, local[0]))
     if var.type.support != family.support:
         errors.append(diag.support_mismatch(factor.span, family.name, family.support, var.name, str(var.type)))
     for pname, value in factor.params:
@@ -141,7 +152,18 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
-    if per_example(loss.expr):
+    for node in ir.walk(loss.expr):
+        # Every functional but E_{...}[...] needs the log-density of the factors it names.
+        if isinstance(node, ir.Expect):
+            continue
+        for sig in (getattr(node, a, None) for a in ("factor", "first", "second", "joint", "posterior")):
+            if sig is None:
+                continue
+            blocking = exact_marginal(model, sig)
+            if blocking is not None:
+                errors.append(diag.marginal_density_not_enumerable(node.span, sig, blocking,
+                                                                   str(model.vars[blocking].type)))
+    if per_example(loss.expr, model):
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
     for node in ir.walk(loss.expr):
         if isinstance(node, (ir.KL, ir.CrossEntropy)):
@@ -153,7 +175,11 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
         elif isinstance(node, (ir.Elbo, ir.Iwae)):
             joint, posterior = model.factors[node.joint], model.factors[node.posterior]
             latent = set(posterior.outputs)
-            if not latent <= set(joint.outputs):
+            global_latents = [v for v in posterior.outputs if model.vars[v].is_global]
+            if global_latents:
+                errors.append(diag.estimator_over_global(
+                    node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae", global_latents[0]))
+            elif not latent <= set(joint.outputs):
                 errors.append(diag.functional_over_different_variables(
                     node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae",
                     ",".join(joint.outputs), ",".join(posterior.outputs)))

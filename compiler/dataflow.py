@@ -18,7 +18,9 @@ def data_inputs(model: ir.Model, expr: ir.Expr) -> tuple[str, ...]:
 def _sampled(model: ir.Model, sig: str, bound: frozenset[str]) -> tuple[set[str], frozenset[str]]:
     """(inputs that sampling ``sig`` needs, bound variables afterwards)."""
     f = model.factors[sig]
-    needs = {g for leaf in ir.leaves(model, sig) for g in leaf.given} - set(f.outputs)
+    parts = ir.leaves(model, sig)
+    # A marginal's summed-out variables are drawn too, so they are not inputs.
+    needs = {g for leaf in parts for g in leaf.given} - {o for leaf in parts for o in leaf.outputs}
     return needs - bound, bound | set(f.outputs)
 
 

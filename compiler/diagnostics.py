@@ -295,3 +295,33 @@ def no_loss(span: Span) -> Diagnostic:
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]
+
+
+def global_given_local(span: Span, variable: str, signature: str, local: str) -> Diagnostic:
+    return _error(span, f"Global variable '{variable}' has one value per data set, so {signature} cannot be "
+                        f"conditioned on '{local}', which has one value per example.",
+                  f"Declare '{local}' global too, or drop 'global' from '{variable}'.")
+
+
+def estimator_over_global(span: Span, estimator: str, variable: str) -> Diagnostic:
+    return _error(span, f"{estimator}(...) is a per-example bound, but '{variable}' is global (one value per "
+                        "data set): its prior and posterior would be counted once per example.",
+                  "Write the bound over the data set instead, e.g. "
+                  "KL[q(w) || p(w)] / N - mean(E_{q(w)}[log p(y|x,w)]) with param N the number of examples.")
+
+
+def marginal_in_product(span: Span, marginal: str) -> Diagnostic:
+    return _error(span, f"The marginal {marginal} cannot be a factor of a product.",
+                  "Write the whole product inside the sum, as in p(x,w) = sum_{y} p(x|y,w) p(y) p(w).")
+
+
+def marginalized_not_defined(span: Span, variable: str, signature: str) -> Diagnostic:
+    return _error(span, f"{signature} sums out '{variable}', but none of its factors defines '{variable}'.")
+
+
+def marginal_density_not_enumerable(span: Span, signature: str, variable: str, declared: str) -> Diagnostic:
+    return _error(span, f"log {signature} has no exact form: '{variable}' is {declared}, and only binary or "
+                        f"categorical[K] variables are summed out exactly (by enumeration). {signature} can "
+                        "still be sampled.",
+                  f"Bound it instead with iwae(...) over the joint and a posterior q({variable}|...), "
+                  f"e.g. iwae(p(x,{variable}), q({variable}|x), k=50).")

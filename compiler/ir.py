@@ -57,9 +57,13 @@ class Type:
 
 @dataclass(frozen=True)
 class Var:
+    """A random variable. ``is_global`` (``var global w``): one value per data set, drawn
+    without a batch dimension, its log-density one number rather than one per example."""
+
     name: str
     type: Type
     span: Span = NO_SPAN
+    is_global: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,14 @@ class Param:
 
 @dataclass(frozen=True)
 class Weight:
-    """A learned tensor (``nn.Parameter``) of the given type, initialized to ``init`` (or 0)."""
+    """A learned tensor (``nn.Parameter``) of the given type, initialized to ``init`` (or 0),
+    plus ``init_scale`` times standard normal noise (``= Normal(init, init_scale)``)."""
 
     name: str
     type: Type
     init: float = 0.0
     span: Span = NO_SPAN
+    init_scale: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -265,7 +271,9 @@ def signature(name: str, outputs: tuple[str, ...], given: tuple[str, ...]) -> st
 @dataclass(frozen=True)
 class Factor:
     """A factor definition. Exactly one of ``family`` (a distribution) and ``components``
-    (a product of other factors, in written order) is set."""
+    (a product of other factors, in written order) is set. ``marginalized`` lists the
+    variables a product defines but sums or integrates out (``p(x) = sum_{y} p(x|y) p(y)``);
+    ``marginal_kind`` is "sum" or "int" as written."""
 
     name: str
     outputs: tuple[str, ...]
@@ -274,6 +282,8 @@ class Factor:
     params: tuple[tuple[str, Expr], ...] = ()
     components: tuple[str, ...] = ()
     span: Span = NO_SPAN
+    marginalized: tuple[str, ...] = ()
+    marginal_kind: str | None = None
 
     @property
     def signature(self) -> str:

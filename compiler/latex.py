@@ -36,7 +36,12 @@ def factor(sig: str) -> str:
 
 def definition(model: ir.Model, f: ir.Factor) -> str:
     if f.is_product:
-        return r"\,".join(factor(c) for c in f.components)
+        product = r"\,".join(factor(c) for c in f.components)
+        if f.marginal_kind == "int":
+            return r"\int " + product + r"\," + r"\,".join(rf"\mathrm{{d}}{_var(v)}" for v in f.marginalized)
+        if f.marginalized:
+            return r"\sum_{" + ", ".join(_var(v) for v in f.marginalized) + "} " + product
+        return product
     family = _FAMILY.get(f.family, r"\mathrm{" + f.family + "}")
     args = ", ".join(f"{_param(p)} = {expr(model, e)}" for p, e in f.params)
     return rf"{family}\left({_var(f.outputs[0])} ;\, {args}\right)"

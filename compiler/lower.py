@@ -49,6 +49,8 @@ class _Lowering:
         self.all_signatures: list[str] = []
         # Names whose declaration already failed: later uses report nothing more.
         self.poisoned: set[str] = set()
+        # let NAME = EXPR: the AST of EXPR, expanded at each use (see docs/language.md).
+        self.lets: dict[str, ast.Expr] = {}
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> ir.Model:
@@ -57,7 +59,8 @@ class _Lowering:
         self.factor_names = {sig.name for sig in factor_defs}
         self.all_signatures = [ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
                                for sig in factor_defs]
-        for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl):
+        for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl,
+                     ast.LetDecl):
             for s in statements:
                 if isinstance(s, kind):
                     self.declare(s)
@@ -85,7 +88,7 @@ class _Lowering:
 
     def names_in_scope(self) -> list[str]:
         m = self.model
-        return [*m.consts, *m.params, *m.weights, *m.vars, *m.nets]
+        return [*m.consts, *m.params, *m.weights, *m.vars, *self.lets, *m.nets]
 
     # ---- declarations ------------------------------------------------------------------
     def declare(self, s) -> None:
@@ -113,14 +116,39 @@ class _Lowering:
         elif isinstance(s, ast.VarDecl):
             t = self.type_of(s.type)
             if t is not None:
-                m.vars[s.name] = ir.Var(s.name, t, s.span)
+                m.vars[s.name] = ir.Var(s.name, t, s.span, s.is_global)
         elif isinstance(s, ast.WeightDecl):
             t = self.type_of(s.type)
-            init = 0.0 if s.init is None else self.constant(s.init, f"The initial value of weight '{s.name}'")
-            if t is not None and init is not None:
-                m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span)
+            init, scale = self.weight_init(s)
+            if t is not None and init is not None and scale is not None:
+                m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span, float(scale))
         elif isinstance(s, ast.NetDecl):
             self.net(s)
+        elif isinstance(s, ast.LetDecl):
+            # Resolve once here so mistakes in the body are reported at the definition; a
+            # let may use only earlier lets, so expansion cannot recurse forever.
+            v = s.value
+            whole_net = isinstance(v, ast.Call) and v.func in m.nets and m.nets[v.func].named
+            if (self.net_args(v, m.nets[v.func], None) if whole_net else self.expr(v, None)) is not None:
+                self.lets[s.name] = v
+
+    def weight_init(self, s: ast.WeightDecl) -> tuple[float | None, float | None]:
+        """(mean, noise scale) of a weight's initializer: a constant, or ``Normal(m, s)`` for
+        random values (needed to break the symmetry of mixture components)."""
+        what = f"The initial value of weight '{s.name}'"
+        if s.init is None:
+            return 0.0, 0.0
+        if isinstance(s.init, ast.Call) and s.init.func == "Normal":
+            if s.init.keywords or s.init.given is not None or len(s.init.args) != 2:
+                self.error(diag.bad_arguments(s.init.span, "a weight initializer",
+                                              "write Normal(mean, scale) with two constants."))
+                return None, None
+            mean, scale = (self.constant(a, what) for a in s.init.args)
+            if scale is not None and scale < 0:
+                self.error(diag.not_a_constant(s.init.args[1].span, what))
+                return None, None
+            return mean, scale
+        return self.constant(s.init, what), 0.0
 
     def constant(self, e: ast.Expr, what: str) -> float | int | None:
         """Evaluate a compile-time constant expression; ints stay ints."""
@@ -219,6 +247,14 @@ class _Lowering:
         if not self.claim("factor", text, sig.span):
             return
         first = s.terms[0]
+        if s.marginalized:
+            marginalized = [self.variable(n) for n in s.marginalized]
+            refs = [self.factor_ref(t) for t in s.terms]
+            if None not in refs and None not in marginalized:
+                self.model.factors[text] = ir.Factor(sig.name, tuple(outputs), tuple(given), components=tuple(refs),
+                                                     span=s.span, marginalized=tuple(marginalized),
+                                                     marginal_kind=s.marginal_kind)
+            return
         if len(s.terms) == 1 and first.func not in self.factor_names:
             factor = self.distribution(first, sig.name, tuple(outputs), tuple(given), text, s.span)
         else:
@@ -331,6 +367,8 @@ class _Lowering:
 
     def name(self, e: ast.Name, scope: "_Scope | None") -> ir.Expr | None:
         m = self.model
+        if e.id in self.lets:
+            return self.expr(self.lets[e.id], scope)
         if e.id in m.consts:
             return ir.ConstRef(e.id, m.consts[e.id].value, span=e.span)
         if e.id in m.params:
@@ -354,6 +392,11 @@ class _Lowering:
         return None
 
     def net_output(self, e: ast.Attribute, scope) -> ir.Expr | None:
+        if isinstance(e.value, ast.Name) and e.value.id in self.poisoned:
+            return None
+        if isinstance(e.value, ast.Name) and e.value.id in self.lets:  # let h = enc(x); h.loc
+            return self.net_output(ast.Attribute(self.lets[e.value.id], e.attr, span=e.span,
+                                                 attr_span=e.attr_span), scope)
         if not (isinstance(e.value, ast.Call) and e.value.func in self.model.nets):
             if isinstance(e.value, ast.Call) and e.value.func not in self.names_in_scope():
                 self.error(diag.undefined_name(e.value.func_span, e.value.func, self.model.nets))

@@ -107,12 +107,25 @@ def _binary_support(op: str, a: str, b: str) -> str:
     return "real"
 
 
-def per_example(e: ir.Expr) -> bool:
+def per_example(e: ir.Expr, model: ir.Model | None = None) -> bool:
     """True when ``e`` has one value per example (it mentions data or a functional outside
-    a batch reduction); False for batch-level scalars."""
+    a batch reduction); False for batch-level scalars.
+
+    With ``model``, a term that involves only global variables (``var global w``), such as
+    ``KL[q(w) || p(w)]`` or ``log p(w)``, is one number for the data set, not per example."""
     if isinstance(e, ir.Apply) and (e.func in ir.REDUCTIONS or e.func == "logsumexp"):
         return False
+    if model is not None:
+        if isinstance(e, ir.VarRef):
+            return not model.vars[e.name].is_global
+        if isinstance(e, ir.NetCall):
+            return any(per_example(a, model) for a in e.args)
+        if isinstance(e, (ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy)):
+            variables = {v for sig in ir.factor_refs(e) for v in model.factors[sig].variables}
+            if any(not model.vars[v].is_global for v in variables):
+                return True
+            return isinstance(e, ir.Expect) and per_example(e.body, model)
     if isinstance(e, (ir.VarRef, ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
                       ir.Elbo, ir.Iwae)):
         return True
-    return any(per_example(c) for c in ir.children(e))
+    return any(per_example(c, model) for c in ir.children(e))

@@ -150,8 +150,19 @@ class WeightDecl(Node):
 
 @dataclass(frozen=True)
 class VarDecl(Node):
+    """``var [global] NAME: TYPE``; a global variable has one value per data set, not per example."""
+
     name: str
     type: TypeSpec
+    is_global: bool = False
+
+
+@dataclass(frozen=True)
+class LetDecl(Node):
+    """``let NAME = EXPR``: a deterministic definition, expanded where ``NAME`` is used."""
+
+    name: str
+    value: Expr
 
 
 @dataclass(frozen=True)
@@ -180,10 +191,14 @@ class Signature(Node):
 
 @dataclass(frozen=True)
 class FactorDef(Node):
-    """``sig = Dist(...)`` (one call) or ``sig = f1(...) f2(...)`` (a product of factors)."""
+    """``sig = Dist(...)`` (one call), ``sig = f1(...) f2(...)`` (a product of factors), or
+    ``sig = sum_{y} f1(...) f2(...)`` (a marginal: the product with ``y`` summed or, with
+    ``int_{z}``, integrated out; ``marginal_kind`` is "sum" or "int")."""
 
     signature: Signature
     terms: tuple[Call, ...]
+    marginalized: tuple[Name, ...] = ()
+    marginal_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +208,7 @@ class LossDef(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | NetDecl | FactorDef | LossDef
+Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from lark import Token, Transformer, v_args
 from gmc.compiler import diagnostics as diag
 from gmc.dsl import ast
 
-_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "EXPECT": "RBRACE"}
+_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "EXPECT": "RBRACE", "MARGINAL": "RBRACE"}
 _CLOSE = {"RPAR", "RSQB", "RBRACE"}
 
 _TOKEN_WORDS = {
@@ -23,7 +23,7 @@ _TOKEN_WORDS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "RBRACE": "'}'", "EQUAL": "'='",
     "COMMA": "','", "COLON": "':'", "VBAR": "'|'", "DOT": "'.'", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "__ANON_0": "'->'", "__ANON_1": "'**'",
-    "__ANON_2": "'||'", "EXPECT": "'E_{'",
+    "__ANON_2": "'||'", "EXPECT": "'E_{'", "MARGINAL": "'sum_{'",
 }
 
 
@@ -87,14 +87,19 @@ class _ToAst(Transformer):
         return ast.WeightDecl(str(c[0]), c[1], c[2], span=_span(meta))
 
     def var_decl(self, meta, c):
-        return ast.VarDecl(str(c[0]), c[1], span=_span(meta))
+        modifier, name, type_spec = c
+        return ast.VarDecl(str(name), type_spec, modifier is not None, span=_span(meta))
+
+    def let_decl(self, meta, c):
+        return ast.LetDecl(str(c[0]), c[1], span=_span(meta))
 
     def net_decl(self, meta, c):
         name, inputs, (named, outputs), body = c
         return ast.NetDecl(str(name), inputs, outputs, named, body, span=_span(meta))
 
     def factor_def(self, meta, c):
-        return ast.FactorDef(c[0], tuple(c[1]), span=_span(meta))
+        kind, marginalized, terms = c[1]
+        return ast.FactorDef(c[0], tuple(terms), marginalized, kind, span=_span(meta))
 
     def loss_def(self, meta, c):
         name, value = c
@@ -123,7 +128,9 @@ class _ToAst(Transformer):
         return ast.Signature(str(c[0]), c[1], c[2] or (), span=_span(meta))
 
     def factor_rhs(self, meta, c):
-        return [item for item in c if isinstance(item, ast.Call)]
+        kind = str(c[0])[:3] if c[0] is not None else None
+        marginalized = c[1] if c[1] is not None else ()
+        return kind, marginalized, [item for item in c[2:] if isinstance(item, ast.Call)]
 
     # ---- expressions -------------------------------------------------------------------
     def _binary(op):

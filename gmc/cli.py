@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", help="output folder (default: runs/<file stem>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--set", action="append", default=[], type=_assignment, metavar="PARAM=VALUE",
+                   help="override a param's default, e.g. --set N=354 (repeatable)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")
@@ -69,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-n", type=_positive_int, default=64)
     c.add_argument("-o", "--output", default="samples.png")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--given", action="append", default=[], type=_assignment, metavar="VAR=VALUE",
+                   help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
     c.set_defaults(command=_sample)
     return p
 
@@ -84,6 +88,17 @@ def _positive(cast, what: str):
             raise argparse.ArgumentTypeError(f"expected a positive {what}, got {text!r}")
         return value
     return parse
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    """``NAME=NUMBER`` (for --set) as a pair."""
+    name, sep, value = text.partition("=")
+    try:
+        if sep and name.strip().isidentifier():
+            return name.strip(), float(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}")
 
 
 _positive_int = _positive(int, "integer")

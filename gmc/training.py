@@ -22,15 +22,69 @@ _SUPPORT_TESTS = {
 
 
 def observed_variable(model: ir.Model, loss_name: str) -> str:
-    """The one variable a loss reads from data; DataError when it reads none or several."""
+    """The variable a loss reads the data set's features into: its only input, else the input
+    named ``x``; DataError when it reads none."""
     from gmc.compiler.dataflow import data_inputs
 
     inputs = data_inputs(model, model.losses[loss_name].expr)
-    if len(inputs) != 1:
-        wanted = ", ".join(inputs) if inputs else "no variables"
-        raise DataError(f"loss '{loss_name}' reads {wanted} from data, but --data provides one array; "
-                        "training needs a loss with exactly one observed variable")
-    return inputs[0]
+    if not inputs:
+        raise DataError(f"loss '{loss_name}' reads no variables from data; there is nothing to train on")
+    if len(inputs) == 1 or "x" not in inputs:
+        return inputs[0]
+    return "x"
+
+
+def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
+    """(train, test): dicts variable -> tensor [N, *event] for every variable the loss reads.
+
+    A loss that reads one variable gets the features whatever its name. Otherwise variables
+    are fed by name: ``x`` the features, ``y`` the labels (one-hot for a ``categorical[K]``
+    variable, numbers otherwise) or the regression targets. DataError for any other name,
+    a data set without labels, or labels outside 0..K-1."""
+    from gmc.compiler.dataflow import data_inputs
+
+    inputs = data_inputs(model, model.losses[loss_name].expr)
+    main = observed_variable(model, loss_name)
+    fields = {"x": (dataset.train, dataset.test)}
+    if dataset.train_targets is not None:
+        fields["y"] = (dataset.train_targets, dataset.test_targets)
+    elif dataset.train_labels is not None:
+        fields["y"] = (dataset.train_labels, dataset.test_labels)
+    train, test = {}, {}
+    for name in inputs:
+        key = "x" if name == main else name
+        if key not in fields:
+            raise DataError(f"loss '{loss_name}' reads '{name}', but {source} provides only "
+                            f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
+        var = model.vars[name]
+        columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
+        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+    return train, test
+
+
+def _columns(var: ir.Var, values, source: str):
+    """Labels or targets [N] as a matrix [N, D] for ``var``: one-hot for categorical[K]."""
+    import torch
+
+    if var.type.support != "categorical":
+        return values.reshape(-1, 1).to(torch.float32)
+    k = var.type.shape[-1] if var.type.shape else 1
+    bad = (values < 0) | (values >= k)
+    if bool(bad.any()):
+        raise DataError(f"'{var.name}' is {var.type}, so labels must be 0..{k - 1}; {source} has label "
+                        f"{int(values[bad][0])}")
+    return torch.nn.functional.one_hot(values.long(), k).to(torch.float32)
+
+
+def param_overrides(model: ir.Model, assignments) -> dict[str, float]:
+    """``--set NAME=VALUE`` pairs as constructor keywords; DataError for a name that is not a param."""
+    out = {}
+    for name, value in assignments:
+        if name not in model.params:
+            known = ", ".join(model.params) or "none"
+            raise DataError(f"--set {name}={value:g}: '{name}' is not a param of this model (its params: {known})")
+        out[name] = value
+    return out
 
 
 def shape_for(var: ir.Var, features, source: str):
@@ -50,10 +104,29 @@ def shape_for(var: ir.Var, features, source: str):
     return features.reshape(features.shape[0], *var.type.shape).to(torch.float32)
 
 
-def sampling_factor(model: ir.Model, var: str) -> str | None:
-    """An unconditioned factor that draws ``var`` (the largest joint), or None."""
-    candidates = [sig for sig, f in model.factors.items() if not f.given and var in f.outputs]
+def sampling_factor(model: ir.Model, var: str, given=()) -> str | None:
+    """A factor that draws ``var`` conditioned on exactly ``given`` (the largest joint), or None."""
+    candidates = [sig for sig, f in model.factors.items() if set(f.given) == set(given) and var in f.outputs]
     return max(candidates, key=lambda s: len(model.factors[s].outputs), default=None)
+
+
+def given_tensors(model: ir.Model, assignments, n: int) -> dict:
+    """``--given NAME=VALUE`` as tensors [n, *event]: a label k is one-hot for categorical[K]."""
+    import torch
+
+    out = {}
+    for name, value in assignments:
+        var = model.vars.get(name)
+        if var is None:
+            raise DataError(f"--given {name}={value:g}: no variable '{name}' (variables: {', '.join(model.vars)})")
+        if var.type.support == "categorical":
+            k = var.type.shape[-1]
+            if not (value.is_integer() and 0 <= value < k):
+                raise DataError(f"--given {name}={value:g}: '{name}' is {var.type}, so give a label 0..{k - 1}")
+            out[name] = torch.nn.functional.one_hot(torch.full((n,), int(value)), k).float()
+        else:
+            out[name] = torch.full((n, *var.type.shape), float(value))
+    return out
 
 
 def train_command(args) -> int:
@@ -65,23 +138,24 @@ def train_command(args) -> int:
     loss_name = next(iter(model_ir.losses))
     var = model_ir.vars[observed_variable(model_ir, loss_name)]
     dataset = data.load_dataset(args.data)
-    train_x = shape_for(var, dataset.train, f"--data {args.data}")
-    test_x = shape_for(var, dataset.test, f"--data {args.data}")
+    train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
+    train_x = train_data[var.name]
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(args.seed)
-    model = cls()
-    print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_x)} "
+    params = param_overrides(model_ir, args.set)
+    model = cls(**params)
+    print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_data[var.name])} "
           f"held-out examples, loss '{loss_name}', {args.epochs} epochs", file=sys.stderr)
 
     def checkpoint(epoch, history):
         train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
                               class_name=model_ir.name, history=history,
-                              extra={"data": args.data, "epoch": epoch, "loss": loss_name})
+                              extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params})
         train.write_metrics(out / "metrics.json", history)
 
-    history = train.fit(model, loss_name, {var.name: train_x}, {var.name: test_x}, epochs=args.epochs,
+    history = train.fit(model, loss_name, train_data, test_data, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=not args.quiet,
                         log=lambda line: print(line, file=sys.stderr), on_epoch=checkpoint)
     sig = sampling_factor(model_ir, var.name)
@@ -100,18 +174,20 @@ def sample_command(args) -> int:
     state = train.load_checkpoint(args.checkpoint)
     if state.get("source") != text:
         print(f"warning: {args.file} differs from the source the checkpoint was trained with", file=sys.stderr)
-    model = cls()
+    model = cls(**state.get("extra", {}).get("params", {}))
     try:
         model.load_state_dict(state["state_dict"])
     except RuntimeError as e:
         raise DataError(f"checkpoint {args.checkpoint} does not fit {args.file}: {str(e).splitlines()[0]}") from None
     loss_name = state.get("extra", {}).get("loss") or next(iter(model_ir.losses))
     var = observed_variable(model_ir, loss_name)
-    sig = sampling_factor(model_ir, var)
+    given = given_tensors(model_ir, args.given, args.n)
+    sig = sampling_factor(model_ir, var, tuple(given))
     if sig is None:
-        raise DataError(f"no factor in {filename} draws '{var}' without conditioning; nothing to sample")
+        condition = f"given exactly {', '.join(given)}" if given else "without conditioning"
+        raise DataError(f"no factor in {filename} draws '{var}' {condition}; nothing to sample")
     image_shape = _image_shape(model_ir.vars[var])
-    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed)
+    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed, given)
     print(f"wrote {args.n} samples of '{var}' from {sig} to {args.output}", file=sys.stderr)
     return 0
 
@@ -131,7 +207,7 @@ def _image_shape(var: ir.Var):
     return var.type.shape if len(var.type.shape) == 2 else square_image_shape(var.type.size)
 
 
-def _write_samples(model, sig, var, n, path, image_shape, seed):
+def _write_samples(model, sig, var, n, path, image_shape, seed, given=None):
     import torch
 
     from gmc.runtime import images
@@ -139,5 +215,5 @@ def _write_samples(model, sig, var, n, path, image_shape, seed):
     torch.manual_seed(seed)
     model.eval()
     with torch.no_grad():
-        drawn = model.sample(sig, n=n)[var]
+        drawn = model.sample(sig, **given)[var] if given else model.sample(sig, n=n)[var]
     images.save_sample_grid(drawn.reshape(n, -1), path, image_shape, title=f"samples of {var} from {sig}")

@@ -24,11 +24,11 @@ from gmc.runtime.errors import DataError
 __all__ = ["Dataset", "load_dataset", "BUILTIN_DATASETS", "FILE_EXTENSIONS"]
 
 #: Names accepted by :func:`load_dataset` in place of a path.
-BUILTIN_DATASETS = ("digits",)
+BUILTIN_DATASETS = ("digits", "iris", "diabetes")
 #: File extensions accepted by :func:`load_dataset`.
 FILE_EXTENSIONS = (".npz", ".npy", ".csv")
 
-_ACCEPTED = "accepted: 'digits' or a path to a .npz, .npy or .csv file"
+_ACCEPTED = "accepted: 'digits', 'iris', 'diabetes' or a path to a .npz, .npy or .csv file"
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class Dataset:
         image_shape: ``(height, width)`` with ``height * width == D`` when the examples are
             images (given as ``[N, H, W]`` arrays, or a flat ``D`` that is a perfect square
             >= 16), else ``None``.
+        train_targets: float32 tensor ``[N]`` of real-valued regression targets (``diabetes``),
+            or ``None``.
+        test_targets: float32 tensor ``[M]``, or ``None``.
     """
 
     name: str
@@ -52,6 +55,8 @@ class Dataset:
     train_labels: torch.Tensor | None
     test_labels: torch.Tensor | None
     image_shape: tuple[int, int] | None
+    train_targets: torch.Tensor | None = None
+    test_targets: torch.Tensor | None = None
 
     @property
     def dim(self) -> int:
@@ -93,6 +98,8 @@ def load_dataset(spec: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dat
         raise DataError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}")
     spec_str = os.fspath(spec)
 
+    if spec_str in _STANDARDIZED:
+        return _standardized(spec_str, float(test_fraction), seed)
     if spec_str in BUILTIN_DATASETS:
         name = spec_str
         x, y, image_shape = _load_digits()
@@ -133,6 +140,51 @@ def _load_digits():
     x = (np.asarray(digits.data) >= 8).astype(np.float32)  # [1797, 64], values 0..16 -> {0, 1}
     y = np.asarray(digits.target, dtype=np.int64)
     return x, y, (8, 8)
+
+
+def _load_iris():
+    """scikit-learn's iris: 150 flowers x 4 measurements (cm), species labels 0..2."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    return np.asarray(iris.data, dtype=np.float64), np.asarray(iris.target, dtype=np.int64), None
+
+
+def _load_diabetes():
+    """scikit-learn's diabetes: 442 patients x 10 baseline variables, real target (disease
+    progression after one year); loaded unscaled so standardization uses the training split."""
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes(scaled=False)
+    return np.asarray(d.data, dtype=np.float64), None, np.asarray(d.target, dtype=np.float64)
+
+
+#: Small tabular data sets, standardized with the training split's mean and standard deviation.
+_STANDARDIZED = {"iris": _load_iris, "diabetes": _load_diabetes}
+
+
+def _standardized(name: str, test_fraction: float, seed: int) -> Dataset:
+    """``iris`` (features only; labels kept) or ``diabetes`` (features and target): split as
+    every data set is, then each column shifted and scaled to mean 0 and standard deviation 1
+    over the training examples (the held-out part uses the same shift and scale)."""
+    if name == "iris":
+        x, y, _ = _load_iris()
+        target = None
+    else:
+        x, y, target = _load_diabetes()
+    split = _split(name, x, y, None, test_fraction, seed)
+    train_idx, test_idx = _split_indices(x.shape[0], test_fraction, seed)
+    mean, std = x[train_idx].mean(0), x[train_idx].std(0)
+
+    def scaled(a, m, s):
+        return torch.from_numpy(np.ascontiguousarray((a - m) / s, dtype=np.float32))
+
+    train, test = scaled(x[train_idx], mean, std), scaled(x[test_idx], mean, std)
+    tt = ts = None
+    if target is not None:
+        tm, tsd = target[train_idx].mean(), target[train_idx].std()
+        tt, ts = scaled(target[train_idx], tm, tsd), scaled(target[test_idx], tm, tsd)
+    return Dataset(name, train, test, split.train_labels, split.test_labels, None, tt, ts)
 
 
 def _read_numpy(path: Path, where: str, suffix: str):
@@ -266,11 +318,15 @@ def _check_labels(y, n: int, where: str):
     return y.astype(np.int64)
 
 
-def _split(name, x, y, image_shape, test_fraction: float, seed: int) -> Dataset:
-    n = x.shape[0]
+def _split_indices(n: int, test_fraction: float, seed: int):
+    """(train indices, test indices): the last ``n_test`` of a seeded permutation are held out."""
     n_test = min(max(1, round(n * test_fraction)), n - 1)
     perm = np.random.default_rng(seed).permutation(n)
-    train_idx, test_idx = perm[: n - n_test], perm[n - n_test:]
+    return perm[: n - n_test], perm[n - n_test:]
+
+
+def _split(name, x, y, image_shape, test_fraction: float, seed: int) -> Dataset:
+    train_idx, test_idx = _split_indices(x.shape[0], test_fraction, seed)
     xt = torch.from_numpy(np.ascontiguousarray(x[train_idx], dtype=np.float32))
     xs = torch.from_numpy(np.ascontiguousarray(x[test_idx], dtype=np.float32))
     yt = ys = None

@@ -52,7 +52,11 @@ class MLP(nn.Module):
         flat = [x.reshape(*x.shape[:x.dim() - r], -1) if r != 1 else x for x, r in zip(inputs, self.input_ranks)]
         if len(flat) == 1:
             return flat[0]
-        return torch.cat(torch.broadcast_tensors(*flat) if _needs_broadcast(flat) else flat, dim=-1)
+        if _needs_broadcast(flat):
+            # e.g. x [batch, D] with every label y [K, batch, K]: broadcast the batch dimensions only
+            batch = torch.broadcast_shapes(*(t.shape[:-1] for t in flat))
+            flat = [t.expand(*batch, t.shape[-1]) for t in flat]
+        return torch.cat(flat, dim=-1)
 
     def _finish(self, h, i):
         shape = self.output_shapes[i]

@@ -14,11 +14,13 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
+from gmc.compiler.codegen import marginal
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.symbolic.vector import is_tensor
+from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -39,13 +41,15 @@ class Env:
 
     ``batch`` is code for the batch shape; ``ref`` names a tensor with the right dtype and
     device; ``particles`` is K inside ``iwae`` and ``particle_vars`` the variables that carry
-    the leading K dimension."""
+    the leading K dimension. ``global_batch`` is the batch shape of global variables
+    (``var global w``): ``()`` inside losses, where they are drawn once per data set."""
 
     bindings: tuple[tuple[str, str], ...]
     batch: str
     ref: str
     particles: int | None = None
     particle_vars: frozenset[str] = frozenset()
+    global_batch: str = "()"
 
     def name(self, var: str) -> str:
         return dict(self.bindings)[var]
@@ -157,7 +161,10 @@ class Emitter:
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        if factor.is_product:
+        if factor.marginalized:
+            name = self.fb.assign(f"log_{_mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
+                                  f"exact: sum over {', '.join(factor.marginalized)}")
+        elif factor.is_product:
             parts = [self.log_prob(leaf.signature, env) for leaf in ir.leaves(self.model, sig)]
             name = self.fb.assign(f"log_{_mangle(sig)}", " + ".join(parts), factor.span)
         else:
@@ -177,16 +184,19 @@ class Emitter:
         code = symbolic.to_torch(expr)
         if not is_tensor(expr):  # numbers and params only: one value per event, same in every example
             count = var_type.size // (shape[-1] if symbolic.FORMULAS[family].event_rank and shape else 1)
-            return (f"torch.full({self.sample_shape(env)}, {count} * ({code}), dtype={env.ref}.dtype, "
+            return (f"torch.full({self.sample_shape(env, (), self.model.vars[var].is_global)}, {count} * ({code}), "
+                    f"dtype={env.ref}.dtype, "
                     f"device={env.ref}.device)")
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
         return f"({code}).sum({dims})"
 
-    def sample_shape(self, env: Env, extra: tuple[int, ...] = ()) -> str:
+    def sample_shape(self, env: Env, extra: tuple[int, ...] = (), is_global: bool = False) -> str:
         parts = [f"({env.particles},)"] if env.particles else []
-        parts.append(env.batch)
+        batch = env.global_batch if is_global else env.batch
+        if batch != "()" or not extra and not parts:
+            parts.append(batch)
         if extra:
             parts.append("(" + ", ".join(map(str, extra)) + ",)")
         return " + ".join(parts)
@@ -218,10 +228,11 @@ class Emitter:
         needs_particles = env.particles is not None and not set(leaf.given) & env.particle_vars
         if needs_particles:
             like = None
-            shape = f"({env.particles},) + {full}.shape" if full else self.sample_shape(env, var.type.shape)
+            shape = (f"({env.particles},) + {full}.shape" if full
+                     else self.sample_shape(env, var.type.shape, var.is_global))
         else:
             like = full
-            shape = "" if full else self.sample_shape(env, var.type.shape)
+            shape = "" if full else self.sample_shape(env, var.type.shape, var.is_global)
         code = SAMPLERS[leaf.family](codes, like, shape, env.ref)
         name = self.fb.assign(var.name, code, leaf.span,
                               f"[{env.particles}, batch, ...]" if env.particles else None)
@@ -235,6 +246,9 @@ class Emitter:
         if isinstance(e, ir.LogProb):
             return self.log_prob(e.factor, env)
         if isinstance(e, ir.Expect):
+            var = enumerated_expectation(self.model, e.factor)
+            if var is not None and env.particles is None:
+                return marginal.expect_enumerated(self, e, var, env)
             code, _ = self.value(e.body, self.sample(e.factor, env))
             return code
         if isinstance(e, ir.KL):

@@ -11,6 +11,7 @@ from gmc.compiler import ir
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.emitter import Emitter, Env, _mangle
 from gmc.compiler.dataflow import data_inputs
+from gmc.compiler.marginals import exact_marginal
 
 _INDENT = "    "
 
@@ -90,7 +91,10 @@ def _init(model: ir.Model) -> str:
         else:
             out.append(f"{_INDENT}self.{name} = {builtin} if {name} is None else rt.user_net({name}, {name!r}, {names!r})")
     for name, w in model.weights.items():
-        out.append(f"{_INDENT}self.{name} = torch.nn.Parameter(torch.full({w.type.shape!r}, {w.init!r}))")
+        value = f"torch.full({w.type.shape!r}, {w.init!r})"
+        if w.init_scale:
+            value += f" + {w.init_scale!r} * torch.randn({w.type.shape!r})"
+        out.append(f"{_INDENT}self.{name} = torch.nn.Parameter({value})")
     for p in model.params:
         out.append(f"{_INDENT}self.{p} = {p}")
     return "\n".join(out)
@@ -115,11 +119,14 @@ def _forward(model: ir.Model, first: str) -> str:
 
 def _batch_env(model: ir.Model, inputs: tuple[str, ...], batch_from_n: bool) -> Env:
     if batch_from_n or not inputs:
-        return Env(tuple((v, v) for v in inputs), "(n,)" if batch_from_n else "()", "self._anchor")
-    first = inputs[0]
+        batch = "(n,)" if batch_from_n else "()"
+        return Env(tuple((v, v) for v in inputs), batch, "self._anchor", global_batch=batch)
+    # The batch shape comes from a per-example input when there is one.
+    first = next((v for v in inputs if not model.vars[v].is_global), inputs[0])
     rank = len(model.vars[first].type.shape)
     batch = f"{first}.shape[:-{rank}]" if rank else f"{first}.shape"
-    return Env(tuple((v, v) for v in inputs), batch, first)
+    all_global = all(model.vars[v].is_global for v in inputs)
+    return Env(tuple((v, v) for v in inputs), batch, first, global_batch=batch if all_global else "()")
 
 
 def _builder(model, name, args, doc, lines) -> FunctionBuilder:
@@ -130,6 +137,11 @@ def _log_prob_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
     f = model.factors[sig]
     log, _ = method_names(sig)
     fb = _builder(model, log, f.variables, f"log {sig} at the given values: [batch], nats.", lines)
+    blocking = exact_marginal(model, sig)
+    if blocking is not None:
+        fb.emit(f"raise NotImplementedError(\"log {sig} has no exact form: {blocking} is "
+                f"{model.vars[blocking].type}; bound it with iwae(...)\")")
+        return fb
     result = Emitter(model, fb).log_prob(sig, _batch_env(model, f.variables, False))
     fb.emit(f"return {result}")
     return fb
