@@ -18,39 +18,15 @@ from sympy.codegen.cfunctions import expm1, log1p
 from gmc.compiler.symbolic import FORMULAS
 from gmc.compiler.symbolic.functions import log1pexp
 from gmc.compiler.symbolic.moments import LOG1M, LOG1M_PLAIN
+from family_tools import scalar_log_density
 from gmc.compiler.symbolic.registry import A, B, C, X
 
 RNG = np.random.default_rng(11)
 
 
 def _pdf(name):
-    """Scalar densities written out with ``math`` (scipy's frozen pdfs cost ~50 us a call,
-    too slow inside quad); each is checked against scipy.stats in
-    test_densities_match_scipy."""
-    lg = math.lgamma
-    return {
-        "Laplace": lambda p: lambda x: math.exp(-abs(x - p["loc"]) / p["scale"]) / (2 * p["scale"]),
-        "Logistic": lambda p: lambda x: math.exp(-abs(x - p["loc"]) / p["scale"])
-        / (p["scale"] * (1 + math.exp(-abs(x - p["loc"]) / p["scale"])) ** 2),
-        "StudentT": lambda p: lambda x: math.exp(
-            lg((p["df"] + 1) / 2) - lg(p["df"] / 2) - 0.5 * math.log(p["df"] * math.pi) - math.log(p["scale"])
-            - (p["df"] + 1) / 2 * math.log1p(((x - p["loc"]) / p["scale"]) ** 2 / p["df"])),
-        "Uniform": lambda p: lambda x: 1 / (p["high"] - p["low"]),
-        "Exponential": lambda p: lambda x: p["rate"] * math.exp(-p["rate"] * x),
-        "Gamma": lambda p: lambda x: math.exp(
-            p["concentration"] * math.log(p["rate"]) + (p["concentration"] - 1) * math.log(x) - p["rate"] * x
-            - lg(p["concentration"])) if x > 0 else 0.0,
-        "LogNormal": lambda p: lambda x: math.exp(-((math.log(x) - p["loc"]) / p["scale"]) ** 2 / 2)
-        / (x * p["scale"] * math.sqrt(2 * math.pi)) if x > 0 else 0.0,
-        "Weibull": lambda p: lambda x: p["concentration"] / p["scale"] * (x / p["scale"]) ** (p["concentration"] - 1)
-        * math.exp(-(x / p["scale"]) ** p["concentration"]) if x > 0 else 0.0,
-        "Beta": lambda p: lambda x: math.exp(
-            lg(p["concentration1"] + p["concentration0"]) - lg(p["concentration1"]) - lg(p["concentration0"])
-            + (p["concentration1"] - 1) * math.log(x) + (p["concentration0"] - 1) * math.log1p(-x))
-        if 0 < x < 1 else 0.0,
-        "Kumaraswamy": lambda p: lambda x: p["concentration1"] * p["concentration0"] * x ** (p["concentration1"] - 1)
-        * (1 - x ** p["concentration1"]) ** (p["concentration0"] - 1) if 0 < x < 1 else 0.0,
-    }[name]
+    """Scalar density (see family_tools.scalar_log_density; checked against scipy below)."""
+    return lambda p: (lambda log_density: lambda x: math.exp(log_density(x)))(scalar_log_density(name, p))
 
 
 #: family -> (parameter draw, scipy reference or None, support, extra breakpoints for quad)
