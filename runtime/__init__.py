@@ -12,7 +12,7 @@ _EXPORTS = {
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
     "kumaraswamy_icdf": "sampling", "open_unit": "sampling", "standard_exponential": "sampling",
     "standard_gamma": "sampling", "standard_laplace": "sampling", "standard_logistic": "sampling",
-    "sample_beta": "sampling", "standard_student_t": "sampling",
+    "sample_beta": "sampling", "standard_student_t": "sampling", "log1mexp": "stable",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -148,18 +148,22 @@ class Emitter:
         else:
             var = factor.outputs[0]
             expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))
-            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family), factor.span,
-                                  rule)
+            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family,
+                                                                        value=env.name(var)), factor.span, rule)
         self.fb.memo[key] = name
         return name
 
-    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str) -> str:
+    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str, value: str | None = None) -> str:
         """Code summing an element-wise sympy expression over ``var``'s event dimensions.
 
-        For a family of event rank 1 the expression already reduced the last axis to size 1."""
+        For a family of event rank 1 the expression already reduced the last axis to size 1.
+        ``value`` names the tensor a log-density is evaluated at; a density that does not
+        depend on it (Uniform: -log(high - low)) is broadcast to its shape first."""
         var_type = self.model.vars[var].type
         shape = var_type.shape
         code = symbolic.to_torch(expr)
+        if value is not None and expr.free_symbols and sp.Symbol(value) not in expr.free_symbols:
+            code = f"{code} + torch.zeros_like({value})"
         if not expr.free_symbols:
             count = var_type.size // (shape[-1] if symbolic.FORMULAS[family].event_rank and shape else 1)
             return (f"torch.full({self.sample_shape(env)}, {count} * ({code}), dtype={env.ref}.dtype, "

@@ -45,3 +45,17 @@ class vlogsumexp(sp.Function):
     """log-sum-exp over the last axis, keeping it: ``torch.logsumexp(t, -1, keepdim=True)``."""
 
     nargs = 1
+
+
+class log1mexp(sp.Function):
+    """log(1 - exp(h)) for h < 0, accurate for h near 0 and very negative
+    (``gmc.runtime.log1mexp``; Maechler 2012). Kumaraswamy writes log(1 - x^a) as
+    log1mexp(a log x), which sympy would otherwise fold into log(1 - x**a) for a number a."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, h):
+        if h.is_Number:
+            return sp.log(1 - sp.exp(h))
+        return None

@@ -13,10 +13,10 @@ import scipy.integrate
 import scipy.special
 import scipy.stats
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.cfunctions import log1p
 
 from gmc.compiler.symbolic import FORMULAS
-from gmc.compiler.symbolic.functions import log1pexp
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp
 from gmc.compiler.symbolic.moments import LOG1M, LOG1M_PLAIN
 from family_tools import scalar_log_density
 from gmc.compiler.symbolic.registry import A, B, C, X
@@ -89,7 +89,7 @@ def _bindings(family: str, pattern: sp.Expr, p: dict) -> list[dict]:
     elif pattern.has(log1p) and pattern.has(A) and family == "StudentT":
         k = 1 / (s["df"] * s["scale"] ** 2)
         out += [{A: -s["loc"], B: k}] if C not in wilds else [{C: k * 4, A: sp.Float(0.5), B: -s["loc"] / 2}]
-    elif pattern.has(expm1):
+    elif pattern.has(log1mexp):
         out += [{A: sp.Integer(1)}] + ([{A: s["concentration1"]}] if family == "Kumaraswamy" else [])
     elif pattern == (A * X) ** B:
         out += [{A: r(0.3, 3), B: r(0.3, 3)}, {A: sp.Integer(1), B: sp.Integer(2)}]
@@ -106,7 +106,7 @@ def _bindings(family: str, pattern: sp.Expr, p: dict) -> list[dict]:
 def _integrate(family: str, statistic: sp.Expr, p: dict) -> float:
     draw, _, support, breaks = FAMILIES[family]
     f = sp.lambdify(X, statistic, modules=[{"log1pexp": lambda h: float(np.logaddexp(0, h)), "log1p": math.log1p,
-                                            "expm1": math.expm1}, "math"])
+                                            "log1mexp": lambda h: math.log(-math.expm1(h))}, "math"])
     pdf = _pdf(family)(p)
     lo, hi = support if support is not None else (p["low"], p["high"])
     points = sorted({lo, hi, *[b for b in breaks(p) if lo < b < hi]} | _kinks(statistic, lo, hi))
