@@ -1,6 +1,7 @@
 """Normal(loc, scale): log-density, entropy and KL to a Normal."""
 import sympy as sp
 
+from gmc.compiler.symbolic.normal_moments import NORMAL_MOMENTS
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 
 _HALF_LOG_2PI = sp.log(2 * sp.pi) / 2
@@ -27,6 +28,7 @@ def _kl_normal(q, p):
 register(Formulas(
     family="Normal",
     log_density=Rule(_log_density, "Gaussian density"),
+    moments=NORMAL_MOMENTS,
     entropy=Rule(_entropy, "Gaussian entropy (Cover & Thomas 2006, eq. 8.4)"),
     kl={"Normal": Rule(_kl_normal, "Gaussian KL (Kingma & Welling 2014, Appendix B)")},
 ))

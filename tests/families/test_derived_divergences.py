@@ -61,7 +61,7 @@ def _bind(prefix, values):
     return {f"{prefix}_{k}": v for k, v in values.items()}
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "Normal"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_entropy_is_closed_form_and_matches_reference(family):
     values = _draw(family, 1)
     expr = entropy(family, _symbols("q", values))
@@ -78,7 +78,7 @@ def test_entropy_is_closed_form_and_matches_reference(family):
 
 # KL pairs with a closed form through the moment tables, checked against torch's KL
 TORCH_PAIRS = [
-    ("Laplace", "Laplace"), ("Laplace", "Normal"), ("Exponential", "Exponential"), ("Exponential", "Gamma"),
+    ("Normal", "Normal"), ("Normal", "Laplace"), ("Laplace", "Laplace"), ("Laplace", "Normal"), ("Exponential", "Exponential"), ("Exponential", "Gamma"),
     ("Gamma", "Exponential"), ("Gamma", "Gamma"), ("Gamma", "Normal"), ("Exponential", "Normal"),
     ("Beta", "Beta"), ("Beta", "Normal"), ("Beta", "Exponential"), ("Beta", "Gamma"), ("Beta", "Uniform"),
     ("Uniform", "Gamma"), ("Uniform", "Exponential"), ("Uniform", "Normal"), ("Uniform", "Beta"),
@@ -107,7 +107,8 @@ INTEGRATED_PAIRS = [
     ("Exponential", "Laplace", ("loc",)), ("LogNormal", "Laplace", ("loc",)), ("Gamma", "Laplace", ("loc",)),
     ("Beta", "LogNormal", ()), ("Beta", "Weibull", ()), ("Kumaraswamy", "Gamma", ()),
     ("Kumaraswamy", "LogNormal", ()), ("Kumaraswamy", "Normal", ()), ("Beta", "Kumaraswamy", None),
-    ("Kumaraswamy", "Beta", None), ("Laplace", "Logistic", None),
+    ("Kumaraswamy", "Beta", None), ("Laplace", "Logistic", None), ("Normal", "Logistic", None),
+    ("Normal", "StudentT", None), ("Laplace", "StudentT", None),
 ]
 
 

@@ -31,6 +31,8 @@ def _pdf(name):
 
 #: family -> (parameter draw, scipy reference or None, support, extra breakpoints for quad)
 FAMILIES = {
+    "Normal": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
+               lambda p: scipy.stats.norm(p["loc"], p["scale"]), (-np.inf, np.inf), lambda p: [p["loc"]]),
     "Laplace": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
                 lambda p: scipy.stats.laplace(p["loc"], p["scale"]), (-np.inf, np.inf), lambda p: [p["loc"]]),
     "Logistic": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
