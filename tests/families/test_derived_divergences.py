@@ -103,7 +103,7 @@ INTEGRATED_PAIRS = [
     ("LogNormal", "Weibull", ()), ("Weibull", "LogNormal", ()), ("LogNormal", "LogNormal", ()),
     ("Weibull", "Weibull", ()), ("Exponential", "Weibull", ()), ("Exponential", "LogNormal", ()),
     ("Logistic", "Normal", ()), ("Logistic", "Laplace", ()), ("StudentT", "Normal", ("df",)),
-    ("Uniform", "LogNormal", ()), ("Uniform", "Weibull", ()), ("Uniform", "Laplace", None),
+    ("Uniform", "LogNormal", ()), ("Uniform", "Weibull", ()), ("Uniform", "Laplace", ()),
     ("Exponential", "Laplace", ("loc",)), ("LogNormal", "Laplace", ("loc",)), ("Gamma", "Laplace", ("loc",)),
     ("Beta", "LogNormal", ()), ("Beta", "Weibull", ()), ("Kumaraswamy", "Gamma", ()),
     ("Kumaraswamy", "LogNormal", ()), ("Kumaraswamy", "Normal", ()), ("Beta", "Kumaraswamy", None),
