@@ -1,7 +1,6 @@
 """Exponential, Gamma, LogNormal and Weibull: generated log-densities, samplers and
 sample gradients against torch.distributions and scipy.stats in float64 (tolerances in
 family_tools: 1e-9 absolute for densities, 5 standard errors for sample moments)."""
-import math
 
 import numpy as np
 import pytest
