@@ -16,6 +16,7 @@ _EXPORTS = {
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
+    "sample_beta": "sampling", "standard_student_t": "sampling", "log1mexp": "stable",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,3 +12,11 @@ def log1pexp(h: torch.Tensor) -> torch.Tensor:
 
     torch's default threshold of 20 costs about 2e-9 absolute error in float64."""
     return F.softplus(h, beta=1.0, threshold=_SOFTPLUS_THRESHOLD)
+
+
+def log1mexp(h: torch.Tensor) -> torch.Tensor:
+    """log(1 - exp(h)) for h <= 0, element-wise, to full relative precision in float64.
+
+    log(-expm1(h)) near 0 and log1p(-exp(h)) below -log 2, as Maechler (2012,
+    "Accurately computing log(1 - exp(-|a|))") recommends; -inf at h = 0."""
+    return torch.where(h > -0.6931471805599453, torch.log(-torch.expm1(h)), torch.log1p(-torch.exp(h)))

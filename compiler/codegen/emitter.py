@@ -170,15 +170,17 @@ class Emitter:
         else:
             var = factor.outputs[0]
             expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))
-            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family), factor.span,
-                                  rule)
+            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family,
+                                                                        value=env.name(var)), factor.span, rule)
         self.fb.memo[key] = name
         return name
 
-    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str) -> str:
+    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str, value: str | None = None) -> str:
         """Code summing an element-wise sympy expression over ``var``'s event dimensions.
 
-        For a family of event rank 1 the expression already reduced the last axis to size 1."""
+        For a family of event rank 1 the expression already reduced the last axis to size 1.
+        ``value`` names the tensor a log-density is evaluated at; a density that does not
+        depend on it (Uniform: -log(high - low)) is broadcast to its shape first."""
         var_type = self.model.vars[var].type
         shape = var_type.shape
         code = symbolic.to_torch(expr)
@@ -187,6 +189,8 @@ class Emitter:
             return (f"torch.full({self.sample_shape(env, (), self.model.vars[var].is_global)}, {count} * ({code}), "
                     f"dtype={env.ref}.dtype, "
                     f"device={env.ref}.device)")
+        if value is not None and sp.Symbol(value) not in expr.free_symbols:
+            code = f"{code} + torch.zeros_like({value})"
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"

@@ -116,3 +116,16 @@ class vsize(sp.Function):
     It does not depend on the tensor's values: the printer treats it as a number (``math``)."""
 
     nargs = 1
+
+class log1mexp(sp.Function):
+    """log(1 - exp(h)) for h < 0, accurate for h near 0 and very negative
+    (``gmc.runtime.log1mexp``; Maechler 2012). Kumaraswamy writes log(1 - x^a) as
+    log1mexp(a log x), which sympy would otherwise fold into log(1 - x**a) for a number a."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, h):
+        if h.is_Number:
+            return sp.log(1 - sp.exp(h))
+        return None

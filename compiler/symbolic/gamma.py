@@ -20,6 +20,10 @@ def _mean(p):
     return p["concentration"] / p["rate"]
 
 
+def _log_raw(p, k):
+    return sp.loggamma(p["concentration"] + k) - sp.loggamma(p["concentration"]) - k * sp.log(p["rate"])
+
+
 register(Formulas(
     family="Gamma",
     log_density=Rule(_log_density, "gamma density"),
@@ -28,8 +32,8 @@ register(Formulas(
         *log_affine(lambda p: digamma(p["concentration"]) - sp.log(p["rate"]),
                     lambda p: trigamma(p["concentration"]),
                     "E[log X] = psi(concentration) - log rate, Var log X = psi'(concentration) (JKB vol. 1, ch. 17)"),
-        power(lambda p, k: sp.loggamma(p["concentration"] + k) - sp.loggamma(p["concentration"]) - k * sp.log(p["rate"]),
-              "E[X^k] = Gamma(concentration + k) / (Gamma(concentration) rate^k) (k > -concentration; JKB vol. 1, ch. 17)"),
+        power(_log_raw, "E[X^k] = Gamma(concentration + k) / (Gamma(concentration) rate^k) "
+                        "(k > -concentration; JKB vol. 1, ch. 17)"),
         abs_positive(_mean, None, "E|X - c| = E[X] - c for c <= 0"),
     ),
 ))

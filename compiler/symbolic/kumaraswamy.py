@@ -1,19 +1,20 @@
 """Kumaraswamy(concentration1, concentration0): log-density and moments.
 
 With a = concentration1, b = concentration0: p(x) = a b x^(a-1) (1 - x^a)^(b-1) on (0, 1)
-(Kumaraswamy 1980; Jones 2009). log(1 - x^a) is written log(-expm1(a log x)), accurate
+(Kumaraswamy 1980; Jones 2009). log(1 - x^a) is written log1mexp(a log x), accurate
 when x^a is close to 1 as well as close to 0. X^a ~ Beta(1, b) gives the log-moments.
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import log1mexp
 from gmc.compiler.symbolic.moments import (LOG1M, LOG1M_PLAIN, LOG1M_POWER, abs_positive, affine, close, digamma,
-                                           expm1, log_affine, power, trigamma)
+                                           log_affine, power, trigamma)
 from gmc.compiler.symbolic.registry import A, Formulas, Moment, Rule, register
 
 
 def _log_density(x, p):
     a, b = p["concentration1"], p["concentration0"]
-    return sp.log(a) + sp.log(b) + (a - 1) * sp.log(x) + (b - 1) * sp.log(-expm1(a * sp.log(x)))
+    return sp.log(a) + sp.log(b) + (a - 1) * sp.log(x) + (b - 1) * log1mexp(a * sp.log(x))
 
 
 def _log_raw(p, k):

@@ -17,7 +17,7 @@ from typing import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from gmc.compiler.symbolic.functions import log1pexp
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp
 from gmc.compiler.symbolic.registry import A, B, C, X, Moment, Params
 
 #: E[aX + b] (also matches X itself, with a = 1, b = 0).
@@ -35,8 +35,8 @@ POWER = (A * X) ** B
 #: E[log(1 - X)] as Beta writes it (log1p(-x), accurate for small x) and as written plainly.
 LOG1M = log1p(-X)
 LOG1M_PLAIN = sp.log(1 - X)
-#: E[log(1 - X^a)] as Kumaraswamy writes it: log(-expm1(a log x)), accurate as x^a -> 1.
-LOG1M_POWER = sp.log(-expm1(A * sp.log(X)))
+#: E[log(1 - X^a)] as Kumaraswamy writes it: log1mexp(a log x), accurate as x^a -> 1 and -> 0.
+LOG1M_POWER = log1mexp(A * sp.log(X))
 #: E[log(1 + exp(aX + b))] (Logistic); sympy keeps c*(aX + b) unexpanded for symbolic c.
 SOFTPLUS = log1pexp(A * X + B)
 SOFTPLUS_SCALED = log1pexp(C * (A * X + B))

@@ -10,8 +10,8 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import (Scalar, log1pexp, sigmoid, support_escapes, vlogsumexp, vsize, vsum,
-                                             xlog1py, xlogy)
+from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, sigmoid, support_escapes, vlogsumexp, vsize,
+                                             vsum, xlog1py, xlogy)
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -60,6 +60,8 @@ class TorchPrinter(StrPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({args})"
+        if isinstance(expr, log1mexp):
+            return f"rt.log1mexp({self._tensor(expr.args[0])})"
         if isinstance(expr, xlogy):
             return f"torch.xlogy({args})"
         if isinstance(expr, xlog1py):

@@ -4,10 +4,10 @@ log p(x) = lgamma((df+1)/2) - lgamma(df/2) - log(df pi)/2 - log scale
            - (df+1)/2 log1p(((x - loc)/scale)^2 / df)           (JKB vol. 2, ch. 28)
 """
 import sympy as sp
-
-from gmc.compiler.symbolic.moments import (LOG1P_SQUARE, LOG1P_SQUARE_SCALED, affine, close, digamma)
-from gmc.compiler.symbolic.registry import A, B, C, Formulas, Moment, Rule, register
 from sympy.codegen.cfunctions import log1p
+
+from gmc.compiler.symbolic.moments import LOG1P_SQUARE, LOG1P_SQUARE_SCALED, affine, close, digamma
+from gmc.compiler.symbolic.registry import A, B, C, Formulas, Moment, Rule, register
 
 
 def _log_density(x, p):
@@ -47,10 +47,12 @@ register(Formulas(
     family="StudentT",
     log_density=Rule(_log_density, "Student t density"),
     moments=(
-        *affine(_mean, _variance, "Student t mean loc (df > 1), variance scale^2 df/(df-2) (df > 2) (JKB vol. 2, ch. 28)"),
+        *affine(_mean, _variance,
+                "Student t mean loc (df > 1), variance scale^2 df/(df-2) (df > 2) (JKB vol. 2, ch. 28)"),
         # log1p(B (X + A)^2): shift c = -A, factor k = B; log1p(C (A X + B)^2): c = -B/A, k = C A^2
         Moment(LOG1P_SQUARE, lambda p, w: _log1p_square(p, w[B], -w[A]), _LOG1P_REFERENCE),
-        Moment(LOG1P_SQUARE_SCALED, lambda p, w: None if w[A] == 0 else _log1p_square(p, w[C] * w[A] ** 2, -w[B] / w[A]),
+        Moment(LOG1P_SQUARE_SCALED,
+               lambda p, w: None if w[A] == 0 else _log1p_square(p, w[C] * w[A] ** 2, -w[B] / w[A]),
                _LOG1P_REFERENCE),
     ),
 ))

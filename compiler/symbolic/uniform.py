@@ -7,7 +7,7 @@ and ``bounds`` tells the derivation where the support lies.
 import sympy as sp
 
 from gmc.compiler.symbolic.functions import xlogy
-from gmc.compiler.symbolic.moments import LOG, LOG1M, LOG1M_PLAIN, LOG1M_POWER, LOG_SQUARE, POWER, affine
+from gmc.compiler.symbolic.moments import ABS, LOG, LOG1M, LOG1M_PLAIN, LOG1M_POWER, LOG_SQUARE, POWER, affine
 from gmc.compiler.symbolic.registry import A, B, Formulas, Moment, Rule, register
 
 _REFERENCE = "uniform moments (JKB vol. 2, ch. 26)"
@@ -44,6 +44,15 @@ def _power(p, w):
     return w[A] ** k * (hi ** (k + 1) - lo ** (k + 1)) / ((k + 1) * (hi - lo))
 
 
+def _abs(p, w):
+    # int |a x + b| dx = (a x + b)|a x + b| / (2a), so no case split on where the kink lies
+    a, lo, hi = w[A], p["low"], p["high"]
+    if a == 0:
+        return sp.Abs(w[B])
+    d_hi, d_lo = a * hi + w[B], a * lo + w[B]
+    return (d_hi * sp.Abs(d_hi) - d_lo * sp.Abs(d_lo)) / (2 * a * (hi - lo))
+
+
 def _log1m(p):
     # 1 - X ~ Uniform(1 - high, 1 - low)
     return _mean_log(1 - p["high"], 1 - p["low"])
@@ -54,6 +63,7 @@ register(Formulas(
     log_density=Rule(_log_density, "uniform density on [low, high)"),
     moments=(
         *affine(lambda p: (p["low"] + p["high"]) / 2, lambda p: (p["high"] - p["low"]) ** 2 / 12, _REFERENCE),
+        Moment(ABS, _abs, "E|aX + b| from int |a x + b| dx = (a x + b)|a x + b|/(2a) (integration)"),
         Moment(LOG, _log, "E[log X] = (h log h - l log l)/(h - l) - 1 (integration, 0 <= l)"),
         Moment(LOG_SQUARE, _log_square, "E[log^2 X] from int log^2 x = x(log^2 x - 2 log x + 2) (0 <= l)"),
         Moment(POWER, _power, "E[X^k] = (h^(k+1) - l^(k+1)) / ((k+1)(h - l)) (integration)"),

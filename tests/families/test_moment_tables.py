@@ -13,48 +13,26 @@ import scipy.integrate
 import scipy.special
 import scipy.stats
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.cfunctions import log1p
 
 from gmc.compiler.symbolic import FORMULAS
-from gmc.compiler.symbolic.functions import log1pexp
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp
 from gmc.compiler.symbolic.moments import LOG1M, LOG1M_PLAIN
+from family_tools import scalar_log_density
 from gmc.compiler.symbolic.registry import A, B, C, X
 
 RNG = np.random.default_rng(11)
 
 
 def _pdf(name):
-    """Scalar densities written out with ``math`` (scipy's frozen pdfs cost ~50 us a call,
-    too slow inside quad); each is checked against scipy.stats in
-    test_densities_match_scipy."""
-    lg = math.lgamma
-    return {
-        "Laplace": lambda p: lambda x: math.exp(-abs(x - p["loc"]) / p["scale"]) / (2 * p["scale"]),
-        "Logistic": lambda p: lambda x: math.exp(-abs(x - p["loc"]) / p["scale"])
-        / (p["scale"] * (1 + math.exp(-abs(x - p["loc"]) / p["scale"])) ** 2),
-        "StudentT": lambda p: lambda x: math.exp(
-            lg((p["df"] + 1) / 2) - lg(p["df"] / 2) - 0.5 * math.log(p["df"] * math.pi) - math.log(p["scale"])
-            - (p["df"] + 1) / 2 * math.log1p(((x - p["loc"]) / p["scale"]) ** 2 / p["df"])),
-        "Uniform": lambda p: lambda x: 1 / (p["high"] - p["low"]),
-        "Exponential": lambda p: lambda x: p["rate"] * math.exp(-p["rate"] * x),
-        "Gamma": lambda p: lambda x: math.exp(
-            p["concentration"] * math.log(p["rate"]) + (p["concentration"] - 1) * math.log(x) - p["rate"] * x
-            - lg(p["concentration"])) if x > 0 else 0.0,
-        "LogNormal": lambda p: lambda x: math.exp(-((math.log(x) - p["loc"]) / p["scale"]) ** 2 / 2)
-        / (x * p["scale"] * math.sqrt(2 * math.pi)) if x > 0 else 0.0,
-        "Weibull": lambda p: lambda x: p["concentration"] / p["scale"] * (x / p["scale"]) ** (p["concentration"] - 1)
-        * math.exp(-(x / p["scale"]) ** p["concentration"]) if x > 0 else 0.0,
-        "Beta": lambda p: lambda x: math.exp(
-            lg(p["concentration1"] + p["concentration0"]) - lg(p["concentration1"]) - lg(p["concentration0"])
-            + (p["concentration1"] - 1) * math.log(x) + (p["concentration0"] - 1) * math.log1p(-x))
-        if 0 < x < 1 else 0.0,
-        "Kumaraswamy": lambda p: lambda x: p["concentration1"] * p["concentration0"] * x ** (p["concentration1"] - 1)
-        * (1 - x ** p["concentration1"]) ** (p["concentration0"] - 1) if 0 < x < 1 else 0.0,
-    }[name]
+    """Scalar density (see family_tools.scalar_log_density; checked against scipy below)."""
+    return lambda p: (lambda log_density: lambda x: math.exp(log_density(x)))(scalar_log_density(name, p))
 
 
 #: family -> (parameter draw, scipy reference or None, support, extra breakpoints for quad)
 FAMILIES = {
+    "Normal": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
+               lambda p: scipy.stats.norm(p["loc"], p["scale"]), (-np.inf, np.inf), lambda p: [p["loc"]]),
     "Laplace": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
                 lambda p: scipy.stats.laplace(p["loc"], p["scale"]), (-np.inf, np.inf), lambda p: [p["loc"]]),
     "Logistic": (lambda: {"loc": RNG.uniform(-3, 3), "scale": RNG.uniform(0.3, 3)},
@@ -113,7 +91,7 @@ def _bindings(family: str, pattern: sp.Expr, p: dict) -> list[dict]:
     elif pattern.has(log1p) and pattern.has(A) and family == "StudentT":
         k = 1 / (s["df"] * s["scale"] ** 2)
         out += [{A: -s["loc"], B: k}] if C not in wilds else [{C: k * 4, A: sp.Float(0.5), B: -s["loc"] / 2}]
-    elif pattern.has(expm1):
+    elif pattern.has(log1mexp):
         out += [{A: sp.Integer(1)}] + ([{A: s["concentration1"]}] if family == "Kumaraswamy" else [])
     elif pattern == (A * X) ** B:
         out += [{A: r(0.3, 3), B: r(0.3, 3)}, {A: sp.Integer(1), B: sp.Integer(2)}]
@@ -130,7 +108,7 @@ def _bindings(family: str, pattern: sp.Expr, p: dict) -> list[dict]:
 def _integrate(family: str, statistic: sp.Expr, p: dict) -> float:
     draw, _, support, breaks = FAMILIES[family]
     f = sp.lambdify(X, statistic, modules=[{"log1pexp": lambda h: float(np.logaddexp(0, h)), "log1p": math.log1p,
-                                            "expm1": math.expm1}, "math"])
+                                            "log1mexp": lambda h: math.log(-math.expm1(h))}, "math"])
     pdf = _pdf(family)(p)
     lo, hi = support if support is not None else (p["low"], p["high"])
     points = sorted({lo, hi, *[b for b in breaks(p) if lo < b < hi]} | _kinks(statistic, lo, hi))

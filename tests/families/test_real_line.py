@@ -96,3 +96,16 @@ def test_standard_forms(family, call, reference):
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     sample = model.sample("p(y)", n=7)["y"]
     assert sample.shape == (7, 3) and torch.isfinite(sample).all()
+
+
+def test_uniform_with_weight_and_param_bounds_gives_one_value_per_example():
+    """-log(high - low) does not depend on the value; it is still one log-density per
+    example (broadcast to the value's shape before the event sum)."""
+    model = gmc.compile_source("var r: real[3]\nweight lo: real[3] = -1.0\nweight hi: real[3] = 2.0\n"
+                               "param a = -2.0\nparam b = 3.0\nd(r) = Uniform(lo, hi)\ne(r) = Uniform(a, b)\n"
+                               "loss = mean(log d(r) + log e(r))\n", name="Bounds")()
+    r = torch.rand(5, 3, dtype=torch.float64)
+    torch.testing.assert_close(model.log_prob("d(r)", r=r), torch.full((5,), -3 * np.log(3.0)))
+    torch.testing.assert_close(model.log_prob("e(r)", r=r), D.Uniform(-2.0, 3.0).log_prob(r).sum(-1))
+    torch.testing.assert_close(model.log_prob("e(r)", r=r, b=5.0), torch.full((5,), -3 * np.log(7.0)))
+    assert model.sample("d(r)", n=4)["r"].shape == (4, 3)

@@ -9,6 +9,9 @@ import scipy.stats
 import torch
 import torch.distributions as D
 
+import gmc
+from gmc import runtime as rt
+from gmc.compiler import driver
 from family_tools import EVENT, Spec, check_log_density, check_sample_gradcheck, check_sampling_moments, uniform_in
 
 
@@ -46,12 +49,12 @@ class _Kumaraswamy:
 
 def _kumaraswamy_log_density(params, y):
     """log(a b x^(a-1) (1 - x^a)^(b-1)) element-wise, in 50-digit arithmetic."""
-    mpmath.mp.dps = 50
     a, b = params["concentration1"].numpy(), params["concentration0"].numpy()
     out = np.empty(y.shape)
-    for i in np.ndindex(y.shape):
-        x, ai, bi = mpmath.mpf(float(y[i])), mpmath.mpf(float(a[i])), mpmath.mpf(float(b[i]))
-        out[i] = float(mpmath.log(ai * bi) + (ai - 1) * mpmath.log(x) + (bi - 1) * mpmath.log(1 - x ** ai))
+    with mpmath.workdps(50):
+        for i in np.ndindex(y.shape):
+            x, ai, bi = mpmath.mpf(float(y[i])), mpmath.mpf(float(a[i])), mpmath.mpf(float(b[i]))
+            out[i] = float(mpmath.log(ai * bi) + (ai - 1) * mpmath.log(x) + (bi - 1) * mpmath.log(1 - x ** ai))
     return torch.from_numpy(out)
 
 
@@ -84,7 +87,7 @@ def test_log_density_matches_reference(family):
 @pytest.mark.parametrize("family", SPECS)
 def test_log_density_near_the_edges(family):
     """Values 1e-12 and 1 - 1e-12 from the edges, where log(1 - x) and log(1 - x^a) lose
-    digits unless computed as log1p(-x) and log(-expm1(a log x))."""
+    digits unless computed as log1p(-x) and log1mexp(a log x)."""
     spec = SPECS[family]
     y = torch.tensor([[1e-12, 1e-6, 1 - 1e-6, 1 - 1e-12]] * 3)
     params = {"concentration1": torch.tensor([[0.5], [2.0], [7.0]]).expand(3, EVENT),
@@ -132,3 +135,23 @@ def test_beta_sample_gradient_is_the_implicit_reparameterization():
         h = da + db
         dF = (scipy.special.betainc(an + da, bn + db, x) - scipy.special.betainc(an - da, bn - db, x)) / (2 * h)
         np.testing.assert_allclose(grad.numpy(), -dF / density, rtol=1e-3, atol=1e-9)
+
+
+def test_kumaraswamy_with_constant_concentration_stays_accurate_near_one():
+    """With a number for a, sympy would fold log(-expm1(a log x)) into log(1 - x**a);
+    log1mexp keeps the form, so x = 1 - 1e-12 is still exact."""
+    text = "var u: unit[4]\nvar b: positive[4]\np(u|b) = Kumaraswamy(0.5, b)\nloss = mean(log p(u|b))\n"
+    model = gmc.compile_source(text, name="Kuma")()
+    u = torch.tensor([[1e-12, 0.3, 1 - 1e-6, 1 - 1e-12]])
+    b = torch.full((1, EVENT), 3.0)
+    expected = _kumaraswamy_log_density({"concentration1": torch.full((1, EVENT), 0.5), "concentration0": b}, u)
+    torch.testing.assert_close(model.log_prob("p(u|b)", u=u, b=b), expected.sum(-1), rtol=1e-13, atol=1e-12)
+    assert "rt.log1mexp(0.5*torch.log(u))" in driver.python_source(driver.compile_model(text, name="Kuma"))
+
+
+def test_log1mexp_matches_mpmath():
+    h = -torch.logspace(-20, 2.8, 200, dtype=torch.float64)
+    got = rt.log1mexp(h)
+    with mpmath.workdps(320):  # 1 - exp(-630) needs 274 digits before the log sees anything
+        expected = torch.tensor([float(mpmath.log(1 - mpmath.exp(mpmath.mpf(float(v))))) for v in h])
+    torch.testing.assert_close(got, expected, rtol=1e-14, atol=0)

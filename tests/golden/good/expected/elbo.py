@@ -105,7 +105,7 @@ class Elbo(rt.GeneratedModel):
         (dec_probs,) = self.dec(z)
         log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
+        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z - kl_q_p).mean()
 
     def loss_entropy(self, x):
@@ -113,5 +113,5 @@ class Elbo(rt.GeneratedModel):
         # elbo.gm:7  q(z|x) = Normal(enc(x).loc, enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # elbo.gm:12  loss entropy = mean(H[q(z|x)])
-        entropy_q = (torch.log(enc_scale) + 1/2 + math.log(2*math.pi)/2).sum(-1)  # closed form: H[q] = -E_q[log q]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
+        entropy_q = (torch.log(enc_scale) + 1/2 + math.log(2*math.pi)/2).sum(-1)  # closed form: H[q] = -E_q[log q]; Gaussian density; Gaussian mean and variance
         return entropy_q.mean()

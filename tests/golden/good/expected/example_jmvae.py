@@ -163,13 +163,13 @@ class JMVAE(rt.GeneratedModel):
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
+        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # jmvae.gm:22  q(z|x)   = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)
         enc_x_loc, enc_x_scale = self.enc_x(x)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q = (-torch.log(enc_scale) + torch.log(enc_x_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_x_loc)**2)/(2*enc_x_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
+        kl_q_q = (-torch.log(enc_scale) + torch.log(enc_x_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_x_loc)**2)/(2*enc_x_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # jmvae.gm:23  q(z|y)   = Normal(loc=enc_y(y).loc, scale=enc_y(y).scale)
         enc_y_loc, enc_y_scale = self.enc_y(y)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q_1 = (-torch.log(enc_scale) + torch.log(enc_y_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_y_loc)**2)/(2*enc_y_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; E[(X + a)^2] = scale^2 + (loc + a)^2
+        kl_q_q_1 = (-torch.log(enc_scale) + torch.log(enc_y_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_y_loc)**2)/(2*enc_y_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z + log_p_y_given_z - kl_q_p - alpha * (kl_q_q + kl_q_q_1)).mean()
