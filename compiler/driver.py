@@ -21,21 +21,30 @@ def read_source(path: str | Path) -> tuple[str, str]:
         return p.read_text(encoding="utf-8"), p.name
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise diag.GmcError([diag.Diagnostic("Error", diag.NO_SPAN, f"Cannot read '{path}': {reason}.")],
-                            "", str(path)) from None
+        raise diag.GmcError([diag.cannot_read(str(path), reason)], "", str(path)) from None
 
 
 def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
     """Source text to a checked IR model; raises GmcError on any error."""
+    return check_source(text, filename, name)[0]
+
+
+def check_source(text: str, filename: str = "<string>", name: str | None = None):
+    """(checked IR model, warnings) for source text; raises GmcError on any error.
+
+    Warnings (:func:`gmc.compiler.unused.unused_warnings`) are computed only for programs
+    without errors, so an error transcript never mixes in warnings."""
     from gmc.compiler.checks import check
     from gmc.compiler.lower import lower
+    from gmc.compiler.unused import unused_warnings
     from gmc.dsl.parser import parse
 
     program = parse(text, filename)
     model = lower(program)
     if name is not None:
         model.name = name
-    return check(model)
+    check(model)
+    return model, unused_warnings(program)
 
 
 def latex(model: ir.Model) -> str:

@@ -68,7 +68,7 @@ class _Lowering:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
         if not self.model.losses and not self.errors:
-            self.errors.append(diag.no_loss(ast.NO_SPAN))
+            self.errors.append(diag.no_loss(_end_of_file(self.program.source)))
         return self.model
 
     def error(self, d: diag.Diagnostic) -> None:
@@ -90,7 +90,11 @@ class _Lowering:
     # ---- declarations ------------------------------------------------------------------
     def declare(self, s) -> None:
         if isinstance(s, ast.ModelDecl):
-            self.model.name = s.name
+            if ("model", "") in self.first_line:
+                self.error(diag.duplicate_model(s.span, self.model.name, self.first_line["model", ""]))
+            else:
+                self.first_line["model", ""] = s.span.line
+                self.model.name = s.name
             return
         if not self.claim(type(s).__name__.removesuffix("Decl").lower(), s.name, s.span):
             return
@@ -172,6 +176,12 @@ class _Lowering:
         return ir.Type(spec.support, tuple(dims))
 
     def net(self, s: ast.NetDecl) -> None:
+        self.repeated(s.inputs, f"the inputs of net '{s.name}'")
+        seen_outputs: set[str] = set()
+        for out in s.outputs:
+            if out.name in seen_outputs:
+                self.error(diag.duplicate_net_output(out.span, s.name, out.name))
+            seen_outputs.add(out.name)
         inputs = []
         for name in s.inputs:
             if self.variable(name) is not None:
@@ -193,6 +203,16 @@ class _Lowering:
         if len(inputs) == len(s.inputs) and len(outputs) == len(s.outputs):
             self.model.nets[s.name] = ir.Net(s.name, tuple(inputs), tuple(outputs),
                                              hidden if s.body is not None else None, s.span)
+
+    def repeated(self, names: tuple[ast.Name, ...], where: str) -> bool:
+        """Report the second occurrence of a name listed twice; True when there is one."""
+        seen: set[str] = set()
+        for n in names:
+            if n.id in seen:
+                self.error(diag.repeated_variable(n.span, n.id, where))
+                return True
+            seen.add(n.id)
+        return False
 
     def variable(self, name: ast.Name) -> str | None:
         """A name that must be a declared random variable."""
@@ -216,6 +236,8 @@ class _Lowering:
         if None in outputs or None in given:
             return
         text = ir.signature(sig.name, tuple(outputs), tuple(given))
+        if self.repeated(sig.outputs + sig.given, text):
+            return
         if not self.claim("factor", text, sig.span):
             return
         first = s.terms[0]
@@ -460,6 +482,12 @@ class _Scope:
 
     def __init__(self, given, outputs, signature):
         self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
+
+
+def _end_of_file(source: str) -> ast.Span:
+    """The position just after the last non-empty line (where a missing statement belongs)."""
+    lines = source.rstrip("\n").splitlines() or [""]
+    return ast.Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
 
 
 def _text(source: str, span: ast.Span) -> str:
