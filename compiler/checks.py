@@ -63,10 +63,12 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
 def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> list[diag.Diagnostic]:
     """Recursion among the separate definitions of one model (DESIGN.md section 2): the
     distributions named ``p`` must not define ``x`` from ``z`` and ``z`` from ``x``. Reported
-    once, at the definition that closes the cycle, unless a product already reported it."""
+    once, at the definition that closes the cycle, unless a product holding all its factors
+    already has an error (which names the cycle)."""
     import networkx as nx
 
-    reported = {d.span for d in found if d.kind == "recursion"}
+    products = [{leaf.signature for leaf in ir.leaves(model, sig)} for sig, f in model.factors.items()
+                if f.is_product and any(d.span == f.span for d in found)]
     errors = []
     for name in dict.fromkeys(f.name for f in model.factors.values()):
         g = nx.DiGraph()
@@ -81,7 +83,7 @@ def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> l
             continue
         factors = [g.edges[a, b]["factor"] for a, b in edges]
         closing = max(factors, key=lambda f: (f.span.line, f.span.column))
-        if closing.span not in reported:
+        if not any({f.signature for f in factors} <= leaves for leaves in products):
             errors.append(diag.recursion(closing.span, [(a, b, g.edges[a, b]["factor"].signature) for a, b in edges]))
     return errors
 

@@ -145,6 +145,11 @@ def unexpected_character(span: Span, char: str) -> Diagnostic:
     return Diagnostic("Syntax error", span, f"Unexpected character {char!r}.")
 
 
+def not_utf8(span: Span, byte: int) -> Diagnostic:
+    return Diagnostic("Syntax error", span, f"The byte 0x{byte:02x} is not valid UTF-8.",
+                      "Save the file as UTF-8.")
+
+
 def unbalanced_bracket(span: Span, bracket: str) -> Diagnostic:
     return Diagnostic("Syntax error", span, f"This {bracket!r} is never closed.")
 

@@ -13,15 +13,24 @@ from gmc.compiler import ir
 
 
 def read_source(path: str | Path) -> tuple[str, str]:
-    """(text, display name) of a .gm file; raises GmcError when it cannot be read."""
+    """(text, display name) of a .gm file; raises GmcError when it cannot be read or is not UTF-8."""
     from gmc.compiler import diagnostics as diag
+    from gmc.dsl.ast import Span
 
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8"), p.name
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise diag.GmcError([diag.cannot_read(str(path), reason)], "", str(path)) from None
+        data = p.read_bytes()
+    except OSError as e:
+        raise diag.GmcError([diag.cannot_read(str(path), e.strerror or str(e))], "", str(path)) from None
+    try:
+        return data.decode("utf-8"), p.name
+    except UnicodeDecodeError as e:
+        before = data[:e.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        span = Span(line, column, line, column)
+        raise diag.GmcError([diag.not_utf8(span, data[e.start])], data.decode("utf-8", errors="replace"),
+                            p.name) from None
 
 
 def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
