@@ -69,7 +69,7 @@ class Diagnostic:
 
 
 def _excerpt(source: str, span: Span) -> list[str]:
-    text = source.splitlines()
+    text = source.split("\n")  # as the lexer counts lines (splitlines also breaks at '\x85')
     first = max(1, span.line - _CONTEXT_LINES)
     last = min(len(text), span.line)
     width = len(str(last))
