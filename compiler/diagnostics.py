@@ -169,7 +169,8 @@ def undefined_factor(span: Span, signature: str, defined: Iterable[str]) -> Diag
 
 
 def duplicate_definition(span: Span, what: str, name: str, first_line: int) -> Diagnostic:
-    return _error(span, f"The {what} '{name}' is already defined on line {first_line}.")
+    return _error(span, f"The {what} '{name}' is already defined on line {first_line}.",
+                  "Rename one of them, or remove this definition.")
 
 
 def unknown_distribution(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
@@ -182,7 +183,7 @@ def unknown_parameter(span: Span, family: str, name: str, accepted: Iterable[str
 
 
 def unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
-    return _error(span, f"Unknown function '{name}'.", _did_you_mean(name, known))
+    return _error(span, f"Unknown function '{name}'.", _hint(name, sorted(set(known)), "Known functions"))
 
 
 def unknown_support(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
@@ -218,19 +219,24 @@ def missing_parameter(span: Span, family: str, options: str) -> Diagnostic:
 
 
 def not_a_constant(span: Span, what: str) -> Diagnostic:
-    return _error(span, f"{what} must be a compile-time constant: a number, a const or arithmetic of them.")
+    return _error(span, f"{what} must be a compile-time constant: a number, a const or arithmetic of them.",
+                  "Params and weights may change at run time; declare a fixed value with 'const NAME = VALUE'.")
 
 
 def not_a_positive_integer(span: Span, what: str, value: object) -> Diagnostic:
-    return _error(span, f"{what} must be a positive integer, got {value}.")
+    shown = f"{value:.6g}" if isinstance(value, float) else value
+    return _error(span, f"{what} must be a positive integer, got {shown}.", "Use a whole number of at least 1.")
 
 
 def not_a_variable(span: Span, name: str, kind: str) -> Diagnostic:
-    return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.")
+    return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.",
+                  f"Declare one with 'var NAME: TYPE', e.g. 'var {name.lower()}: real[2]'.")
 
 
-def net_input_mismatch(span: Span, net: str, expected: int, got: int) -> Diagnostic:
-    return _error(span, f"Net '{net}' takes {expected} input(s) but is called with {got}.")
+def net_input_mismatch(span: Span, net: str, expected: int, got: int, inputs: Iterable[str] = ()) -> Diagnostic:
+    inputs = list(inputs)
+    return _error(span, f"Net '{net}' takes {expected} input(s) but is called with {got}.",
+                  f"It is declared as {net}({', '.join(inputs)})." if inputs else None)
 
 
 def net_needs_attribute(span: Span, net: str, outputs: Iterable[str]) -> Diagnostic:
@@ -258,7 +264,8 @@ def loss_not_scalar(span: Span, name: str) -> Diagnostic:
 
 
 def functional_over_different_variables(span: Span, functional: str, first: str, second: str) -> Diagnostic:
-    return _error(span, f"{functional} compares distributions over different variables: '{first}' and '{second}'.")
+    return _error(span, f"{functional} compares distributions over different variables: '{first}' and '{second}'.",
+                  "Both sides must be distributions over the same variables, as in KL[q(z|x) || p(z)].")
 
 
 # ---- factorization ---------------------------------------------------------------------
@@ -276,7 +283,8 @@ def recursion(span: Span, cycle: list[tuple[str, str, str]]) -> Diagnostic:
 
 
 def signature_mismatch(span: Span, signature: str, defines: str, needs: str) -> Diagnostic:
-    return _error(span, f"The right side does not match '{signature}': it defines {defines} and is conditioned on {needs}.")
+    return _error(span, f"The right side does not match '{signature}': it defines {defines} and is conditioned on {needs}.",
+                  "List what the product defines before '|' and what it still needs after it.")
 
 
 def out_of_scope(span: Span, variable: str, signature: str, given: Iterable[str]) -> Diagnostic:
@@ -287,7 +295,8 @@ def out_of_scope(span: Span, variable: str, signature: str, given: Iterable[str]
 
 
 def self_dependency(span: Span, variable: str, signature: str) -> Diagnostic:
-    return _error(span, f"{signature} defines '{variable}' in terms of itself.")
+    return _error(span, f"{signature} defines '{variable}' in terms of itself.",
+                  "Condition on another variable, or use a weight for a learned value.")
 
 
 # ---- supports and shapes ---------------------------------------------------------------
@@ -308,7 +317,9 @@ def shape_mismatch(span: Span, what: str, got: tuple[int, ...], variable: str, e
 
 
 def incompatible_shapes(span: Span, op: str, left: tuple[int, ...], right: tuple[int, ...]) -> Diagnostic:
-    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.")
+    hint = ("'@' needs the last dimension of the left operand to equal the first of the right." if op == "@" else
+            "Each trailing dimension must be equal, or 1 on one side.")
+    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.", hint)
 
 
 def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: str, value: float) -> Diagnostic:

@@ -396,7 +396,7 @@ class _Lowering:
             self.error(diag.bad_arguments(call.span, f"net '{net.name}'", "it takes its inputs by position."))
             return None
         if len(call.args) != len(net.inputs):
-            self.error(diag.net_input_mismatch(call.span, net.name, len(net.inputs), len(call.args)))
+            self.error(diag.net_input_mismatch(call.span, net.name, len(net.inputs), len(call.args), net.inputs))
             return None
         args = [self.expr(a, scope) for a in call.args]
         return None if None in args else tuple(args)
