@@ -25,6 +25,15 @@ from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per
 
 def check(model: ir.Model) -> ir.Model:
     """Return ``model`` unchanged when valid; raise GmcError listing every error otherwise."""
+    errors = check_errors(model)
+    if errors:
+        raise diag.GmcError(errors, model.source, model.filename)
+    assert not model.lint(), model.lint()
+    return model
+
+
+def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
+    """Every semantic error of ``model`` (possibly a partial model from lowering), in source order."""
     errors: list[diag.Diagnostic] = []
     for factor in model.factors.values():
         errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
@@ -32,11 +41,7 @@ def check(model: ir.Model) -> ir.Model:
     for loss in model.losses.values():
         errors += _check_loss(model, loss)
         errors += check_loss_flow(model, loss)
-    if errors:
-        errors.sort(key=lambda d: (d.span.line, d.span.column))
-        raise diag.GmcError(errors, model.source, model.filename)
-    assert not model.lint(), model.lint()
-    return model
+    return sorted(errors, key=lambda d: (d.span.line, d.span.column))
 
 
 # ---- products ----------------------------------------------------------------------------

@@ -43,13 +43,18 @@ def check_source(text: str, filename: str = "<string>", name: str | None = None)
 
     Warnings (:func:`gmc.compiler.unused.unused_warnings`) are computed only for programs
     without errors, so an error transcript never mixes in warnings."""
-    from gmc.compiler.checks import check
-    from gmc.compiler.lower import lower
+    from gmc.compiler import diagnostics as diag
+    from gmc.compiler.checks import check, check_errors
+    from gmc.compiler.lower import lower_partial
     from gmc.compiler.unused import unused_warnings
     from gmc.dsl.parser import parse
 
     program = parse(text, filename)
-    model = lower(program)
+    model, errors = lower_partial(program)
+    if errors:
+        # Check what did resolve too, so independent semantic errors are reported together.
+        errors = sorted(errors + check_errors(model), key=lambda d: (d.span.line, d.span.column))
+        raise diag.GmcError(errors, text, filename)
     if name is not None:
         model.name = name
     check(model)

@@ -24,11 +24,34 @@ _ESTIMATORS = ("elbo", "iwae")
 
 def lower(program: ast.Program) -> ir.Model:
     """Build the IR of ``program``; raises GmcError with every resolution error found."""
+    model, errors = lower_partial(program)
+    if errors:
+        raise diag.GmcError(errors, program.source, program.filename)
+    return model
+
+
+def lower_partial(program: ast.Program) -> tuple[ir.Model, list[diag.Diagnostic]]:
+    """(IR of everything that resolved, resolution errors). A statement with an error is left
+    out together with everything that refers to it, so the partial model is consistent and
+    the semantic checks can still run on it (independent errors are all reported)."""
     lowering = _Lowering(program)
     model = lowering.run()
     if lowering.errors:
-        raise diag.GmcError(lowering.errors, program.source, program.filename)
-    return model
+        _prune(model)
+    return model, lowering.errors
+
+
+def _prune(model: ir.Model) -> None:
+    """Drop products and losses that refer to a factor which failed to lower."""
+    changed = True
+    while changed:
+        missing = [sig for sig, f in model.factors.items() if any(c not in model.factors for c in f.components)]
+        changed = bool(missing)
+        for sig in missing:
+            del model.factors[sig]
+    for name in [n for n, loss in model.losses.items()
+                 if any(sig not in model.factors for sig in ir.factor_refs(loss.expr))]:
+        del model.losses[name]
 
 
 def default_model_name(filename: str) -> str:

@@ -107,3 +107,21 @@ def test_latent_read_inside_its_expectation_is_fine(tmp_path):
     f.write_text("var x: real\nvar z: real\nvar w: real\nq(w|x) = Normal(x, 1)\nq(z|x,w) = Normal(x + w, 1)\n"
                  "p(x|z) = Normal(z, 1)\nloss = -mean(E_{q(w|x)}[E_{q(z|x,w)}[log p(x|z) + z * w]])\n")
     assert gmc.check(f) == []
+
+
+def test_resolution_and_semantic_errors_are_reported_together(tmp_path):
+    f = tmp_path / "two.gm"
+    f.write_text("var x: binary[4]\nvar z: real[2]\np(x|z) = Bernoulli(logitz=z)\np(z) = Normal(0, -1)\n"
+                 "q(z|x) = Normal(0, 1)\nloss = mean(-log p(x|z))\nloss b = mean(KL[q(z|x) || p(z)] - log p(z))\n")
+    with pytest.raises(gmc.GmcError) as e:
+        gmc.check(f)
+    assert [(d.kind, d.span.line) for d in e.value.diagnostics] == [
+        ("unknown_parameter", 3), ("invalid_constant_parameter", 4), ("unsupplied_variable", 7)]
+
+
+def test_several_syntax_errors_are_reported(tmp_path):
+    f = tmp_path / "s.gm"
+    f.write_text("var x binary[4]\nvar z: real[2]\nloss = mean(-log p(x)))\n")
+    with pytest.raises(gmc.GmcError) as e:
+        gmc.check(f)
+    assert [(d.kind, d.span.line) for d in e.value.diagnostics] == [("syntax_error", 1), ("syntax_error", 3)]
