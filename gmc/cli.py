@@ -152,8 +152,13 @@ def _latex(args) -> int:
 
 def _compile(args) -> int:
     from gmc.compiler import driver
+    from gmc.compiler.diagnostics import render_all
 
-    source = driver.python_source(driver.compile_model(*driver.read_source(args.file)))
+    text, filename = driver.read_source(args.file)
+    model, warnings = driver.check_source(text, filename)
+    if warnings:
+        print(render_all(warnings, text, filename) + "\n", file=sys.stderr)
+    source = driver.python_source(model)
     if args.output is None:
         sys.stdout.write(source)
     else:
