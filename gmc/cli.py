@@ -103,7 +103,7 @@ def _check(args) -> int:
     text, filename = driver.read_source(args.file)
     model, warnings = driver.check_source(text, filename)
     if warnings:
-        print(render_all(warnings, text, filename) + "\n", file=sys.stderr)
+        print(render_all(warnings, text, filename), file=sys.stderr)
     counts = f"{len(model.vars)} variables, {len(model.factors)} factors, {len(model.losses)} losses"
     noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
     print(f"{args.file}: ok ({counts}{noted})")
@@ -157,7 +157,7 @@ def _compile(args) -> int:
     text, filename = driver.read_source(args.file)
     model, warnings = driver.check_source(text, filename)
     if warnings:
-        print(render_all(warnings, text, filename) + "\n", file=sys.stderr)
+        print(render_all(warnings, text, filename), file=sys.stderr)
     source = driver.python_source(model)
     if args.output is None:
         sys.stdout.write(source)
