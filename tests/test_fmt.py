@@ -5,14 +5,13 @@ expressions; they are rendered by a deliberately different writer (every operand
 parenthesized, random spacing, ``*`` in products, comments and blank lines sprinkled), so
 the test also exercises the parser against the printer.
 """
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gmc.cli import main
 from gmc.dsl import ast
 from gmc.dsl.parser import parse
 from gmc.dsl.printer import format_source
@@ -257,23 +256,20 @@ def test_numbers_as_written_and_attribute_of_number():
     assert format_source("loss = 1.50e-3 + .5 + 2. + (2).a\n") == "loss = 1.50e-3 + .5 + 2. + (2).a\n"
 
 
-def _gmc(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "gmc", *map(str, args)], capture_output=True, text=True, cwd=cwd)
-
-
-def test_cli_fmt_prints_and_rewrites_in_place(tmp_path):
+def test_cli_fmt_prints_and_rewrites_in_place(tmp_path, capsys):
     f = tmp_path / "m.gm"
     f.write_text("var x: binary[4]  # data\np(x)=Bernoulli(probs=0.5)\nloss=mean(-log p(x))\n")
-    printed = _gmc("fmt", f)
-    assert printed.returncode == 0
-    assert printed.stdout == "var x: binary[4]  # data\np(x) = Bernoulli(probs=0.5)\nloss = mean(-log p(x))\n"
+    assert main(["fmt", str(f)]) == 0
+    printed = capsys.readouterr().out
+    assert printed == "var x: binary[4]  # data\np(x) = Bernoulli(probs=0.5)\nloss = mean(-log p(x))\n"
     assert f.read_text().startswith("var x: binary[4]  # data\np(x)=")  # untouched without -i
-    assert _gmc("fmt", "-i", f).returncode == 0
-    assert f.read_text() == printed.stdout
+    assert main(["fmt", "-i", str(f)]) == 0
+    assert f.read_text() == printed and capsys.readouterr().out == ""
 
 
-def test_cli_fmt_syntax_error_is_located(tmp_path):
+def test_cli_fmt_syntax_error_is_located(tmp_path, capsys):
     f = tmp_path / "bad.gm"
     f.write_text("var x: real\nloss = mean(\n")
-    result = _gmc("fmt", f)
-    assert result.returncode == 1 and "Syntax error in 'bad.gm'" in result.stderr and "Traceback" not in result.stderr
+    assert main(["fmt", str(f)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Syntax error in 'bad.gm'" in captured.err and "Traceback" not in captured.err

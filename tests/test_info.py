@@ -1,8 +1,5 @@
 """``gmc info``: declarations and how each loss term is computed; stable JSON."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -74,29 +71,39 @@ def test_json_is_stable_and_sorted():
     assert text == info_json(_info(VAE.read_text(), "vae.gm"))
 
 
-def test_info_lists_warnings(tmp_path):
+def test_info_lists_warnings(tmp_path, capsys):
     f = tmp_path / "w.gm"
     f.write_text("param unused = 2.0\nvar x: binary[2]\np(x) = Bernoulli(probs=0.5)\nloss = mean(-log p(x))\n")
-    result = subprocess.run([sys.executable, "-m", "gmc", "info", str(f)], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert "warnings:\n  The param 'unused' is never used." in result.stdout
-    assert "p(x) = Bernoulli(probs=0.5)  [not reparameterized]" in result.stdout
-    assert "log p(x): exact" in result.stdout
+    assert main(["info", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "warnings:\n  The param 'unused' is never used." in out
+    assert "p(x) = Bernoulli(probs=0.5)  [not reparameterized]" in out
+    assert "log p(x): exact" in out
 
 
-def test_info_on_bad_file_is_a_located_error(tmp_path):
+def test_info_on_bad_file_is_a_located_error(tmp_path, capsys):
     f = tmp_path / "bad.gm"
     f.write_text("var x: binary[2]\np(x) = Bernoulli(prob=0.5)\nloss = mean(-log p(x))\n")
-    result = subprocess.run([sys.executable, "-m", "gmc", "info", str(f), "--json"], capture_output=True, text=True)
-    assert result.returncode == 1 and result.stdout == ""
-    assert "Semantic error in 'bad.gm', line 2" in result.stderr and "Traceback" not in result.stderr
+    assert main(["info", str(f), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Semantic error in 'bad.gm', line 2" in captured.err and "Traceback" not in captured.err
 
 
-def test_check_prints_warnings_and_exits_0(tmp_path):
+def test_check_prints_warnings_and_exits_0(tmp_path, capsys):
     f = tmp_path / "w.gm"
     f.write_text("const K = 3\nvar x: binary[2]\np(x) = Bernoulli(probs=0.5)\nloss = mean(-log p(x))\n")
-    result = subprocess.run([sys.executable, "-m", "gmc", "check", str(f)], capture_output=True, text=True)
-    assert result.returncode == 0
-    assert result.stdout.strip().endswith("(1 variables, 1 factors, 1 losses, 1 warning)")
-    assert result.stderr.startswith("Warning in 'w.gm', line 1, column 1 to column 11:")
-    assert "The const 'K' is never used." in result.stderr
+    assert main(["check", str(f)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().endswith("(1 variables, 1 factors, 1 losses, 1 warning)")
+    assert captured.err.startswith("Warning in 'w.gm', line 1, column 1 to column 11:")
+    assert "The const 'K' is never used." in captured.err
+
+
+def test_compile_prints_warnings_on_stderr_only(tmp_path, capsys):
+    f = tmp_path / "w.gm"
+    f.write_text("const K = 3\nvar x: binary[2]\np(x) = Bernoulli(probs=0.5)\nloss = mean(-log p(x))\n")
+    assert main(["compile", str(f)]) == 0
+    captured = capsys.readouterr()
+    assert "class W" in captured.out and "Warning" not in captured.out
+    assert "The const 'K' is never used." in captured.err
