@@ -8,7 +8,7 @@ where one exists, a hint such as ``Did you mean 'enc'?``.
 Each kind of error has exactly one constructor below; passes never format messages
 themselves, so wording stays consistent and golden transcripts change in one file. Every
 constructor stamps its own name on the diagnostic (``Diagnostic.kind``); :data:`KINDS` lists
-them all, and ``tests/test_diagnostic_kinds.py`` checks each has a golden transcript.
+them all, and ``tests/test_diagnostics.py`` checks each has a golden transcript.
 
 Severity: a diagnostic whose phase is ``'Warning'`` does not stop compilation (unused
 declarations); every other phase is an error.
@@ -230,7 +230,7 @@ def not_a_positive_integer(span: Span, what: str, value: object) -> Diagnostic:
 
 def not_a_variable(span: Span, name: str, kind: str) -> Diagnostic:
     return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.",
-                  f"Declare one with 'var NAME: TYPE', e.g. 'var {name.lower()}: real[2]'.")
+                  "Declare the variable with 'var NAME: TYPE', e.g. 'var z: real[8]'.")
 
 
 def net_input_mismatch(span: Span, net: str, expected: int, got: int, inputs: Iterable[str] = ()) -> Diagnostic:

@@ -17,8 +17,9 @@ __all__ = ["GmcError", "check", "compile_file", "compile_source", "latex", "to_p
 def check(path: str | Path) -> list:
     """Parse and check a .gm file; raises GmcError listing every error.
 
-    Returns the warnings (a list of :class:`gmc.compiler.diagnostics.Diagnostic`, e.g. unused
-    declarations; ``str(w)`` is not the transcript, use ``w.render(source, filename)``)."""
+    Returns the warnings, a list of :class:`gmc.compiler.diagnostics.Diagnostic` (unused
+    declarations; empty for a clean file). ``w.render(source, filename)`` is the transcript
+    ``gmc check`` prints; ``w.kind``, ``w.span`` and ``w.message`` are its parts."""
     from gmc.compiler import driver
 
     return driver.check_source(*driver.read_source(path))[1]
