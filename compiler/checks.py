@@ -8,8 +8,11 @@ The rules (DESIGN.md section 2):
 - distributions: the family's support equals the variable's declared support, each parameter
   lies in the family's parameter support, and its event shape broadcasts to the variable's;
 - nets: inputs have the shapes the net was declared with;
+- definitions: the distributions sharing a name (all the ``p``s) define no variable through
+  itself, even when no product multiplies them;
 - losses: reduced to one number over the batch; KL and CE compare distributions over the
-  same variables; estimators pair a joint with a posterior over some of its variables.
+  same variables; estimators pair a joint with a posterior over some of its variables;
+  every variable a term reads is data or drawn in scope (:mod:`gmc.compiler.flow_checks`).
 """
 from __future__ import annotations
 
@@ -17,21 +20,29 @@ from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
+from gmc.compiler.flow_checks import check_loss_flow
 from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per_example
 
 
 def check(model: ir.Model) -> ir.Model:
     """Return ``model`` unchanged when valid; raise GmcError listing every error otherwise."""
-    errors: list[diag.Diagnostic] = []
-    for factor in model.factors.values():
-        errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
-    for loss in model.losses.values():
-        errors += _check_loss(model, loss)
+    errors = check_errors(model)
     if errors:
-        errors.sort(key=lambda d: (d.span.line, d.span.column))
         raise diag.GmcError(errors, model.source, model.filename)
     assert not model.lint(), model.lint()
     return model
+
+
+def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
+    """Every semantic error of ``model`` (possibly a partial model from lowering), in source order."""
+    errors: list[diag.Diagnostic] = []
+    for factor in model.factors.values():
+        errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
+    errors += _check_definition_cycles(model, errors)
+    for loss in model.losses.values():
+        errors += _check_loss(model, loss)
+        errors += check_loss_flow(model, loss)
+    return sorted(errors, key=lambda d: (d.span.line, d.span.column))
 
 
 # ---- products ----------------------------------------------------------------------------
@@ -59,6 +70,34 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
     if outputs != set(product.outputs) or needs != set(product.given):
         return [diag.signature_mismatch(product.span, product.signature, _names(outputs), _names(needs))]
     return []
+
+
+def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> list[diag.Diagnostic]:
+    """Recursion among the separate definitions of one model (DESIGN.md section 2): the
+    distributions named ``p`` must not define ``x`` from ``z`` and ``z`` from ``x``. Reported
+    once, at the definition that closes the cycle, unless a product holding all its factors
+    already has an error (which names the cycle)."""
+    import networkx as nx
+
+    products = [{leaf.signature for leaf in ir.leaves(model, sig)} for sig, f in model.factors.items()
+                if f.is_product and any(d.span == f.span for d in found)]
+    errors = []
+    for name in dict.fromkeys(f.name for f in model.factors.values()):
+        g = nx.DiGraph()
+        for f in model.factors.values():
+            if f.name == name and not f.is_product:
+                for given in f.given:
+                    for out in f.outputs:
+                        g.add_edge(given, out, factor=f)
+        try:
+            edges = nx.find_cycle(g)
+        except nx.NetworkXNoCycle:
+            continue
+        factors = [g.edges[a, b]["factor"] for a, b in edges]
+        closing = max(factors, key=lambda f: (f.span.line, f.span.column))
+        if not any({f.signature for f in factors} <= leaves for leaves in products):
+            errors.append(diag.recursion(closing.span, [(a, b, g.edges[a, b]["factor"].signature) for a, b in edges]))
+    return errors
 
 
 def _defined_through_itself(model: ir.Model, sig: str, path: tuple[str, ...]) -> bool:

@@ -6,12 +6,19 @@ columns, the source lines with a caret under the span, a blank line, then the me
 where one exists, a hint such as ``Did you mean 'enc'?``.
 
 Each kind of error has exactly one constructor below; passes never format messages
-themselves, so wording stays consistent and golden transcripts change in one file.
+themselves, so wording stays consistent and golden transcripts change in one file. Every
+constructor stamps its own name on the diagnostic (``Diagnostic.kind``); :data:`KINDS` lists
+them all, and ``tests/test_diagnostics.py`` checks each has a golden transcript.
+
+Severity: a diagnostic whose phase is ``'Warning'`` does not stop compilation (unused
+declarations); every other phase is an error.
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import functools
+import inspect
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from gmc.dsl.ast import NO_SPAN, Span
@@ -28,10 +35,16 @@ class Diagnostic:
     span: Span
     message: str
     hint: str | None = None
+    kind: str = field(default="", compare=False)  # the constructor's name, e.g. 'undefined_name'
 
     @property
     def is_error(self) -> bool:
         return self.phase != "Warning"
+
+    @property
+    def severity(self) -> str:
+        """'error' or 'warning'."""
+        return "error" if self.is_error else "warning"
 
     def render(self, source: str, filename: str) -> str:
         """The full transcript of this diagnostic for ``source`` read from ``filename``."""
@@ -56,7 +69,7 @@ class Diagnostic:
 
 
 def _excerpt(source: str, span: Span) -> list[str]:
-    text = source.splitlines()
+    text = source.split("\n")  # as the lexer counts lines (splitlines also breaks at '\x85')
     first = max(1, span.line - _CONTEXT_LINES)
     last = min(len(text), span.line)
     width = len(str(last))
@@ -83,10 +96,15 @@ class GmcError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n\n".join(d.render(self.source, self.filename) for d in self.diagnostics)
+        return render_all(self.diagnostics, self.source, self.filename)
 
     def __str__(self) -> str:
         return self.render()
+
+
+def render_all(diagnostics: Iterable[Diagnostic], source: str, filename: str) -> str:
+    """The transcripts of several diagnostics, separated by blank lines (warnings included)."""
+    return "\n\n".join(d.render(source, filename) for d in diagnostics)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -101,6 +119,10 @@ def _hint(name: str, candidates: list[str], listing: str) -> str:
 
 def _error(span: Span, message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic("Semantic error", span, message, hint)
+
+
+def _warning(span: Span, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic("Warning", span, message, hint)
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -123,6 +145,11 @@ def unexpected_character(span: Span, char: str) -> Diagnostic:
     return Diagnostic("Syntax error", span, f"Unexpected character {char!r}.")
 
 
+def not_utf8(span: Span, byte: int) -> Diagnostic:
+    return Diagnostic("Syntax error", span, f"The byte 0x{byte:02x} is not valid UTF-8.",
+                      "Save the file as UTF-8.")
+
+
 def unbalanced_bracket(span: Span, bracket: str) -> Diagnostic:
     return Diagnostic("Syntax error", span, f"This {bracket!r} is never closed.")
 
@@ -142,7 +169,8 @@ def undefined_factor(span: Span, signature: str, defined: Iterable[str]) -> Diag
 
 
 def duplicate_definition(span: Span, what: str, name: str, first_line: int) -> Diagnostic:
-    return _error(span, f"The {what} '{name}' is already defined on line {first_line}.")
+    return _error(span, f"The {what} '{name}' is already defined on line {first_line}.",
+                  "Rename one of them, or remove this definition.")
 
 
 def unknown_distribution(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
@@ -155,7 +183,7 @@ def unknown_parameter(span: Span, family: str, name: str, accepted: Iterable[str
 
 
 def unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
-    return _error(span, f"Unknown function '{name}'.", _did_you_mean(name, known))
+    return _error(span, f"Unknown function '{name}'.", _hint(name, sorted(set(known)), "Known functions"))
 
 
 def unknown_support(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
@@ -191,19 +219,24 @@ def missing_parameter(span: Span, family: str, options: str) -> Diagnostic:
 
 
 def not_a_constant(span: Span, what: str) -> Diagnostic:
-    return _error(span, f"{what} must be a compile-time constant: a number, a const or arithmetic of them.")
+    return _error(span, f"{what} must be a compile-time constant: a number, a const or arithmetic of them.",
+                  "Params and weights may change at run time; declare a fixed value with 'const NAME = VALUE'.")
 
 
 def not_a_positive_integer(span: Span, what: str, value: object) -> Diagnostic:
-    return _error(span, f"{what} must be a positive integer, got {value}.")
+    shown = f"{value:.6g}" if isinstance(value, float) else value
+    return _error(span, f"{what} must be a positive integer, got {shown}.", "Use a whole number of at least 1.")
 
 
 def not_a_variable(span: Span, name: str, kind: str) -> Diagnostic:
-    return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.")
+    return _error(span, f"'{name}' is a {kind}, but a random variable declared with 'var' is needed here.",
+                  "Declare the variable with 'var NAME: TYPE', e.g. 'var z: real[8]'.")
 
 
-def net_input_mismatch(span: Span, net: str, expected: int, got: int) -> Diagnostic:
-    return _error(span, f"Net '{net}' takes {expected} input(s) but is called with {got}.")
+def net_input_mismatch(span: Span, net: str, expected: int, got: int, inputs: Iterable[str] = ()) -> Diagnostic:
+    inputs = list(inputs)
+    return _error(span, f"Net '{net}' takes {expected} input(s) but is called with {got}.",
+                  f"It is declared as {net}({', '.join(inputs)})." if inputs else None)
 
 
 def net_needs_attribute(span: Span, net: str, outputs: Iterable[str]) -> Diagnostic:
@@ -231,7 +264,8 @@ def loss_not_scalar(span: Span, name: str) -> Diagnostic:
 
 
 def functional_over_different_variables(span: Span, functional: str, first: str, second: str) -> Diagnostic:
-    return _error(span, f"{functional} compares distributions over different variables: '{first}' and '{second}'.")
+    return _error(span, f"{functional} compares distributions over different variables: '{first}' and '{second}'.",
+                  "Both sides must be distributions over the same variables, as in KL[q(z|x) || p(z)].")
 
 
 # ---- factorization ---------------------------------------------------------------------
@@ -249,7 +283,8 @@ def recursion(span: Span, cycle: list[tuple[str, str, str]]) -> Diagnostic:
 
 
 def signature_mismatch(span: Span, signature: str, defines: str, needs: str) -> Diagnostic:
-    return _error(span, f"The right side does not match '{signature}': it defines {defines} and is conditioned on {needs}.")
+    return _error(span, f"The right side does not match '{signature}': it defines {defines} and is conditioned on {needs}.",
+                  "List what the product defines before '|' and what it still needs after it.")
 
 
 def out_of_scope(span: Span, variable: str, signature: str, given: Iterable[str]) -> Diagnostic:
@@ -260,7 +295,8 @@ def out_of_scope(span: Span, variable: str, signature: str, given: Iterable[str]
 
 
 def self_dependency(span: Span, variable: str, signature: str) -> Diagnostic:
-    return _error(span, f"{signature} defines '{variable}' in terms of itself.")
+    return _error(span, f"{signature} defines '{variable}' in terms of itself.",
+                  "Condition on another variable, or use a weight for a learned value.")
 
 
 # ---- supports and shapes ---------------------------------------------------------------
@@ -281,18 +317,87 @@ def shape_mismatch(span: Span, what: str, got: tuple[int, ...], variable: str, e
 
 
 def incompatible_shapes(span: Span, op: str, left: tuple[int, ...], right: tuple[int, ...]) -> Diagnostic:
-    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.")
+    hint = ("'@' needs the last dimension of the left operand to equal the first of the right." if op == "@" else
+            "Each trailing dimension must be equal, or 1 on one side.")
+    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.", hint)
 
 
 def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: str, value: float) -> Diagnostic:
     return _error(span, f"Parameter '{parameter}' of {family} must be {needed}, got {value:g}.")
 
 
-# ---- warnings --------------------------------------------------------------------------
-
 def no_loss(span: Span) -> Diagnostic:
     return _error(span, "The program defines no loss.", "Add one, e.g. loss = mean(-elbo(p(x,z), q(z|x))).")
 
+
+# ---- declarations (more) -----------------------------------------------------------------
+
+def cannot_read(path: str, reason: str) -> Diagnostic:
+    return Diagnostic("Error", NO_SPAN, f"Cannot read '{path}': {reason}.")
+
+
+def duplicate_model(span: Span, first: str, first_line: int) -> Diagnostic:
+    return _error(span, f"The model is already named '{first}' on line {first_line}; a file names one model.")
+
+
+def duplicate_net_output(span: Span, net: str, name: str) -> Diagnostic:
+    return _error(span, f"Net '{net}' declares the output '{name}' twice.", "Give each output its own name.")
+
+
+def repeated_variable(span: Span, variable: str, where: str) -> Diagnostic:
+    return _error(span, f"Variable '{variable}' appears more than once in {where}.",
+                  "List each variable once.")
+
+
+# ---- data flow in losses -----------------------------------------------------------------
+
+def unsupplied_variable(span: Span, loss: str, variable: str, sampler: str) -> Diagnostic:
+    return _error(span, f"Loss '{loss}' needs '{variable}' here, but nothing supplies it: '{variable}' is a latent "
+                        f"variable of this loss, drawn from {sampler} only inside its own term.",
+                  f"Move this term inside E_{{{sampler}}}[...], or use a factor that does not mention '{variable}'.")
+
+
+def sampler_needs_unavailable(span: Span, sampler: str, variable: str, source: str) -> Diagnostic:
+    return _error(span, f"Sampling from {sampler} needs '{variable}', which this loss does not have here: "
+                        f"'{variable}' is not data but is drawn from {source}, which is not in scope.",
+                  f"Sample '{variable}' first, as in E_{{{source}}}[E_{{{sampler}}}[...]].")
+
+
+# ---- warnings ----------------------------------------------------------------------------
+
+_UNUSED_HINTS = {
+    "var": "Use it in a factor, or remove it.",
+    "factor": "Use it in a loss or a product, or remove it.",
+    "net": "Call it in a factor or a loss, or remove it.",
+}
+
+
+def unused(span: Span, what: str, name: str) -> Diagnostic:
+    """A declaration nothing refers to; ``what`` is var, const, param, weight, net or factor."""
+    noun = {"var": "variable"}.get(what, what)
+    return _warning(span, f"The {noun} '{name}' is never used.", _UNUSED_HINTS.get(what, "Remove it."))
+
+
+def _stamp(kind: str, constructor):
+    @functools.wraps(constructor)
+    def build(*args, **kwargs) -> Diagnostic:
+        return replace(constructor(*args, **kwargs), kind=kind)
+    return build
+
+
+def _register_kinds() -> tuple[str, ...]:
+    """Wrap every public constructor (a function returning a Diagnostic) so it stamps its kind."""
+    kinds = []
+    for name, value in list(globals().items()):
+        if (not name.startswith("_") and inspect.isfunction(value) and value.__module__ == __name__
+                and value.__annotations__.get("return") == "Diagnostic"):
+            globals()[name] = _stamp(name, value)
+            kinds.append(name)
+    return tuple(kinds)
+
+
+#: The name of every diagnostic constructor, in source order.
+KINDS = _register_kinds()
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]
 

@@ -13,29 +13,52 @@ from gmc.compiler import ir
 
 
 def read_source(path: str | Path) -> tuple[str, str]:
-    """(text, display name) of a .gm file; raises GmcError when it cannot be read."""
+    """(text, display name) of a .gm file; raises GmcError when it cannot be read or is not UTF-8."""
     from gmc.compiler import diagnostics as diag
+    from gmc.dsl.ast import Span
 
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8"), p.name
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise diag.GmcError([diag.Diagnostic("Error", diag.NO_SPAN, f"Cannot read '{path}': {reason}.")],
-                            "", str(path)) from None
+        data = p.read_bytes()
+    except OSError as e:
+        raise diag.GmcError([diag.cannot_read(str(path), e.strerror or str(e))], "", str(path)) from None
+    try:
+        return data.decode("utf-8"), p.name
+    except UnicodeDecodeError as e:
+        before = data[:e.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        span = Span(line, column, line, column)
+        raise diag.GmcError([diag.not_utf8(span, data[e.start])], data.decode("utf-8", errors="replace"),
+                            p.name) from None
 
 
 def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
     """Source text to a checked IR model; raises GmcError on any error."""
-    from gmc.compiler.checks import check
-    from gmc.compiler.lower import lower
+    return check_source(text, filename, name)[0]
+
+
+def check_source(text: str, filename: str = "<string>", name: str | None = None):
+    """(checked IR model, warnings) for source text; raises GmcError on any error.
+
+    Warnings (:func:`gmc.compiler.unused.unused_warnings`) are computed only for programs
+    without errors, so an error transcript never mixes in warnings."""
+    from gmc.compiler import diagnostics as diag
+    from gmc.compiler.checks import check, check_errors
+    from gmc.compiler.lower import lower_partial
+    from gmc.compiler.unused import unused_warnings
     from gmc.dsl.parser import parse
 
     program = parse(text, filename)
-    model = lower(program)
+    model, errors = lower_partial(program)
+    if errors:
+        # Check what did resolve too, so independent semantic errors are reported together.
+        errors = sorted(errors + check_errors(model), key=lambda d: (d.span.line, d.span.column))
+        raise diag.GmcError(errors, text, filename)
     if name is not None:
         model.name = name
-    return check(model)
+    check(model)
+    return model, unused_warnings(program)
 
 
 def latex(model: ir.Model) -> str:

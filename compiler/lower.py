@@ -24,11 +24,34 @@ _ESTIMATORS = ("elbo", "iwae")
 
 def lower(program: ast.Program) -> ir.Model:
     """Build the IR of ``program``; raises GmcError with every resolution error found."""
+    model, errors = lower_partial(program)
+    if errors:
+        raise diag.GmcError(errors, program.source, program.filename)
+    return model
+
+
+def lower_partial(program: ast.Program) -> tuple[ir.Model, list[diag.Diagnostic]]:
+    """(IR of everything that resolved, resolution errors). A statement with an error is left
+    out together with everything that refers to it, so the partial model is consistent and
+    the semantic checks can still run on it (independent errors are all reported)."""
     lowering = _Lowering(program)
     model = lowering.run()
     if lowering.errors:
-        raise diag.GmcError(lowering.errors, program.source, program.filename)
-    return model
+        _prune(model)
+    return model, lowering.errors
+
+
+def _prune(model: ir.Model) -> None:
+    """Drop products and losses that refer to a factor which failed to lower."""
+    changed = True
+    while changed:
+        missing = [sig for sig, f in model.factors.items() if any(c not in model.factors for c in f.components)]
+        changed = bool(missing)
+        for sig in missing:
+            del model.factors[sig]
+    for name in [n for n, loss in model.losses.items()
+                 if any(sig not in model.factors for sig in ir.factor_refs(loss.expr))]:
+        del model.losses[name]
 
 
 def default_model_name(filename: str) -> str:
@@ -71,7 +94,7 @@ class _Lowering:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
         if not self.model.losses and not self.errors:
-            self.errors.append(diag.no_loss(ast.NO_SPAN))
+            self.errors.append(diag.no_loss(_end_of_file(self.program.source)))
         return self.model
 
     def error(self, d: diag.Diagnostic) -> None:
@@ -93,7 +116,11 @@ class _Lowering:
     # ---- declarations ------------------------------------------------------------------
     def declare(self, s) -> None:
         if isinstance(s, ast.ModelDecl):
-            self.model.name = s.name
+            if ("model", "") in self.first_line:
+                self.error(diag.duplicate_model(s.span, self.model.name, self.first_line["model", ""]))
+            else:
+                self.first_line["model", ""] = s.span.line
+                self.model.name = s.name
             return
         if not self.claim(type(s).__name__.removesuffix("Decl").lower(), s.name, s.span):
             return
@@ -200,6 +227,12 @@ class _Lowering:
         return ir.Type(spec.support, tuple(dims))
 
     def net(self, s: ast.NetDecl) -> None:
+        self.repeated(s.inputs, f"the inputs of net '{s.name}'")
+        seen_outputs: set[str] = set()
+        for out in s.outputs:
+            if out.name in seen_outputs:
+                self.error(diag.duplicate_net_output(out.span, s.name, out.name))
+            seen_outputs.add(out.name)
         inputs = []
         for name in s.inputs:
             if self.variable(name) is not None:
@@ -221,6 +254,16 @@ class _Lowering:
         if len(inputs) == len(s.inputs) and len(outputs) == len(s.outputs):
             self.model.nets[s.name] = ir.Net(s.name, tuple(inputs), tuple(outputs),
                                              hidden if s.body is not None else None, s.span)
+
+    def repeated(self, names: tuple[ast.Name, ...], where: str) -> bool:
+        """Report the second occurrence of a name listed twice; True when there is one."""
+        seen: set[str] = set()
+        for n in names:
+            if n.id in seen:
+                self.error(diag.repeated_variable(n.span, n.id, where))
+                return True
+            seen.add(n.id)
+        return False
 
     def variable(self, name: ast.Name) -> str | None:
         """A name that must be a declared random variable."""
@@ -244,6 +287,8 @@ class _Lowering:
         if None in outputs or None in given:
             return
         text = ir.signature(sig.name, tuple(outputs), tuple(given))
+        if self.repeated(sig.outputs + sig.given, text):
+            return
         if not self.claim("factor", text, sig.span):
             return
         first = s.terms[0]
@@ -417,7 +462,7 @@ class _Lowering:
             self.error(diag.bad_arguments(call.span, f"net '{net.name}'", "it takes its inputs by position."))
             return None
         if len(call.args) != len(net.inputs):
-            self.error(diag.net_input_mismatch(call.span, net.name, len(net.inputs), len(call.args)))
+            self.error(diag.net_input_mismatch(call.span, net.name, len(net.inputs), len(call.args), net.inputs))
             return None
         args = [self.expr(a, scope) for a in call.args]
         return None if None in args else tuple(args)
@@ -503,6 +548,12 @@ class _Scope:
 
     def __init__(self, given, outputs, signature):
         self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
+
+
+def _end_of_file(source: str) -> ast.Span:
+    """The position just after the last non-empty line (where a missing statement belongs)."""
+    lines = source.rstrip("\n").splitlines() or [""]
+    return ast.Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
 
 
 def _text(source: str, span: ast.Span) -> str:

@@ -7,6 +7,7 @@ span lines.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import lark
@@ -194,25 +195,63 @@ def parse(text: str, filename: str = "<string>") -> ast.Program:
     Raises :class:`gmc.GmcError` with one located 'Syntax error' diagnostic on malformed input.
     """
     source = text if text.endswith("\n") else text + "\n"
+    tree, error = _try_parse(source)
+    if error is not None:
+        # Report every statement that fails on its own, not only the first (see _statement_chunks).
+        errors = [e for chunk in _statement_chunks(source) for e in [_try_parse(chunk)[1]] if e is not None]
+        raise diag.GmcError(errors or [error], text, filename) from None
+    statements = _ToAst().transform(tree)
+    return ast.Program(tuple(statements), source=text, filename=filename)
+
+
+def _try_parse(source: str):
+    """(tree, None) or (None, the located syntax error)."""
     try:
-        tree = _parser().parse(source)
+        return _parser().parse(source), None
     except lark.UnexpectedCharacters as e:
         span = ast.Span(e.line, e.column, e.line, e.column)
-        raise diag.GmcError([diag.unexpected_character(span, source[e.pos_in_stream])], text, filename) from None
+        return None, diag.unexpected_character(span, source[e.pos_in_stream])
     except lark.UnexpectedToken as e:
-        unclosed = [t for t in _POSTLEX.open_brackets if t.line < e.token.line]
+        at_end = e.token.type == "$END"
+        unclosed = [t for t in _POSTLEX.open_brackets if at_end or t.line < e.token.line]
         if unclosed:
             bracket = unclosed[-1]
-            error = diag.unbalanced_bracket(_token_span(bracket), str(bracket))
-        else:
-            error = _unexpected_token(e, source)
-        raise diag.GmcError([error], text, filename) from None
+            return None, diag.unbalanced_bracket(_token_span(bracket), str(bracket))
+        return None, _unexpected_token(e, source)
     except lark.UnexpectedEOF as e:
         lines = source.splitlines() or [""]
         span = ast.Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
-        raise diag.GmcError([diag.syntax_error(span, "end of file", _expected(e.expected))], text, filename) from None
-    statements = _ToAst().transform(tree)
-    return ast.Program(tuple(statements), source=text, filename=filename)
+        return None, diag.syntax_error(span, "end of file", _expected(e.expected))
+
+
+def _statement_chunks(source: str) -> list[str]:
+    """Each statement of ``source`` alone, preceded by blank lines so line numbers stay put.
+
+    A statement ends at a newline outside brackets, as in the lexer; an unclosed bracket
+    runs its statement until a line that starts with a declaration keyword. Used only after a syntax error, so that
+    independent errors in different statements are all reported."""
+    chunks, start, depth = [], 0, 0
+    lines = source.split("\n")
+    for number, line in enumerate(lines):
+        if depth > 0 and _STATEMENT_START.match(line):
+            # An unclosed bracket: a keyword at the start of a line begins the next statement.
+            chunks.append("\n" * start + "\n".join(lines[start:number]) + "\n")
+            start, depth = number, 0
+        code = line.split("#", 1)[0]
+        depth += code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
+        if depth <= 0:
+            depth = 0
+            chunk = "\n".join(lines[start:number + 1])
+            if chunk.strip():
+                chunks.append("\n" * start + chunk + "\n")
+            start = number + 1
+    rest = "\n".join(lines[start:])
+    if rest.strip():
+        chunks.append("\n" * start + rest + "\n")
+    return chunks
+
+
+_STATEMENT_START = re.compile(r"(model|const|param|weight|var|net|loss)\b")
 
 
 def _expected(names) -> list[str]:

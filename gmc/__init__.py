@@ -2,7 +2,7 @@
 
     VAE = gmc.compile_file("examples/vae.gm")   # a torch.nn.Module subclass
     code = gmc.to_python("examples/vae.gm")     # its generated source
-    gmc.check("examples/vae.gm")                # raises gmc.GmcError with located diagnostics
+    gmc.check("examples/vae.gm")                # warnings; raises gmc.GmcError with located errors
 """
 from __future__ import annotations
 
@@ -14,11 +14,15 @@ __version__ = "0.1.0"
 __all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "to_python", "__version__"]
 
 
-def check(path: str | Path) -> None:
-    """Parse and check a .gm file; raises GmcError listing every error."""
+def check(path: str | Path) -> list:
+    """Parse and check a .gm file; raises GmcError listing every error.
+
+    Returns the warnings, a list of :class:`gmc.compiler.diagnostics.Diagnostic` (unused
+    declarations; empty for a clean file). ``w.render(source, filename)`` is the transcript
+    ``gmc check`` prints; ``w.kind``, ``w.span`` and ``w.message`` are its parts."""
     from gmc.compiler import driver
 
-    driver.compile_model(*driver.read_source(path))
+    return driver.check_source(*driver.read_source(path))[1]
 
 
 def compile_source(text: str, name: str | None = None, filename: str = "<string>") -> type:

@@ -36,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.set_defaults(command=_check)
 
+    c = sub.add_parser("fmt", help="print the canonical form of a .gm file (comments kept)")
+    c.add_argument("file")
+    c.add_argument("-i", "--in-place", action="store_true", help="rewrite the file instead of printing")
+    c.set_defaults(command=_fmt)
+
+    c = sub.add_parser("info", help="list variables, factors, nets, losses and how each term is computed")
+    c.add_argument("file")
+    c.add_argument("--json", action="store_true", help="machine-readable output (sorted keys)")
+    c.set_defaults(command=_info)
+
     c = sub.add_parser("latex", help="print LaTeX of the factorizations and losses")
     c.add_argument("file")
     c.add_argument("--loss", help="print only this loss")
@@ -109,9 +119,39 @@ _positive_float = _positive(float, "number")
 
 def _check(args) -> int:
     from gmc.compiler import driver
+    from gmc.compiler.diagnostics import render_all
 
-    model = driver.compile_model(*driver.read_source(args.file))
-    print(f"{args.file}: ok ({len(model.vars)} variables, {len(model.factors)} factors, {len(model.losses)} losses)")
+    text, filename = driver.read_source(args.file)
+    model, warnings = driver.check_source(text, filename)
+    if warnings:
+        print(render_all(warnings, text, filename), file=sys.stderr)
+    counts = f"{len(model.vars)} variables, {len(model.factors)} factors, {len(model.losses)} losses"
+    noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
+    print(f"{args.file}: ok ({counts}{noted})")
+    return 0
+
+
+def _fmt(args) -> int:
+    from gmc.compiler import driver
+    from gmc.dsl.printer import format_source
+
+    text, filename = driver.read_source(args.file)
+    canonical = format_source(text, filename)
+    if args.in_place:
+        if canonical != text:
+            Path(args.file).write_text(canonical, encoding="utf-8")
+    else:
+        sys.stdout.write(canonical)
+    return 0
+
+
+def _info(args) -> int:
+    from gmc.compiler import driver
+    from gmc.compiler.info import info_json, info_text, model_info
+
+    text, filename = driver.read_source(args.file)
+    summary = model_info(*driver.check_source(text, filename))
+    print(info_json(summary) if args.json else info_text(summary))
     return 0
 
 
@@ -158,8 +198,13 @@ def _explain(args) -> int:
 
 def _compile(args) -> int:
     from gmc.compiler import driver
+    from gmc.compiler.diagnostics import render_all
 
-    source = driver.python_source(driver.compile_model(*driver.read_source(args.file)))
+    text, filename = driver.read_source(args.file)
+    model, warnings = driver.check_source(text, filename)
+    if warnings:
+        print(render_all(warnings, text, filename), file=sys.stderr)
+    source = driver.python_source(model)
     if args.output is None:
         sys.stdout.write(source)
     else:

@@ -1,0 +1,191 @@
+"""``gmc info``: what a checked program declares and how each loss term will be computed.
+
+:func:`model_info` returns plain data (dicts, lists, strings, numbers) ready for
+``json.dumps(..., sort_keys=True)``; :func:`info_text` renders the same data for people.
+Each term of a loss is listed after the objective rewrites of :mod:`gmc.compiler.simplify`
+(so ``elbo`` shows as its decomposition when that applies), with its method:
+``exact`` (a log-density), ``closed-form`` or ``monte-carlo`` (one reparameterized or
+score-free sample; ``k`` particles for ``iwae``). Whether a KL or entropy is closed-form is
+decided in one place, :func:`closed_form`, so a later derivation engine replaces one function.
+"""
+from __future__ import annotations
+
+import json
+
+from gmc.compiler import ir
+from gmc.compiler.dataflow import data_inputs
+from gmc.compiler.families import FAMILIES
+
+
+def closed_form(model: ir.Model, term: ir.Expr) -> bool:
+    """True when ``term`` (KL, H or CE) has a closed form the code generator inlines.
+
+    Mirrors :mod:`gmc.compiler.codegen.emitter`: KL of two distributions with a registered
+    pair rule, entropy of a distribution with a registered rule; CE is always sampled."""
+    from gmc.compiler.symbolic import FORMULAS, has_closed_kl
+
+    if isinstance(term, ir.KL):
+        a, b = model.factors[term.first], model.factors[term.second]
+        return not a.is_product and not b.is_product and has_closed_kl(a.family, b.family)
+    if isinstance(term, ir.Entropy):
+        f = model.factors[term.factor]
+        return not f.is_product and FORMULAS[f.family].entropy is not None
+    return False
+
+
+def model_info(model: ir.Model, warnings=()) -> dict:
+    """Everything ``gmc info`` reports about a checked model (see the module docstring)."""
+    from gmc.compiler.simplify import simplify
+
+    simplified = simplify(model)
+    return {
+        "model": model.name,
+        "file": model.filename,
+        "consts": {c.name: c.value for c in model.consts.values()},
+        "params": {p.name: p.default for p in model.params.values()},
+        "weights": {w.name: {**_type(w.type), "init": w.init} for w in model.weights.values()},
+        "variables": {v.name: _type(v.type) for v in model.vars.values()},
+        "nets": {n.name: _net(n) for n in model.nets.values()},
+        "factors": {sig: _factor(model, f) for sig, f in model.factors.items()},
+        "losses": {name: _loss(model, simplified.losses[name], loss) for name, loss in model.losses.items()},
+        "warnings": [w.message for w in warnings],
+    }
+
+
+def _type(t: ir.Type) -> dict:
+    return {"support": t.support, "shape": list(t.shape)}
+
+
+def _net(n: ir.Net) -> dict:
+    outputs = [{"name": name, **_type(t)} for name, t in n.outputs]
+    body = "user-supplied" if n.hidden is None else "MLP(" + ", ".join(map(str, n.hidden)) + ")"
+    return {"inputs": list(n.inputs), "outputs": outputs, "body": body}
+
+
+def _factor(model: ir.Model, f: ir.Factor) -> dict:
+    leaves = ir.leaves(model, f.signature)
+    out = {"outputs": list(f.outputs), "given": list(f.given),
+           "reparameterized": all(FAMILIES[leaf.family].reparameterized for leaf in leaves)}
+    if f.is_product:
+        out["product"] = list(f.components)
+    else:
+        out["family"] = f.family
+        out["parameters"] = {name: expr_text(e) for name, e in f.params}
+    return out
+
+
+def _loss(model: ir.Model, simplified: ir.Loss, original: ir.Loss) -> dict:
+    return {"expression": expr_text(original.expr), "computed_as": expr_text(simplified.expr),
+            "data": list(data_inputs(model, original.expr)), "terms": _terms(model, simplified.expr)}
+
+
+def _terms(model: ir.Model, e: ir.Expr) -> list[dict]:
+    terms = []
+    for node in ir.walk(e):
+        kind = _TERM_KINDS.get(type(node))
+        if kind is None:
+            continue
+        if kind == "log":
+            method = "exact"
+        elif kind in ("KL", "H", "CE"):
+            method = "closed-form" if closed_form(model, node) else "monte-carlo"
+        else:
+            method = "monte-carlo"
+        term = {"term": _head(node), "kind": kind, "method": method}
+        if isinstance(node, ir.Iwae):
+            term["samples"] = node.k
+        terms.append(term)
+    return terms
+
+
+_TERM_KINDS = {ir.LogProb: "log", ir.Expect: "E", ir.KL: "KL", ir.Entropy: "H", ir.CrossEntropy: "CE",
+               ir.Elbo: "elbo", ir.Iwae: "iwae"}
+_LEVEL = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
+
+
+def _head(e: ir.Expr) -> str:
+    """A term without the body of its expectation: ``E_{q(z|x)}[...]``."""
+    return f"E_{{{e.factor}}}[...]" if isinstance(e, ir.Expect) else expr_text(e)
+
+
+def expr_text(e: ir.Expr, level: int = 0) -> str:
+    """Compact .gm-like text of an IR expression, parenthesized only where needed."""
+    text, own = _text(e)
+    return f"({text})" if own < level else text
+
+
+def _text(e: ir.Expr) -> tuple[str, int]:
+    if isinstance(e, ir.Num):
+        return f"{e.value:g}", 5
+    if isinstance(e, (ir.ConstRef, ir.ParamRef, ir.WeightRef, ir.VarRef)):
+        return e.name, 5
+    if isinstance(e, ir.NetCall):
+        call = f"{e.net}({', '.join(expr_text(a) for a in e.args)})"
+        return (call + (f".{e.output}" if e.output else "")), 5
+    if isinstance(e, ir.Apply):
+        return f"{e.func}({', '.join(expr_text(a) for a in e.args)})", 5
+    if isinstance(e, ir.Neg):
+        return "-" + expr_text(e.operand, 3), 3
+    if isinstance(e, ir.BinOp):
+        level = _LEVEL[e.op]
+        if e.op == "**":
+            return f"{expr_text(e.left, 5)} ** {expr_text(e.right, 3)}", 4
+        return f"{expr_text(e.left, level)} {e.op} {expr_text(e.right, level + 1 if level == 1 else 3)}", level
+    if isinstance(e, ir.LogProb):
+        return f"log {e.factor}", 5
+    if isinstance(e, ir.Expect):
+        return f"E_{{{e.factor}}}[{expr_text(e.body)}]", 5
+    if isinstance(e, ir.KL):
+        return f"KL[{e.first} || {e.second}]", 5
+    if isinstance(e, ir.CrossEntropy):
+        return f"CE[{e.first} || {e.second}]", 5
+    if isinstance(e, ir.Entropy):
+        return f"H[{e.factor}]", 5
+    if isinstance(e, ir.Elbo):
+        return f"elbo({e.joint}, {e.posterior})", 5
+    if isinstance(e, ir.Iwae):
+        return f"iwae({e.joint}, {e.posterior}, k={e.k})", 5
+    raise TypeError(f"no text for {type(e).__name__}")
+
+
+def info_json(info: dict) -> str:
+    """Stable JSON: sorted keys, two-space indent."""
+    return json.dumps(info, sort_keys=True, indent=2)
+
+
+def info_text(info: dict) -> str:
+    """The report for people: one section per kind of declaration."""
+    lines = [f"model {info['model']} ({info['file']})"]
+
+    def section(title: str, rows: list[str]) -> None:
+        if rows:
+            lines.append("")
+            lines.append(title + ":")
+            lines.extend("  " + r for r in rows)
+
+    def typ(t: dict) -> str:
+        return t["support"] + (f"[{', '.join(map(str, t['shape']))}]" if t["shape"] else "")
+
+    section("consts", [f"{k} = {v}" for k, v in info["consts"].items()])
+    section("params", [f"{k} = {v:g}" for k, v in info["params"].items()])
+    section("weights", [f"{k}: {typ(w)} (init {w['init']:g})" for k, w in info["weights"].items()])
+    section("variables", [f"{k}: {typ(v)}" for k, v in info["variables"].items()])
+    section("nets", [f"{k}({', '.join(n['inputs'])}) -> "
+                     + ", ".join((f"{o['name']}: " if o["name"] else "") + typ(o) for o in n["outputs"])
+                     + f" = {n['body']}" for k, n in info["nets"].items()])
+    rows = []
+    for sig, f in info["factors"].items():
+        how = " ".join(f["product"]) if "product" in f else \
+            f"{f['family']}(" + ", ".join(f"{k}={v}" for k, v in f["parameters"].items()) + ")"
+        rows.append(f"{sig} = {how}  [{'reparameterized' if f['reparameterized'] else 'not reparameterized'}]")
+    section("factors", rows)
+    for name, loss in info["losses"].items():
+        rows = [f"= {loss['expression']}"]
+        if loss["computed_as"] != loss["expression"]:
+            rows.append(f"computed as {loss['computed_as']}")
+        rows.append("data: " + (", ".join(loss["data"]) or "none"))
+        rows += [f"{t['term']}: {t['method']}" + (f" ({t['samples']} samples)" if "samples" in t else "")
+                 for t in loss["terms"]]
+        section(f"loss {name}", rows)
+    section("warnings", info["warnings"])
+    return "\n".join(lines)
