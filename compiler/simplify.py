@@ -31,7 +31,7 @@ def decompose_elbo(model: ir.Model, e: ir.Expr) -> ir.Expr:
     body: ir.Expr = ir.LogProb(rest[0].signature, span=e.span)
     for leaf in rest[1:]:
         body = ir.BinOp("+", body, ir.LogProb(leaf.signature, span=e.span), span=e.span)
-    return ir.BinOp("-", ir.Expect(q.signature, body, span=e.span),
+    return ir.BinOp("-", ir.Expect(q.signature, body, e.estimator, span=e.span),
                     ir.KL(q.signature, prior.signature, span=e.span), span=e.span)
 
 

@@ -10,6 +10,7 @@ _EXPORTS = {
     "DataError": "errors", "TrainingError": "errors", "UserError": "errors",
     "FactorInfo": "model", "GeneratedModel": "model", "LossInfo": "model",
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
+    "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 
 __all__ = sorted(_EXPORTS)

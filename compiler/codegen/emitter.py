@@ -25,8 +25,11 @@ _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
     "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})", "relu": "torch.relu({})",
     "softmax": "torch.softmax({}, dim=-1)", "log_softmax": "torch.log_softmax({}, dim=-1)",
-    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})",
+    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})", "detach": "{}.detach()",
 }
+#: Element-wise functions of several arguments: on tensors, and on plain numbers (params).
+_TORCH_FUNCTIONS_N = {"min": "torch.minimum({}, {})", "max": "torch.maximum({}, {})", "clamp": "torch.clamp({}, {}, {})"}
+_PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min(max({}, {}), {})"}
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,12 @@ class Env:
 
 
 class Emitter:
-    def __init__(self, model: ir.Model, fb: FunctionBuilder):
+    def __init__(self, model: ir.Model, fb: FunctionBuilder, extras=None):
+        """``extras`` (:class:`~gmc.compiler.codegen.estimators.Extras`) collects the class
+        attributes estimators need (baselines); only loss methods pass one."""
         self.model = model
         self.fb = fb
+        self.extras = extras
 
     # ---- plain values ------------------------------------------------------------------
     def value(self, e: ir.Expr, env: Env) -> tuple[str, int]:
@@ -85,18 +91,43 @@ class Emitter:
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
             return f"{_wrap(left, lp, left_needed)} {e.op} {_wrap(right, rp, right_needed)}", prec
+        if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
+            return self.elementwise_n(e, env), _ATOM
         if isinstance(e, ir.Apply):
             arg, _ = self.value(e.args[0], env)
             if not self.is_tensor(e.args[0]):
                 arg = f"torch.as_tensor({arg}, dtype={env.ref}.dtype)"
             if e.func in ir.REDUCTIONS:
                 return f"{arg if _is_name(arg) else '(' + arg + ')'}.{e.func}()", _ATOM
+            if e.func == "detach" and not _is_name(arg):
+                arg = f"({arg})"
             return _TORCH_FUNCTIONS[e.func].format(arg), _ATOM
+        if isinstance(e, ir.Expect):
+            from gmc.compiler.codegen import estimators
+
+            return estimators.expect(self, e, env)
         return self.functional(e, env), _ATOM
+
+    def elementwise_n(self, e: ir.Apply, env: Env) -> str:
+        """min/max/clamp: plain Python on numbers (params), ``torch.clamp`` with number bounds,
+        ``torch.minimum``/``torch.maximum`` between tensors."""
+        codes = [self.value(a, env)[0] for a in e.args]
+        tensors = [self.is_tensor(a) for a in e.args]
+        if not any(tensors):
+            return _PYTHON_FUNCTIONS_N[e.func].format(*codes)
+        if e.func in ("min", "max") and tensors.count(True) == 1:
+            tensor, number = (codes[0], codes[1]) if tensors[0] else (codes[1], codes[0])
+            return f"torch.clamp({tensor}, {'max' if e.func == 'min' else 'min'}={number})"
+        if e.func == "clamp" and not any(tensors[1:]):
+            return f"torch.clamp({codes[0]}, {codes[1]}, {codes[2]})"
+        codes = [c if t else f"torch.as_tensor({c}, dtype={env.ref}.dtype, device={env.ref}.device)"
+                 for c, t in zip(codes, tensors)]
+        return _TORCH_FUNCTIONS_N[e.func].format(*codes)
 
     def is_tensor(self, e: ir.Expr) -> bool:
         return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy,
-                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Apply)) for n in ir.walk(e))
+                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply))
+                   for n in ir.walk(e))
 
     def param(self, name: str) -> str:
         key = ("param", name)
@@ -217,26 +248,35 @@ class Emitter:
 
     # ---- functionals -------------------------------------------------------------------
     def functional(self, e: ir.Expr, env: Env) -> str:
+        from gmc.compiler.codegen import estimators
+
+        special = estimators.emit(self, e, env)
+        if special is not None:
+            return special
         if isinstance(e, ir.LogProb):
             return self.log_prob(e.factor, env)
-        if isinstance(e, ir.Expect):
-            code, _ = self.value(e.body, self.sample(e.factor, env))
-            return code
         if isinstance(e, ir.KL):
             return self.kl(e, env)
         if isinstance(e, ir.Entropy):
             return self.entropy(e, env)
         if isinstance(e, ir.CrossEntropy):
-            inner = self.sample(e.first, env)
-            return self.fb.assign(f"ce_{_short(e.first)}_{_short(e.second)}",
-                                  f"-{self.log_prob(e.second, inner)}", e.span, "Monte Carlo, one sample")
+            return self.monte_carlo(e.first, env, lambda inner: f"-{self.log_prob(e.second, inner)}", ir.AUTO,
+                                    e.span, f"ce_{_short(e.first)}_{_short(e.second)}")
         if isinstance(e, ir.Elbo):
-            inner = self.sample(e.posterior, env)
-            return self.fb.assign("elbo", self.log_ratio(e.joint, e.posterior, inner), e.span,
-                                  "Monte Carlo, one sample")
+            return self.monte_carlo(e.posterior, env, lambda inner: self.log_ratio(e.joint, e.posterior, inner),
+                                    e.estimator, e.span, "elbo")
         if isinstance(e, ir.Iwae):
             return self.iwae(e, env)
         raise AssertionError(f"unhandled IR node {type(e).__name__}")
+
+    def monte_carlo(self, sig: str, env: Env, body, how: ir.Estimation, span, base: str) -> str:
+        """Name of a one-sample estimate of E_sig[body(env)] (body gives code), with the
+        gradient estimator ``how`` resolves to (see :mod:`gmc.compiler.codegen.estimators`)."""
+        from gmc.compiler.codegen import estimators
+
+        name, _ = estimators.monte_carlo(self, sig, env, lambda inner: (body(inner), _ADD), how, span, base,
+                                         comment="Monte Carlo, one sample")
+        return name
 
     def log_ratio(self, numerator: str, denominator: str, env: Env) -> str:
         """Code for log numerator - log denominator at the values bound in ``env``."""
@@ -260,8 +300,8 @@ class Emitter:
             name = self.fb.assign(base, self.event_sum(expr, a.outputs[0], env, a.family), e.span,
                                   f"closed form: {rule}")
         else:
-            inner = self.sample(e.first, env)
-            name = self.fb.assign(base, self.log_ratio(e.first, e.second, inner), e.span, "Monte Carlo, one sample")
+            name = self.monte_carlo(e.first, env, lambda inner: self.log_ratio(e.first, e.second, inner), ir.AUTO,
+                                    e.span, base)
         self.fb.memo[key] = name
         return name
 
@@ -272,9 +312,8 @@ class Emitter:
             expr, rule = closed
             return self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env, f.family),
                                   e.span, f"closed form: {rule}")
-        inner = self.sample(e.factor, env)
-        return self.fb.assign(f"entropy_{_short(e.factor)}", f"-{self.log_prob(e.factor, inner)}", e.span,
-                              "Monte Carlo, one sample")
+        return self.monte_carlo(e.factor, env, lambda inner: f"-{self.log_prob(e.factor, inner)}", ir.AUTO, e.span,
+                                f"entropy_{_short(e.factor)}")
 
     def iwae(self, e: ir.Iwae, env: Env) -> str:
         particles = replace(env, particles=e.k)
