@@ -297,9 +297,11 @@ def bad_option_value(span: Span, what: str, option: str, value: str, allowed: It
 
 
 def not_reparameterizable(span: Span, what: str, family: str, signature: str) -> Diagnostic:
+    hint = ("Use the score function (estimator=reinforce, the default for such latents) or a relaxed family "
+            "such as RelaxedBernoulli." if what.startswith("estimator") else
+            "Use a reparameterized family (such as Normal) or a relaxed one (such as RelaxedBernoulli).")
     return _error(span, f"{what} needs reparameterized samples, but {family} in {signature} is not reparameterizable.",
-                  "Use the score function (estimator=reinforce, the default for such latents) or a relaxed "
-                  "family such as RelaxedBernoulli.")
+                  hint)
 
 
 def vimco_needs_particles(span: Span, k: int) -> Diagnostic:

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", help="output folder (default: runs/<file stem>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--loss", help="the loss to train (default: the first in the file)")
+    c.add_argument("--schedule", action="append", default=[], metavar="NAME=linear:START:END:STEPS",
+                   help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")
