@@ -25,133 +25,136 @@ class DiscreteVAE(rt.GeneratedModel):
         'average': rt.LossInfo('loss_average', ('x',)),
         'vimco': rt.LossInfo('loss_vimco', ('x',)),
     }
-    param_defaults = {}
-    latex_source = 'q(z \\mid x) = \\mathrm{Bernoulli}\\left(z ;\\, \\mathrm{logits} = \\mathrm{enc}(x)\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{dec}(z)\\right)\np(z) = \\mathrm{Bernoulli}\\left(z ;\\, \\pi = 0.5\\right)\np(x, z) = p(x \\mid z)\\,p(z)\n\\mathcal{L} = \\mathrm{mean}\\left(D_{\\mathrm{KL}}\\left[q(z \\mid x) \\,\\|\\, p(z)\\right] - \\mathbb{E}_{q(z \\mid x)}\\left[\\log p(x \\mid z)\\right]\\right)\n\\mathcal{L}_{\\mathrm{average}} = \\mathrm{mean}\\left(D_{\\mathrm{KL}}\\left[q(z \\mid x) \\,\\|\\, p(z)\\right] - \\mathbb{E}_{q(z \\mid x)}\\left[\\log p(x \\mid z)\\right]\\right)\n\\mathcal{L}_{\\mathrm{vimco}} = -\\mathrm{mean}\\left(\\mathrm{IWAE}_{8}\\left(p(x, z), q(z \\mid x)\\right)\\right)'
+    param_defaults = {'beta': 1.0}
+    latex_source = 'q(z \\mid x) = \\mathrm{Bernoulli}\\left(z ;\\, \\mathrm{logits} = \\mathrm{enc}(x)\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{dec}(z)\\right)\np(z) = \\mathrm{Bernoulli}\\left(z ;\\, \\pi = 0.5\\right)\np(x, z) = p(x \\mid z)\\,p(z)\n\\mathcal{L} = \\mathrm{mean}\\left(\\beta\\,D_{\\mathrm{KL}}\\left[q(z \\mid x) \\,\\|\\, p(z)\\right] - \\mathbb{E}_{q(z \\mid x)}\\left[\\log p(x \\mid z)\\right]\\right)\n\\mathcal{L}_{\\mathrm{average}} = \\mathrm{mean}\\left(\\beta\\,D_{\\mathrm{KL}}\\left[q(z \\mid x) \\,\\|\\, p(z)\\right] - \\mathbb{E}_{q(z \\mid x)}\\left[\\log p(x \\mid z)\\right]\\right)\n\\mathcal{L}_{\\mathrm{vimco}} = -\\mathrm{mean}\\left(\\mathrm{IWAE}_{8}\\left(p(x, z), q(z \\mid x)\\right)\\right)'
 
-    def __init__(self, *, enc=None, dec=None):
+    def __init__(self, *, enc=None, dec=None, beta=1.0):
         super().__init__()
         self.enc = rt.MLP(((64,),), (256, 256), ((None, (16,), 'real'),)) if enc is None else rt.user_net(enc, 'enc', None)
         self.dec = rt.MLP(((16,),), (256, 256), ((None, (64,), 'real'),)) if dec is None else rt.user_net(dec, 'dec', None)
+        self.beta = beta
         self.baseline_loss_expect_q = rt.MLP(((64,),), (64,), ((None, (), 'real'),))
         self.register_buffer('baseline_average_expect_q', torch.zeros(()))
 
-    def forward(self, x):
+    def forward(self, x, *, beta=None):
         """The first loss, 'loss' (scalar, nats)."""
-        return self.loss_loss(x)
+        return self.loss_loss(x, beta=beta)
 
-    def log_q_z_given_x(self, z, x):
+    def log_q_z_given_x(self, z, x, *, beta=None):
         """log q(z|x) at the given values: [batch], nats."""
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
         log_q_z_given_x = (enc_x*z - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_z_given_x
 
-    def sample_q_z_given_x(self, x):
+    def sample_q_z_given_x(self, x, *, beta=None):
         """Draw z from q(z|x), one per example of x."""
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
         z = torch.bernoulli(torch.sigmoid(enc_x))
         return {'z': z}
 
-    def log_p_x_given_z(self, x, z):
+    def log_p_x_given_z(self, x, z, *, beta=None):
         """log p(x|z) at the given values: [batch], nats."""
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
-    def sample_p_x_given_z(self, z):
+    def sample_p_x_given_z(self, z, *, beta=None):
         """Draw x from p(x|z), one per example of z."""
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x}
 
-    def log_p_z(self, z):
+    def log_p_z(self, z, *, beta=None):
         """log p(z) at the given values: [batch], nats."""
-        # discrete_vae.gm:17  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
         log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_z
 
-    def sample_p_z(self, n):
+    def sample_p_z(self, n, *, beta=None):
         """Draw z from p(z): n samples."""
-        # discrete_vae.gm:17  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
         z = torch.bernoulli(torch.full((n,) + (16,), 0.5, dtype=self._anchor.dtype, device=self._anchor.device))
         return {'z': z}
 
-    def log_p_x_z(self, x, z):
+    def log_p_x_z(self, x, z, *, beta=None):
         """log p(x,z) at the given values: [batch], nats."""
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:17  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
         log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
 
-    def sample_p_x_z(self, n):
+    def sample_p_x_z(self, n, *, beta=None):
         """Draw x, z from p(x,z): n samples."""
-        # discrete_vae.gm:17  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
         z = torch.bernoulli(torch.full((n,) + (16,), 0.5, dtype=self._anchor.dtype, device=self._anchor.device))
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x, 'z': z}
 
-    def loss_loss(self, x):
+    def loss_loss(self, x, *, beta=None):
         """Loss 'loss': a scalar, in nats."""
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        beta = self.beta if beta is None else beta
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
-        # discrete_vae.gm:20  loss = mean(KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
+        # discrete_vae.gm:23  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
         kl_q_p = (-(1 - 1/(1 + torch.exp(-enc_x)))*rt.log1pexp(enc_x) + 0.6931471805599453 + (enc_x - rt.log1pexp(enc_x))/(1 + torch.exp(-enc_x))).sum(-1)  # closed form: definition of KL over {0, 1}
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         z = torch.bernoulli(torch.sigmoid(enc_x))
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         log_q_z_given_x = (enc_x*z - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:20  loss = mean(KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
+        # discrete_vae.gm:23  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
         baseline_expect_q = self.baseline_loss_expect_q(x)  # learned baseline (Mnih & Gregor 2014)
         baseline_fit_expect_q = ((log_p_x_given_z.detach() - baseline_expect_q) ** 2).mean()  # least squares fit of the baseline, added to the loss with value 0
         expect_q_sf = log_p_x_given_z + (log_p_x_given_z - baseline_expect_q).detach() * (log_q_z_given_x - log_q_z_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
-        return (kl_q_p - expect_q_sf).mean() + (baseline_fit_expect_q - baseline_fit_expect_q.detach())
+        return (beta * kl_q_p - expect_q_sf).mean() + (baseline_fit_expect_q - baseline_fit_expect_q.detach())
 
-    def loss_average(self, x):
+    def loss_average(self, x, *, beta=None):
         """Loss 'average': a scalar, in nats."""
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        beta = self.beta if beta is None else beta
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
-        # discrete_vae.gm:21  loss average = mean(KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
+        # discrete_vae.gm:24  loss average = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
         kl_q_p = (-(1 - 1/(1 + torch.exp(-enc_x)))*rt.log1pexp(enc_x) + 0.6931471805599453 + (enc_x - rt.log1pexp(enc_x))/(1 + torch.exp(-enc_x))).sum(-1)  # closed form: definition of KL over {0, 1}
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         z = torch.bernoulli(torch.sigmoid(enc_x))
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         log_q_z_given_x = (enc_x*z - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:21  loss average = mean(KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
+        # discrete_vae.gm:24  loss average = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
         expect_q_sf = log_p_x_given_z + (log_p_x_given_z - self.baseline_average_expect_q).detach() * (log_q_z_given_x - log_q_z_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only
             self.baseline_average_expect_q.lerp_(log_p_x_given_z.detach().mean(), 0.1)
-        return (kl_q_p - expect_q_sf).mean()
+        return (beta * kl_q_p - expect_q_sf).mean()
 
-    def loss_vimco(self, x):
+    def loss_vimco(self, x, *, beta=None):
         """Loss 'vimco': a scalar, in nats."""
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
         z = torch.bernoulli(torch.sigmoid(enc_x).expand((8,) + enc_x.shape))  # [8, batch, ...]
-        # discrete_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:17  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
         log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
-        # discrete_vae.gm:15  q(z|x) = Bernoulli(logits=enc(x))
+        # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         log_q_z_given_x = (enc_x*z - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:22  loss vimco = -mean(iwae(p(x,z), q(z|x), k=8))    # multi-sample bound, VIMCO gradients (Mnih & Rezende 2016)
+        # discrete_vae.gm:25  loss vimco = -mean(iwae(p(x,z), q(z|x), k=8))    # multi-sample bound, VIMCO gradients (Mnih & Rezende 2016)
         log_w = log_p_x_z - log_q_z_given_x  # [8, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(8)  # Burda et al. 2016, eq. 8
         signal_iwae = (iwae - rt.leave_one_out(log_w.detach(), 0)).detach()  # [K, batch] VIMCO (Mnih & Rezende 2016, eq. 10)
