@@ -1,11 +1,9 @@
 """Param schedules (Burgess et al. 2018's capacity C): parsing, values, and fit's use of them."""
-import subprocess
-import sys
-
 import pytest
 import torch
 
 import gmc
+from gmc.cli import main
 from gmc.runtime.errors import DataError
 from gmc.runtime.schedules import Schedule, check_params, parse_schedule
 from gmc.runtime.train import fit
@@ -52,10 +50,13 @@ def test_fit_passes_the_scheduled_value_at_every_step():
     assert history.test_loss == pytest.approx([0.25, 0.75, 1.0])  # the value of the epoch's last step
 
 
-def test_cli_rejects_a_bad_schedule_without_traceback(tmp_path):
+@pytest.mark.parametrize("option, message", [
+    (["--schedule", "beta=linear:0:1:10"], "no param 'beta'"),
+    (["--loss", "nope"], "--loss nope: m.gm has no such loss (its losses: loss)"),
+])
+def test_cli_rejects_unknown_params_and_losses(tmp_path, capsys, option, message):
     path = tmp_path / "m.gm"
     path.write_text(SOURCE)
-    result = subprocess.run([sys.executable, "-m", "gmc", "train", str(path), "--data", "digits",
-                             "--schedule", "beta=linear:0:1:10"], capture_output=True, text=True)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "no param 'beta'" in result.stderr
+    assert main(["train", str(path), "--data", "digits", *option]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
