@@ -91,8 +91,9 @@ def monte_carlo(em, sig: str, env, body: Callable, how: ir.Estimation, span, bas
     code, _ = body(inner)
     f = code if _is_name(code) else em.fb.assign(base, code, span, comment or "Monte Carlo, one sample")
     log_q = _log_q(em, leaves, inner, span)
-    b = _baseline(em, baseline, sig, f, inner, span, base)
+    # log q and b are per example; an integrand with event dimensions needs them broadcast
     expand = "" if rank == 0 else "[..., " + ", ".join(["None"] * rank) + "]"
+    b = _baseline(em, baseline, sig, f, inner, span, base, expand)
     centered = f"{f}.detach()" if b is None else f"({f} - {b}{expand}).detach()"
     surrogate = em.fb.assign(f"{base}_sf", f"{f} + {centered} * ({log_q} - {log_q}.detach()){expand}", span,
                              "score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]")
@@ -117,7 +118,7 @@ def _log_q(em, leaves: list[ir.Factor], env, span) -> str:
     return em.fb.assign("log_q_score", " + ".join(parts), span, "log-density of the score-function leaves")
 
 
-def _baseline(em, kind: str, sig: str, f: str, env, span, base: str) -> str | None:
+def _baseline(em, kind: str, sig: str, f: str, env, span, base: str, expand: str = "") -> str | None:
     if kind == "none":
         return None
     if kind == "average":
@@ -136,7 +137,7 @@ def _baseline(em, kind: str, sig: str, f: str, env, span, base: str) -> str | No
     else:
         attr = em.extras.attribute(_attribute_base(em, base), "torch.nn.Parameter(torch.zeros(()))")
         b = f"self.{attr}"
-    fit = em.fb.assign(f"baseline_fit_{base}", f"(({f}.detach() - {b}) ** 2).mean()", span,
+    fit = em.fb.assign(f"baseline_fit_{base}", f"(({f}.detach() - {b}{expand}) ** 2).mean()", span,
                        "least squares fit of the baseline, added to the loss with value 0")
     em.fb.memo.setdefault(_AUX, []).append(fit)
     return b
