@@ -175,3 +175,57 @@ loss rp = -mean(E_{q(z)}[log p(x|z)])
     draws = torch.stack(grads)
     # -E[log N(1; z, 1)] with z ~ N(m, 0.8^2) = const + ((1 - m)^2 + 0.64) / 2, so d/dm = m - 1
     _assert_unbiased(draws, torch.tensor([0.3 - 1.0], dtype=torch.float64))
+
+
+def test_estimators_leave_the_value_of_the_loss_unchanged():
+    model = _model()
+    x = torch.full((6, 1), X0, dtype=torch.float64)
+    values = []
+    for loss in ("plain", "average", "learned"):
+        torch.manual_seed(5)
+        values.append(model.loss(loss, x=x).item())
+    torch.manual_seed(5)
+    with torch.no_grad():
+        z = model.sample("q(z)", n=6)["z"]
+        direct = -model.log_prob("p(x|z)", x=x, z=z).mean().item()
+    assert values == pytest.approx([direct] * 3, abs=1e-12)
+
+
+def test_moving_average_baseline_updates_only_in_training_with_gradients():
+    model = _model()
+    x = torch.full((6, 1), X0, dtype=torch.float64)
+    buffer = model.baseline_average_expect_q
+    model.eval()
+    model.loss("average", x=x)
+    assert buffer.item() == 0.0
+    model.train()
+    with torch.no_grad():
+        model.loss("average", x=x)
+    assert buffer.item() == 0.0
+    torch.manual_seed(6)
+    model.loss("average", x=x)
+    torch.manual_seed(6)
+    with torch.no_grad():
+        z = model.sample("q(z)", n=6)["z"]
+        f = model.log_prob("p(x|z)", x=x, z=z).mean().item()
+    assert buffer.item() == pytest.approx(0.1 * f)  # b <- b + 0.1 (mean f - b), from b = 0
+    assert "baseline_average_expect_q" in model.state_dict()
+
+
+def test_an_integrand_with_event_dimensions_gets_per_element_score_terms():
+    source = """
+var x: real[3]
+var z: binary[3]
+net enc(x) -> real[3] = MLP(8)
+q(z|x) = Bernoulli(logits=enc(x))
+loss = mean(E_{q(z|x), baseline=learned}[z * x])
+"""
+    model = gmc.compile_source(source, name="Events")().double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    torch.manual_seed(7)
+    value = model.loss("loss", x=x)
+    value.backward()
+    torch.manual_seed(7)
+    z = model.sample("q(z|x)", x=x)["z"]
+    assert value.item() == pytest.approx((z * x).mean().item())
+    assert all(p.grad is not None for p in model.parameters())
