@@ -17,7 +17,7 @@ The rules (DESIGN.md section 2):
 from __future__ import annotations
 
 from gmc.compiler import diagnostics as diag
-from gmc.compiler import ir
+from gmc.compiler import estimation, ir
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.flow_checks import check_loss_flow
@@ -205,13 +205,14 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     if per_example(loss.expr, model):
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
     for node in ir.walk(loss.expr):
-        if isinstance(node, (ir.KL, ir.CrossEntropy)):
+        errors += estimation.check(model, node)
+        if isinstance(node, (ir.KL, ir.CrossEntropy, ir.Mmd)):
             first, second = model.factors[node.first], model.factors[node.second]
             if set(first.outputs) != set(second.outputs):
-                name = "KL" if isinstance(node, ir.KL) else "CE"
+                name = {ir.KL: "KL", ir.CrossEntropy: "CE", ir.Mmd: "mmd"}[type(node)]
                 errors.append(diag.functional_over_different_variables(
                     node.span, name, ",".join(first.outputs), ",".join(second.outputs)))
-        elif isinstance(node, (ir.Elbo, ir.Iwae)):
+        elif isinstance(node, (ir.Elbo, ir.Iwae, ir.Renyi)):
             joint, posterior = model.factors[node.joint], model.factors[node.posterior]
             latent = set(posterior.outputs)
             global_latents = [v for v in posterior.outputs if model.vars[v].is_global]
@@ -220,9 +221,8 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
                     node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae", global_latents[0]))
             elif not latent <= set(joint.outputs):
                 errors.append(diag.functional_over_different_variables(
-                    node.span, "elbo" if isinstance(node, ir.Elbo) else "iwae",
-                    ",".join(joint.outputs), ",".join(posterior.outputs)))
-        elif isinstance(node, ir.BinOp):
+                    node.span, type(node).__name__.lower(), ",".join(joint.outputs), ",".join(posterior.outputs)))
+        elif isinstance(node, ir.BinOp) or isinstance(node, ir.Apply) and node.func in ir.ELEMENTWISE_N:
             try:
                 infer(model, node)
             except ShapeError as e:

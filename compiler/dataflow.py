@@ -1,7 +1,7 @@
 """Which variables an expression reads from data, after expectations bind their samples.
 
 ``E_{q(z|x)}[log p(x|z)]`` reads ``x`` (q's input and p's observation) and samples ``z``;
-``KL[q || p]``, ``H``, ``CE``, ``elbo`` and ``iwae`` read what sampling from their first
+``KL[q || p]``, ``H``, ``CE``, ``elbo``, ``iwae`` and ``renyi`` read what sampling from their first
 (posterior) argument needs plus what the other density needs beyond the sampled variables.
 """
 from __future__ import annotations
@@ -38,7 +38,10 @@ def _free(model: ir.Model, e: ir.Expr, bound: frozenset[str]) -> set[str]:
     if isinstance(e, (ir.KL, ir.CrossEntropy)):
         needs, inner = _sampled(model, e.first, bound)
         return needs | (set(model.factors[e.second].variables) - inner)
-    if isinstance(e, (ir.Elbo, ir.Iwae)):
+    if isinstance(e, ir.Mmd):
+        needs, _ = _sampled(model, e.first, bound)
+        return needs | _sampled(model, e.second, bound)[0]
+    if isinstance(e, (ir.Elbo, ir.Iwae, ir.Renyi)):
         needs, inner = _sampled(model, e.posterior, bound)
         return needs | (set(model.factors[e.joint].variables) - inner)
     out: set[str] = set()

@@ -326,6 +326,33 @@ def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: 
     return _error(span, f"Parameter '{parameter}' of {family} must be {needed}, got {value:g}.")
 
 
+# ---- estimators -----------------------------------------------------------------------
+
+def bad_option_value(span: Span, what: str, option: str, value: str, allowed: Iterable[str]) -> Diagnostic:
+    allowed = list(allowed)
+    return _error(span, f"Option '{option}' of {what} takes one of: {', '.join(allowed)}; got '{value}'.",
+                  _did_you_mean(value, allowed))
+
+
+def not_reparameterizable(span: Span, what: str, family: str, signature: str) -> Diagnostic:
+    hint = ("Use the score function (estimator=reinforce, the default for such latents) or a relaxed family "
+            "such as RelaxedBernoulli." if what.startswith("estimator") else
+            "Use a reparameterized family (such as Normal) or a relaxed one (such as RelaxedBernoulli).")
+    return _error(span, f"{what} needs reparameterized samples, but {family} in {signature} is not reparameterizable.",
+                  hint)
+
+
+def vimco_needs_particles(span: Span, k: int) -> Diagnostic:
+    return _error(span, f"estimator=vimco needs k >= 2 samples for its leave-one-out baselines, got k={k}.")
+
+
+def baseline_without_score_function(span: Span, method: str) -> Diagnostic:
+    return _error(span, f"A baseline applies to the score-function estimator only, not to estimator={method}.",
+                  "Remove 'baseline=...' or use estimator=reinforce.")
+
+
+# ---- warnings --------------------------------------------------------------------------
+
 def no_loss(span: Span) -> Diagnostic:
     return _error(span, "The program defines no loss.", "Add one, e.g. loss = mean(-elbo(p(x,z), q(z|x))).")
 

@@ -185,11 +185,28 @@ class LogProb(Expr):
 
 
 @dataclass(frozen=True)
+class Estimation:
+    """How a Monte Carlo gradient is formed (see :mod:`gmc.compiler.estimation`).
+
+    ``method``: ``auto`` (reparameterized when every sampled family allows it, else the
+    score function, with VIMCO for multi-sample bounds), ``reparam``, ``reinforce`` or
+    ``vimco``. ``baseline`` (score function only): ``auto``, ``none``, ``average`` (moving
+    average) or ``learned`` (an input-dependent net)."""
+
+    method: str = "auto"
+    baseline: str = "auto"
+
+
+AUTO = Estimation()
+
+
+@dataclass(frozen=True)
 class Expect(Expr):
-    """``E_{q(z|x)}[body]``, estimated with one reparameterized sample."""
+    """``E_{q(z|x)}[body]``, estimated with one sample of q (``estimator``: how its gradient is formed)."""
 
     factor: str
     body: Expr
+    estimator: Estimation = AUTO
 
 
 @dataclass(frozen=True)
@@ -215,6 +232,7 @@ class Elbo(Expr):
 
     joint: str
     posterior: str
+    estimator: Estimation = AUTO
 
 
 @dataclass(frozen=True)
@@ -224,10 +242,39 @@ class Iwae(Expr):
     joint: str
     posterior: str
     k: int
+    estimator: Estimation = AUTO
 
 
-ELEMENTWISE = ("exp", "log", "softplus", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "sqrt", "abs")
+@dataclass(frozen=True)
+class Renyi(Expr):
+    """``renyi(p, q, alpha=a, k=K)`` = 1/(1-a) log (1/K) sum_k (p/q)^(1-a) (Li & Turner 2016, eq. 9);
+    a = 0 is IWAE, a = 1 (the limit) the ELBO averaged over the K particles."""
+
+    joint: str
+    posterior: str
+    k: int
+    alpha: float
+    estimator: Estimation = AUTO
+
+
+@dataclass(frozen=True)
+class Mmd(Expr):
+    """``mmd(q(z|x), p(z))``: squared maximum mean discrepancy between the batch's samples of
+    ``first`` and as many samples of ``second`` (Gretton et al. 2012, eq. 3, unbiased; InfoVAE,
+    Zhao et al. 2017). A batch-level scalar. ``kernel`` is ``gaussian`` or ``imq``; ``scale``
+    the kernel's scale c (None: 2 * event size)."""
+
+    first: str
+    second: str
+    kernel: str = "gaussian"
+    scale: float | None = None
+
+
+ELEMENTWISE = ("exp", "log", "softplus", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "sqrt", "abs",
+               "detach")
 REDUCTIONS = ("mean", "sum")
+#: Element-wise functions of several arguments, by arity: min(a, b), max(a, b), clamp(x, lo, hi).
+ELEMENTWISE_N = {"min": 2, "max": 2, "clamp": 3}
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

@@ -73,6 +73,10 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
             return f"{{{expr(model, e.left, 4)}}}^{{{expr(model, e.right)}}}"
         op = {"*": r" \cdot " if _needs_dot(e) else r"\,", "@": " ", "+": " + ", "-": " - "}[e.op]
         return _group(f"{left}{op}{right}", prec, parent)
+    if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
+        args = ", ".join(expr(model, a) for a in e.args)
+        name = {"min": r"\min", "max": r"\max"}.get(e.func, r"\mathrm{" + e.func + "}")
+        return rf"{name}\left({args}\right)"
     if isinstance(e, ir.Apply):
         arg = expr(model, e.args[0])
         if e.func == "log1p":
@@ -81,6 +85,8 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
             return rf"\log\sum\exp\left({arg}\right)"
         if e.func == "xlogy":
             return rf"{expr(model, e.args[0], 2)} \log\left({expr(model, e.args[1])}\right)"
+        if e.func == "detach":  # stop-gradient, as in van den Oord et al. 2017
+            return rf"\mathrm{{sg}}\left[{arg}\right]"
         if e.func == "exp":
             return rf"\exp\left({arg}\right)"
         if e.func == "log":
@@ -104,6 +110,11 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
         return rf"\mathrm{{ELBO}}\left({factor(e.joint)}, {factor(e.posterior)}\right)"
     if isinstance(e, ir.Iwae):
         return rf"\mathrm{{IWAE}}_{{{e.k}}}\left({factor(e.joint)}, {factor(e.posterior)}\right)"
+    if isinstance(e, ir.Renyi):
+        return (rf"\mathrm{{Renyi}}_{{\alpha = {_number(e.alpha)},\, K = {e.k}}}"
+                rf"\left({factor(e.joint)}, {factor(e.posterior)}\right)")
+    if isinstance(e, ir.Mmd):
+        return rf"\mathrm{{MMD}}^{{2}}\left[{factor(e.first)} \,\|\, {factor(e.second)}\right]"
     raise AssertionError(f"unhandled IR node {type(e).__name__}")
 
 

@@ -19,7 +19,13 @@ from gmc.dsl import ast
 
 _FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
 _CONSTANT_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
-_ESTIMATORS = ("elbo", "iwae")
+_ESTIMATORS = ("elbo", "iwae", "renyi", "mmd")
+#: Each estimator call's written form and keyword options.
+_ESTIMATOR_FORMS = {"elbo": "elbo(p(x,z), q(z|x))", "iwae": "iwae(p(x,z), q(z|x), k=K)",
+                    "renyi": "renyi(p(x,z), q(z|x), alpha=a, k=K)", "mmd": "mmd(q(z|x), p(z))"}
+_ESTIMATOR_OPTIONS = {"elbo": ("estimator", "baseline"), "iwae": ("k", "estimator", "baseline"),
+                      "renyi": ("alpha", "k", "estimator", "baseline"), "mmd": ("kernel", "scale")}
+_MMD_KERNELS = ("gaussian", "imq")
 
 
 def lower(program: ast.Program) -> ir.Model:
@@ -405,7 +411,8 @@ class _Lowering:
         if isinstance(e, ast.Expectation):
             sig = self.factor_ref(e.factor)
             body = self.expr(e.body, None)
-            return None if sig is None or body is None else ir.Expect(sig, body, span=span)
+            how = self.expectation_options(e)
+            return None if sig is None or body is None or how is None else ir.Expect(sig, body, how, span=span)
         if isinstance(e, ast.Functional):
             return self.functional(e)
         raise AssertionError(f"unhandled AST node {type(e).__name__}")
@@ -487,20 +494,28 @@ class _Lowering:
                 return None
             arg = self.expr(e.args[0], scope)
             return None if arg is None else ir.Apply(e.func, (arg,), span=e.span)
+        if e.func in ir.ELEMENTWISE_N:
+            arity = ir.ELEMENTWISE_N[e.func]
+            if len(e.args) != arity or e.keywords or e.given is not None:
+                form = "clamp(x, low, high)" if e.func == "clamp" else f"{e.func}(a, b)"
+                self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {form}."))
+                return None
+            args = [self.expr(a, scope) for a in e.args]
+            return None if None in args else ir.Apply(e.func, tuple(args), span=e.span)
         if e.func in _ESTIMATORS and scope is None:
             return self.estimator(e)
         if e.func in self.factor_names:
             self.error(diag.bad_arguments(e.span, f"factor '{e.func}(...)'",
                                           "a factor is not a value; use log p(...), E_{q(...)}[...] or KL[...]."))
             return None
-        known = [*m.nets, *ir.ELEMENTWISE, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
+        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
         self.error(diag.unknown_function(e.func_span, e.func, known))
         return None
 
     def estimator(self, e: ast.Call) -> ir.Expr | None:
+        """``elbo``, ``iwae``, ``renyi`` and ``mmd`` calls: two factors, then keyword options."""
         if len(e.args) != 2 or e.given is not None:
-            self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {e.func}(p(x,z), q(z|x)"
-                                                                    + (", k=K)." if e.func == "iwae" else ").")))
+            self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {_ESTIMATOR_FORMS[e.func]}."))
             return None
         refs = []
         for a in e.args:
@@ -509,20 +524,83 @@ class _Lowering:
                 return None
             refs.append(self.factor_ref(a))
         keywords = {kw.name: kw for kw in e.keywords}
-        allowed = {"k"} if e.func == "iwae" else set()
         for kw in e.keywords:
-            if kw.name not in allowed:
+            if kw.name not in _ESTIMATOR_OPTIONS[e.func]:
                 self.error(diag.bad_arguments(kw.span, f"{e.func}(...)", f"unknown option '{kw.name}'."))
                 return None
         if None in refs:
             return None
-        if e.func == "elbo":
-            return ir.Elbo(refs[0], refs[1], span=e.span)
-        if "k" not in keywords:
-            self.error(diag.bad_arguments(e.span, "iwae(...)", "give the number of samples, as in k=50."))
+        if e.func == "mmd":
+            return self.mmd(e, refs, keywords)
+        how = self.estimation(f"{e.func}(...)", keywords, multi_sample=e.func != "elbo")
+        if how is None:
             return None
+        if e.func == "elbo":
+            return ir.Elbo(refs[0], refs[1], how, span=e.span)
+        for needed, example in (("k", "k=50"), *((("alpha", "alpha=0.5"),) if e.func == "renyi" else ())):
+            if needed not in keywords:
+                what = "the number of samples" if needed == "k" else "the order alpha"
+                self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"give {what}, as in {example}."))
+                return None
         k = self.positive_int(keywords["k"].value, "The number of samples k")
-        return None if k is None else ir.Iwae(refs[0], refs[1], k, span=e.span)
+        if k is None:
+            return None
+        if e.func == "iwae":
+            return ir.Iwae(refs[0], refs[1], k, how, span=e.span)
+        alpha = self.constant(keywords["alpha"].value, "The order alpha of renyi(...)")
+        return None if alpha is None else ir.Renyi(refs[0], refs[1], k, float(alpha), how, span=e.span)
+
+    def mmd(self, e: ast.Call, refs: list[str], keywords: dict) -> ir.Expr | None:
+        kernel = "gaussian"
+        if "kernel" in keywords:
+            kernel = self.option_name(keywords["kernel"], "mmd(...)", _MMD_KERNELS)
+            if kernel is None:
+                return None
+        scale = None
+        if "scale" in keywords:
+            scale = self.constant(keywords["scale"].value, "The kernel scale of mmd(...)")
+            if scale is None:
+                return None
+            if not scale > 0:
+                self.error(diag.bad_arguments(keywords["scale"].span, "mmd(...)",
+                                              f"the kernel scale must be positive, got {scale:g}."))
+                return None
+        return ir.Mmd(refs[0], refs[1], kernel, None if scale is None else float(scale), span=e.span)
+
+    def expectation_options(self, e: ast.Expectation) -> ir.Estimation | None:
+        """``E_{q, estimator=..., baseline=...}``: keyword options only."""
+        keywords = {}
+        for option in e.options:
+            if not isinstance(option, ast.Keyword):
+                self.error(diag.bad_arguments(option.span, "E_{...}", "options are written as keywords, as in "
+                                                                      "E_{q(z|x), estimator=reinforce}[...]."))
+                return None
+            if option.name not in ("estimator", "baseline"):
+                self.error(diag.bad_arguments(option.span, "E_{...}", f"unknown option '{option.name}'."))
+                return None
+            keywords[option.name] = option
+        return self.estimation("E_{...}", keywords, multi_sample=False)
+
+    def estimation(self, what: str, keywords: dict, multi_sample: bool) -> ir.Estimation | None:
+        from gmc.compiler.estimation import BASELINES, METHODS, MULTI_SAMPLE_METHODS
+
+        method, baseline = "auto", "auto"
+        if "estimator" in keywords:
+            method = self.option_name(keywords["estimator"], what, MULTI_SAMPLE_METHODS if multi_sample else METHODS)
+        if "baseline" in keywords:
+            baseline = self.option_name(keywords["baseline"], what, BASELINES)
+        if method is None or baseline is None:
+            return None
+        return ir.Estimation(method, baseline)
+
+    def option_name(self, kw: ast.Keyword, what: str, allowed) -> str | None:
+        """The value of an option that takes a bare word (``estimator=reinforce``)."""
+        value = kw.value
+        text = value.id if isinstance(value, ast.Name) else _text(self.program.source, value.span)
+        if not isinstance(value, ast.Name) or value.id not in allowed:
+            self.error(diag.bad_option_value(value.span, what, kw.name, text, allowed))
+            return None
+        return value.id
 
     def functional(self, e: ast.Functional) -> ir.Expr | None:
         arity = _FUNCTIONALS.get(e.name)

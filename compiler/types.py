@@ -77,8 +77,12 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         return model.nets[e.net].output_type(e.output)
     if isinstance(e, ir.Neg):
         return ir.Type("real", infer(model, e.operand).shape)
+    if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
+        return _infer_elementwise_n(model, e)
     if isinstance(e, ir.Apply):
         arg = infer(model, e.args[0])
+        if e.func == "detach":
+            return arg
         if e.func in ir.REDUCTIONS or e.func == "logsumexp":
             return ir.Type("real", ())
         if e.func == "xlogy":
@@ -94,6 +98,19 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         return ir.Type(_binary_support(e.op, left.support, right.support), shape)
     # functionals: one real value per example
     return ir.Type("real", ())
+
+
+def _infer_elementwise_n(model: ir.Model, e: ir.Apply) -> ir.Type:
+    """min(a, b), max(a, b), clamp(x, lo, hi): broadcast shapes; positive when every argument is."""
+    types = [infer(model, a) for a in e.args]
+    shape = types[0].shape
+    for arg, t in zip(e.args[1:], types[1:]):
+        joined = broadcast(shape, t.shape)
+        if joined is None:
+            raise ShapeError(ir.BinOp(e.func, e.args[0], arg, span=e.span), shape, t.shape)
+        shape = joined
+    positive = all(ir.within(t.support, "positive") for t in types)
+    return ir.Type("positive" if positive else "real", shape)
 
 
 def _binary_support(op: str, a: str, b: str) -> str:
@@ -126,6 +143,6 @@ def per_example(e: ir.Expr, model: ir.Model | None = None) -> bool:
                 return True
             return isinstance(e, ir.Expect) and per_example(e.body, model)
     if isinstance(e, (ir.VarRef, ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
-                      ir.Elbo, ir.Iwae)):
+                      ir.Elbo, ir.Iwae, ir.Renyi)):
         return True
     return any(per_example(c, model) for c in ir.children(e))

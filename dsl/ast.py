@@ -95,10 +95,11 @@ class LogDensity(Node):
 
 @dataclass(frozen=True)
 class Expectation(Node):
-    """``E_{q(z|x)}[body]``."""
+    """``E_{q(z|x)}[body]`` or ``E_{q(z|x), estimator=reinforce}[body]`` (options as keywords)."""
 
     factor: Call
     body: "Expr"
+    options: tuple["Expr | Keyword", ...] = ()
 
 
 @dataclass(frozen=True)

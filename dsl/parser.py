@@ -182,7 +182,7 @@ class _ToAst(Transformer):
                         func_span=ast.Span(meta.line, meta.column, meta.line, meta.column + 2))
 
     def expectation(self, meta, c):
-        return ast.Expectation(c[1], c[2], span=_span(meta))
+        return ast.Expectation(c[1], c[-1], tuple(c[2:-1]), span=_span(meta))
 
     def functional(self, meta, c):
         name, first, second = c

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--set", action="append", default=[], type=_assignment, metavar="PARAM=VALUE",
                    help="override a param's default, e.g. --set N=354 (repeatable)")
+    c.add_argument("--loss", help="the loss to train (default: the first in the file)")
+    c.add_argument("--schedule", action="append", default=[], metavar="NAME=linear:START:END:STEPS",
+                   help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")

@@ -133,9 +133,14 @@ def train_command(args) -> int:
     import torch
 
     from gmc.runtime import data, train
+    from gmc.runtime.schedules import check_params, parse_schedule
 
+    schedules = tuple(parse_schedule(s) for s in getattr(args, "schedule", None) or ())
     text, filename, model_ir, cls = _compile(args.file)
-    loss_name = next(iter(model_ir.losses))
+    check_params(schedules, model_ir.params)
+    loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
+    if loss_name not in model_ir.losses:
+        raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: {', '.join(model_ir.losses)})")
     var = model_ir.vars[observed_variable(model_ir, loss_name)]
     dataset = data.load_dataset(args.data)
     train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
@@ -152,12 +157,13 @@ def train_command(args) -> int:
     def checkpoint(epoch, history):
         train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
                               class_name=model_ir.name, history=history,
-                              extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params})
+                              extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params,
+                                     "schedules": [str(s) for s in schedules]})
         train.write_metrics(out / "metrics.json", history)
 
     history = train.fit(model, loss_name, train_data, test_data, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=not args.quiet,
-                        log=lambda line: print(line, file=sys.stderr), on_epoch=checkpoint)
+                        log=lambda line: print(line, file=sys.stderr), on_epoch=checkpoint, schedules=schedules)
     sig = sampling_factor(model_ir, var.name)
     if sig is not None:
         _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, args.seed)

@@ -16,7 +16,8 @@ _EXPORTS = {
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
-    "sample_beta": "sampling", "standard_student_t": "sampling", "log1mexp": "stable",
+    "log1mexp": "stable",
+    "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 
 __all__ = sorted(_EXPORTS)

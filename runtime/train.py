@@ -47,7 +47,7 @@ class History:
 def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], test: dict[str, torch.Tensor], *,
         epochs: int = 50, batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = True,
         log: Callable[[str], Any] | None = print,
-        on_epoch: Callable[[int, History], Any] | None = None) -> History:
+        on_epoch: Callable[[int, History], Any] | None = None, schedules: tuple = ()) -> History:
     """Minimize ``model.loss(loss_name, **batch)`` with Adam and return the per-epoch losses.
 
     Args:
@@ -67,6 +67,9 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
             When it is ``print`` and the bar is shown, lines go through ``tqdm.write`` to stdout
             so the bar is not garbled.
         on_epoch: called as ``on_epoch(epoch, history)`` after each epoch (epochs count from 1).
+        schedules: :class:`gmc.runtime.schedules.Schedule` s; step ``t`` (from 0) passes each
+            scheduled param at its value for ``t`` to the loss, and the held-out loss of an
+            epoch uses the values of its last step.
 
     Returns:
         The :class:`History`: train loss = example-weighted mean of the batch losses during the
@@ -83,6 +86,11 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
             parameters.
     """
     n_train, n_test = _validate(train, test, epochs, batch_size, lr)
+    if schedules:
+        from gmc.runtime.schedules import check_params
+
+        check_params(schedules, getattr(model, "param_defaults", {}))
+    scheduled: dict[str, float] = {}
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise TrainingError("the model has no trainable parameters, so there is nothing to train")
@@ -114,7 +122,8 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                 batch = {k: v[idx.to(v.device)] for k, v in train.items()}
                 where = (f"epoch {epoch}, step {step} of {steps_per_epoch} "
                          f"(global step {(epoch - 1) * steps_per_epoch + step})")
-                loss = _scalar_loss(model, loss_name, batch, where)
+                scheduled = {s.param: s.value((epoch - 1) * steps_per_epoch + step - 1) for s in schedules}
+                loss = _scalar_loss(model, loss_name, {**batch, **scheduled}, where)
                 value = float(loss.detach())
                 if not math.isfinite(value):
                     raise TrainingError(
@@ -133,7 +142,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                 count += idx.numel()
             train_loss = total / count
 
-            test_loss = _evaluate(model, loss_name, test, n_test, batch_size, epoch)
+            test_loss = _evaluate(model, loss_name, test, n_test, batch_size, epoch, scheduled)
             if not math.isfinite(test_loss):
                 raise TrainingError(
                     f"the held-out loss '{loss_name}' is {test_loss} after epoch {epoch} (train loss "
@@ -194,15 +203,16 @@ def _scalar_loss(model, loss_name, batch, where) -> torch.Tensor:
     return loss.reshape(())
 
 
-def _evaluate(model, loss_name, test, n_test, batch_size, epoch) -> float:
-    """Example-weighted mean of the loss over ``test``, in nats per example."""
+def _evaluate(model, loss_name, test, n_test, batch_size, epoch, params=None) -> float:
+    """Example-weighted mean of the loss over ``test``, in nats per example (``params``: overrides)."""
     model.eval()
     try:
         total = 0.0
         with torch.no_grad():
             for start in range(0, n_test, batch_size):
                 batch = {k: v[start:start + batch_size] for k, v in test.items()}
-                loss = _scalar_loss(model, loss_name, batch, f"epoch {epoch} (held-out evaluation)")
+                loss = _scalar_loss(model, loss_name, {**batch, **(params or {})},
+                                    f"epoch {epoch} (held-out evaluation)")
                 total += float(loss) * min(batch_size, n_test - start)
         return total / n_test
     finally:

@@ -29,10 +29,13 @@ _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
     "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})", "relu": "torch.relu({})",
     "softmax": "torch.softmax({}, dim=-1)", "log_softmax": "torch.log_softmax({}, dim=-1)",
-    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})",
+    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})", "detach": "{}.detach()",
     # produced by rewrites (gmc.compiler.rewrites.stable)
     "log1p": "torch.log1p({})", "xlogy": "torch.xlogy({}, {})", "logsumexp": "torch.logsumexp(torch.flatten({}), 0)",
 }
+#: Element-wise functions of several arguments: on tensors, and on plain numbers (params).
+_TORCH_FUNCTIONS_N = {"min": "torch.minimum({}, {})", "max": "torch.maximum({}, {})", "clamp": "torch.clamp({}, {}, {})"}
+_PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min(max({}, {}), {})"}
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,12 @@ class Env:
 
 
 class Emitter:
-    def __init__(self, model: ir.Model, fb: FunctionBuilder):
+    def __init__(self, model: ir.Model, fb: FunctionBuilder, extras=None):
+        """``extras`` (:class:`~gmc.compiler.codegen.estimators.Extras`) collects the class
+        attributes estimators need (baselines); only loss methods pass one."""
         self.model = model
         self.fb = fb
+        self.extras = extras
 
     # ---- plain values ------------------------------------------------------------------
     def value(self, e: ir.Expr, env: Env) -> tuple[str, int]:
@@ -93,6 +99,8 @@ class Emitter:
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
             return f"{_wrap(left, lp, left_needed)} {e.op} {_wrap(right, rp, right_needed)}", prec
+        if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
+            return self.elementwise_n(e, env), _ATOM
         if isinstance(e, ir.Apply):
             args = []
             for a in e.args:
@@ -101,12 +109,38 @@ class Emitter:
             if e.func in ir.REDUCTIONS:
                 arg = args[0]
                 return f"{arg if _is_name(arg) else '(' + arg + ')'}.{e.func}()", _ATOM
+            if e.func == "detach":
+                return (args[0] if _is_name(args[0]) else f"({args[0]})") + ".detach()", _ATOM
             return _TORCH_FUNCTIONS[e.func].format(*args), _ATOM
+        if isinstance(e, ir.Expect):
+            var = enumerated_expectation(self.model, e.factor)
+            if var is not None and env.particles is None:
+                return marginal.expect_enumerated(self, e, var, env), _ATOM
+            from gmc.compiler.codegen import estimators
+
+            return estimators.expect(self, e, env)
         return self.functional(e, env), _ATOM
+
+    def elementwise_n(self, e: ir.Apply, env: Env) -> str:
+        """min/max/clamp: plain Python on numbers (params), ``torch.clamp`` with number bounds,
+        ``torch.minimum``/``torch.maximum`` between tensors."""
+        codes = [self.value(a, env)[0] for a in e.args]
+        tensors = [self.is_tensor(a) for a in e.args]
+        if not any(tensors):
+            return _PYTHON_FUNCTIONS_N[e.func].format(*codes)
+        if e.func in ("min", "max") and tensors.count(True) == 1:
+            tensor, number = (codes[0], codes[1]) if tensors[0] else (codes[1], codes[0])
+            return f"torch.clamp({tensor}, {'max' if e.func == 'min' else 'min'}={number})"
+        if e.func == "clamp" and not any(tensors[1:]):
+            return f"torch.clamp({codes[0]}, {codes[1]}, {codes[2]})"
+        codes = [c if t else f"torch.as_tensor({c}, dtype={env.ref}.dtype, device={env.ref}.device)"
+                 for c, t in zip(codes, tensors)]
+        return _TORCH_FUNCTIONS_N[e.func].format(*codes)
 
     def is_tensor(self, e: ir.Expr) -> bool:
         return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy,
-                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Apply)) for n in ir.walk(e))
+                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply))
+                   for n in ir.walk(e))
 
     def param(self, name: str) -> str:
         key = ("param", name)
@@ -247,14 +281,13 @@ class Emitter:
 
     # ---- functionals -------------------------------------------------------------------
     def functional(self, e: ir.Expr, env: Env) -> str:
+        from gmc.compiler.codegen import estimators
+
+        special = estimators.emit(self, e, env)
+        if special is not None:
+            return special
         if isinstance(e, ir.LogProb):
             return self.log_prob(e.factor, env)
-        if isinstance(e, ir.Expect):
-            var = enumerated_expectation(self.model, e.factor)
-            if var is not None and env.particles is None:
-                return marginal.expect_enumerated(self, e, var, env)
-            code, _ = self.value(e.body, self.sample(e.factor, env))
-            return code
         if isinstance(e, ir.KL):
             return self.kl(e, env)
         if isinstance(e, ir.Entropy):
@@ -262,12 +295,20 @@ class Emitter:
         if isinstance(e, ir.CrossEntropy):
             return self.cross_entropy(e, env)
         if isinstance(e, ir.Elbo):
-            inner = self.sample(e.posterior, env)
-            return self.fb.assign("elbo", self.log_ratio(e.joint, e.posterior, inner), e.span,
-                                  "Monte Carlo, one sample")
+            return self.monte_carlo(e.posterior, env, lambda inner: self.log_ratio(e.joint, e.posterior, inner),
+                                    e.estimator, e.span, "elbo")
         if isinstance(e, ir.Iwae):
             return self.iwae(e, env)
         raise AssertionError(f"unhandled IR node {type(e).__name__}")
+
+    def monte_carlo(self, sig: str, env: Env, body, how: ir.Estimation, span, base: str) -> str:
+        """Name of a one-sample estimate of E_sig[body(env)] (body gives code), with the
+        gradient estimator ``how`` resolves to (see :mod:`gmc.compiler.codegen.estimators`)."""
+        from gmc.compiler.codegen import estimators
+
+        name, _ = estimators.monte_carlo(self, sig, env, lambda inner: (body(inner), _ADD), how, span, base,
+                                         comment="Monte Carlo, one sample")
+        return name
 
     def log_ratio(self, numerator: str, denominator: str, env: Env) -> str:
         """Code for log numerator - log denominator at the values bound in ``env``."""
@@ -297,11 +338,10 @@ class Emitter:
             name = self.fb.assign(base, self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family), e.span,
                                   f"closed form: {derivation.reference}{note}")
         else:
-            inner = self.sample(signatures[0], env)
-            estimate = {"kl": lambda: self.log_ratio(signatures[0], signatures[-1], inner),
-                        "cross_entropy": lambda: f"-{self.log_prob(signatures[-1], inner)}",
-                        "entropy": lambda: f"-{self.log_prob(signatures[0], inner)}"}[kind]()
-            name = self.fb.assign(base, estimate, e.span, "Monte Carlo, one sample")
+            body = {"kl": lambda inner: self.log_ratio(signatures[0], signatures[-1], inner),
+                    "cross_entropy": lambda inner: f"-{self.log_prob(signatures[-1], inner)}",
+                    "entropy": lambda inner: f"-{self.log_prob(signatures[0], inner)}"}[kind]
+            name = self.monte_carlo(signatures[0], env, body, ir.AUTO, e.span, base)
         self.fb.memo[key] = name
         return name
 

@@ -63,7 +63,7 @@ def decompose(model: ir.Model, e: ir.Expr) -> ir.Expr | None:
         return None
     parts: list[ir.Expr] = []
     if inside:
-        parts.append(ir.Expect(e.posterior, _sum(inside, span), span=span))
+        parts.append(ir.Expect(e.posterior, _sum(inside, span), e.estimator, span=span))
     parts += outside
     if isinstance(parts[0], ir.Neg):
         first = parts[0]
