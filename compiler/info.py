@@ -18,19 +18,11 @@ from gmc.compiler.families import FAMILIES
 
 
 def closed_form(model: ir.Model, term: ir.Expr) -> bool:
-    """True when ``term`` (KL, H or CE) has a closed form the code generator inlines.
+    """True when ``term`` (KL, H or CE) has a closed form the code generator inlines (the
+    derivation engine, :mod:`gmc.compiler.symbolic.derive`, finds one)."""
+    from gmc.compiler.symbolic.report import derive_term
 
-    Mirrors :mod:`gmc.compiler.codegen.emitter`: KL of two distributions with a registered
-    pair rule, entropy of a distribution with a registered rule; CE is always sampled."""
-    from gmc.compiler.symbolic import FORMULAS, has_closed_kl
-
-    if isinstance(term, ir.KL):
-        a, b = model.factors[term.first], model.factors[term.second]
-        return not a.is_product and not b.is_product and has_closed_kl(a.family, b.family)
-    if isinstance(term, ir.Entropy):
-        f = model.factors[term.factor]
-        return not f.is_product and FORMULAS[f.family].entropy is not None
-    return False
+    return derive_term(model, term) is not None
 
 
 def model_info(model: ir.Model, warnings=()) -> dict:
@@ -145,6 +137,10 @@ def _text(e: ir.Expr) -> tuple[str, int]:
         return f"elbo({e.joint}, {e.posterior})", 5
     if isinstance(e, ir.Iwae):
         return f"iwae({e.joint}, {e.posterior}, k={e.k})", 5
+    if isinstance(e, ir.Renyi):
+        return f"renyi({e.joint}, {e.posterior}, alpha={e.alpha:g}, k={e.k})", 5
+    if isinstance(e, ir.Mmd):
+        return f"mmd({e.first}, {e.second})", 5
     raise TypeError(f"no text for {type(e).__name__}")
 
 

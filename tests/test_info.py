@@ -41,12 +41,19 @@ def test_vae_info_content():
         {"term": "iwae(p(x,z), q(z|x), k=50)", "kind": "iwae", "method": "monte-carlo", "samples": 50}]
 
 
-def test_monte_carlo_kl_and_cross_entropy():
+def test_closed_form_kl_cross_entropy_and_entropy():
     text = ("var x: binary[3]\nvar z: real[2]\nq(z|x) = Normal(0, 1)\np(z) = Normal(0, 2)\n"
             "r(z) = Normal(1, 1)\nloss = mean(KL[q(z|x) || p(z)] + CE[q(z|x) || r(z)] + H[q(z|x)])\n")
     methods = {t["term"]: t["method"] for t in _info(text)["losses"]["loss"]["terms"]}
-    assert methods == {"KL[q(z|x) || p(z)]": "closed-form", "CE[q(z|x) || r(z)]": "monte-carlo",
+    assert methods == {"KL[q(z|x) || p(z)]": "closed-form", "CE[q(z|x) || r(z)]": "closed-form",
                        "H[q(z|x)]": "closed-form"}
+
+
+def test_a_pair_without_closed_form_is_monte_carlo():
+    text = ("var x: real[3]\nvar z: real[2]\nq(z|x) = Normal(0, 1)\np(z) = StudentT(3.0, 0, 1)\n"
+            "loss = mean(KL[q(z|x) || p(z)])\n")
+    methods = {t["term"]: t["method"] for t in _info(text)["losses"]["loss"]["terms"]}
+    assert methods == {"KL[q(z|x) || p(z)]": "monte-carlo"}
 
 
 def test_kl_against_a_product_is_monte_carlo():

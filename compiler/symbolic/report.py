@@ -59,6 +59,15 @@ def _depends_on_tensor(e: ir.Expr) -> bool:
     return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef)) for n in ir.walk(e))
 
 
+def derive_term(model: ir.Model, node: ir.Expr) -> "derive.Derivation | None":
+    """The closed form code generation inlines for a KL, H or CE node, or None (Monte Carlo)."""
+    factors = [model.factors[s] for s in _signatures(node)]
+    if any(f.is_product for f in factors):
+        return None
+    args = [a for f, role in zip(factors, ("q", "p")) for a in (f.family, _params(model, f, role, {}))]
+    return getattr(derive, _KINDS[type(node)])(*args)
+
+
 def divergence_terms(model: ir.Model) -> list[Term]:
     """Every KL / H / CE node of ``model``'s losses (simplify first), in source order."""
     terms = []

@@ -39,7 +39,7 @@ class Estimators(rt.GeneratedModel):
         self.encz = rt.MLP(((6,), (2,)), (8,), (('loc', (2,), 'real'), ('scale', (2,), 'positive'))) if encz is None else rt.user_net(encz, 'encz', ('loc', 'scale'))
         self.dec = rt.MLP(((2,), (2,)), (8,), ((None, (6,), 'real'),)) if dec is None else rt.user_net(dec, 'dec', None)
         self.C = C
-        self.register_buffer('baseline_loss_elbo', torch.zeros(()))
+        self.register_buffer('baseline_loss_expect_q', torch.zeros(()))
         self.baseline_renyi_renyi = rt.MLP(((6,),), (64,), ((None, (), 'real'),))
 
     def forward(self, x, *, C=None):
@@ -99,7 +99,7 @@ class Estimators(rt.GeneratedModel):
     def log_p_y(self, y, *, C=None):
         """log p(y) at the given values: [batch], nats."""
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
-        log_p_y = (torch.xlogy(y, 0.5) + torch.xlogy(1 - y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_y
 
     def sample_p_y(self, n, *, C=None):
@@ -142,7 +142,7 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
-        log_p_y = (torch.xlogy(y, 0.5) + torch.xlogy(1 - y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
         log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
         return log_p_x_z_y
@@ -169,24 +169,17 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # estimators.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
-        log_p_y = (torch.xlogy(y, 0.5) + torch.xlogy(1 - y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
-        log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
-        # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
+        kl_q_p = (encz_loc**2/2 + encz_scale**2/2 - torch.log(encz_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        expect_q = log_p_x_given_z_y - kl_q_p  # Monte Carlo, one sample
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
-        log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
-        elbo = log_p_x_z_y - log_q_z_y_given_x  # Monte Carlo, one sample
-        elbo_sf = elbo + (elbo - self.baseline_loss_elbo).detach() * (log_q_y_given_x - log_q_y_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
+        expect_q_sf = expect_q + (expect_q - self.baseline_loss_expect_q).detach() * (log_q_y_given_x - log_q_y_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only
-            self.baseline_loss_elbo.lerp_(elbo.detach().mean(), 0.1)
-        return -elbo_sf.mean()
+            self.baseline_loss_expect_q.lerp_(expect_q.detach().mean(), 0.1)
+        kl_q_p_1 = (ency_x*torch.sigmoid(ency_x) - rt.log1pexp(ency_x) - torch.special.xlog1py(1 - torch.sigmoid(ency_x), -0.5) - torch.xlogy(torch.sigmoid(ency_x), 0.5)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Bernoulli mass (logits h: x h - log(1 + e^h)); E[X] = probs = sigmoid(logits)
+        return -(expect_q_sf - kl_q_p_1).mean()
 
     def loss_vimco(self, x, *, C=None):
         """Loss 'vimco': a scalar, in nats."""
@@ -202,7 +195,7 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
-        log_p_y = (torch.xlogy(y, 0.5) + torch.xlogy(1 - y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
         log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
@@ -234,7 +227,7 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z_sg**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
-        log_p_y = (torch.xlogy(y, 0.5) + torch.xlogy(1 - y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
         log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
@@ -282,5 +275,5 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         ency_x = self.ency(x)
         # estimators.gm:22  loss info = mmd(q(z|x,y), p(z), kernel=imq) + mean(clamp(detach(KL[q(y|x) || p(y)]), 0, C))
-        kl_q_p = (-(1 - 1/(1 + torch.exp(-ency_x)))*rt.log1pexp(ency_x) + 0.6931471805599453 + (ency_x - rt.log1pexp(ency_x))/(1 + torch.exp(-ency_x))).sum(-1)  # closed form: definition of KL over {0, 1}
+        kl_q_p = (ency_x*torch.sigmoid(ency_x) - rt.log1pexp(ency_x) - torch.special.xlog1py(1 - torch.sigmoid(ency_x), -0.5) - torch.xlogy(torch.sigmoid(ency_x), 0.5)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Bernoulli mass (logits h: x h - log(1 + e^h)); E[X] = probs = sigmoid(logits)
         return mmd_q_p + (torch.clamp(kl_q_p.detach(), 0, C)).mean()

@@ -71,7 +71,7 @@ class DiscreteVAE(rt.GeneratedModel):
     def log_p_z(self, z, *, beta=None):
         """log p(z) at the given values: [batch], nats."""
         # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
-        log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None):
@@ -86,7 +86,7 @@ class DiscreteVAE(rt.GeneratedModel):
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
-        log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -106,7 +106,7 @@ class DiscreteVAE(rt.GeneratedModel):
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
         # discrete_vae.gm:23  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
-        kl_q_p = (-(1 - 1/(1 + torch.exp(-enc_x)))*rt.log1pexp(enc_x) + 0.6931471805599453 + (enc_x - rt.log1pexp(enc_x))/(1 + torch.exp(-enc_x))).sum(-1)  # closed form: definition of KL over {0, 1}
+        kl_q_p = (enc_x*torch.sigmoid(enc_x) - rt.log1pexp(enc_x) - torch.special.xlog1py(1 - torch.sigmoid(enc_x), -0.5) - torch.xlogy(torch.sigmoid(enc_x), 0.5)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Bernoulli mass (logits h: x h - log(1 + e^h)); E[X] = probs = sigmoid(logits)
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         z = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
@@ -126,7 +126,7 @@ class DiscreteVAE(rt.GeneratedModel):
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
         # discrete_vae.gm:24  loss average = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
-        kl_q_p = (-(1 - 1/(1 + torch.exp(-enc_x)))*rt.log1pexp(enc_x) + 0.6931471805599453 + (enc_x - rt.log1pexp(enc_x))/(1 + torch.exp(-enc_x))).sum(-1)  # closed form: definition of KL over {0, 1}
+        kl_q_p = (enc_x*torch.sigmoid(enc_x) - rt.log1pexp(enc_x) - torch.special.xlog1py(1 - torch.sigmoid(enc_x), -0.5) - torch.xlogy(torch.sigmoid(enc_x), 0.5)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Bernoulli mass (logits h: x h - log(1 + e^h)); E[X] = probs = sigmoid(logits)
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         z = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
@@ -149,7 +149,7 @@ class DiscreteVAE(rt.GeneratedModel):
         dec_z = self.dec(z)
         log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
-        log_p_z = (torch.xlogy(z, 0.5) + torch.xlogy(1 - z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
