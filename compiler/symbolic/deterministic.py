@@ -6,6 +6,7 @@ compared. Every expectation is the statistic evaluated at v.
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import support_escapes
 from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 
 
@@ -23,4 +24,8 @@ register(Formulas(
     log_density=Rule(_log_density, "point mass: log-density 0 at the point"),
     moments=tuple(Moment(pattern, _at_value(pattern), "E[f(X)] = f(value) for a point mass")
                   for pattern in (X, X ** A, sp.log(X), (X + A) ** 2)),
+    # two point masses: KL 0 where they sit at the same value, +inf elsewhere
+    kl={"Deterministic": Rule(lambda q, p: support_escapes(sp.Integer(0), q["value"], q["value"], p["value"],
+                                                           p["value"]),
+                              "point masses: 0 at equal values, else +inf")},
 ))

@@ -133,3 +133,11 @@ def _quadrature(q, p):
     second = integrate.quad(lambda x: (lambda r, d: d * (r - mean) ** 2 if d > 0 else 0.0)(*ratio(x)),
                             low, high, limit=400, epsabs=1e-13, epsrel=1e-11)[0]
     return mean, second
+
+
+def test_point_masses_diverge_unless_equal():
+    derived = symbolic.kl("Deterministic", generic_params("Deterministic", prefix="q"),
+                          "Deterministic", generic_params("Deterministic", prefix="p"))
+    value = evaluate(derived.expr, {"q": {"value": torch.tensor([1.0, 2.0], dtype=torch.float64)},
+                                    "p": {"value": torch.tensor([1.0, 2.5], dtype=torch.float64)}})
+    assert value.tolist() == [0.0, float("inf")]
