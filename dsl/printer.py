@@ -10,7 +10,8 @@ node of :mod:`gmc.dsl.ast`) and formatting it again changes nothing; both proper
 tested with hypothesis in ``tests/test_fmt.py``.
 
 Canonical spacing: binary operators with one space each side, ``k=v`` keywords, ``, ``
-between arguments, factor references and signatures compact (``p(x,z|y)``), products by
+between arguments and expectation options (``E_{q(z|x), estimator=reinforce}[...]``), factor
+references, signatures and marginalized names compact (``p(x,z|y)``, ``sum_{y,z}``), products by
 juxtaposition (``p(x|z) p(z)``), numbers exactly as written, and the fewest parentheses
 that keep the tree (``a - (b - c)``, ``(-a) ** b``, ``(a + b) * c``).
 """
@@ -111,11 +112,16 @@ class Printer:
             init = "" if s.init is None else f" = {self.expr(s.init)}"
             return f"weight {s.name}: {self.type(s.type)}{init}"
         if isinstance(s, ast.VarDecl):
-            return f"var {s.name}: {self.type(s.type)}"
+            scope = "global " if s.is_global else ""
+            return f"var {scope}{s.name}: {self.type(s.type)}"
+        if isinstance(s, ast.LetDecl):
+            return f"let {s.name} = {self.expr(s.value)}"
         if isinstance(s, ast.NetDecl):
             return self.net(s)
         if isinstance(s, ast.FactorDef):
             terms = " ".join(self.call(t) for t in s.terms)
+            if s.marginal_kind is not None:
+                terms = f"{s.marginal_kind}_{{{','.join(n.id for n in s.marginalized)}}} {terms}"
             return f"{self.signature(s.signature)} = {terms}"
         if isinstance(s, ast.LossDef):
             name = "" if s.name == "loss" else f" {s.name}"
@@ -167,7 +173,8 @@ class Printer:
         if isinstance(e, ast.LogDensity):
             return f"log {self.call(e.factor)}", _ATOM
         if isinstance(e, ast.Expectation):
-            return f"E_{{{self.call(e.factor)}}}[{self.expr(e.body)}]", _ATOM
+            options = "".join(", " + self.argument(o) for o in e.options)
+            return f"E_{{{self.call(e.factor)}{options}}}[{self.expr(e.body)}]", _ATOM
         if isinstance(e, ast.Functional):
             second = "" if e.second is None else f" || {self.call(e.second)}"
             return f"{e.name}[{self.call(e.first)}{second}]", _ATOM
@@ -178,9 +185,15 @@ class Printer:
             return _compact(c.func, c.args, c.given)
         if c.func == "log" and len(c.args) == 1 and not c.keywords and c.given is None:
             return f"log({self.expr(c.args[0])})"  # log_function in the grammar
-        parts = [self.expr(a) for a in c.args] + [f"{k.name}={self.expr(k.value)}" for k in c.keywords]
+        parts = [self.argument(a) for a in c.args + c.keywords]
         given = "" if c.given is None else " | " + ", ".join(n.id for n in c.given)
         return f"{c.func}({', '.join(parts)}{given})"
+
+    def argument(self, a: ast.Expr | ast.Keyword) -> str:
+        """A call argument or an expectation option: an expression or ``name=value``."""
+        if isinstance(a, ast.Keyword):
+            return f"{a.name}={self.expr(a.value)}"
+        return self.expr(a)
 
     def _is_factor_reference(self, c: ast.Call) -> bool:
         # Only factors use '|', so a call with one is a reference even to an undefined factor.

@@ -19,7 +19,7 @@ from gmc.dsl.printer import format_source
 ROOT = Path(__file__).parent.parent
 PROGRAMS = sorted((ROOT / "tests" / "golden" / "good").glob("*.gm")) + sorted((ROOT / "examples").glob("*.gm"))
 
-KEYWORDS = {"model", "const", "param", "weight", "var", "net", "loss", "log"}
+KEYWORDS = {"model", "const", "param", "weight", "var", "let", "global", "net", "loss", "log"}
 names = st.from_regex(r"[a-dA-D][a-z0-9_]{0,3}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
 factor_names = st.sampled_from(["p", "q", "r"])
 numbers = st.one_of(
@@ -29,6 +29,12 @@ numbers = st.one_of(
     st.tuples(st.integers(1, 9), st.integers(-12, 12)).map(lambda t: f"{t[0]}e{t[1]}"),
 )
 spaces = st.sampled_from(["", " ", "  "])
+# Built-in functions and option names of the language, mixed with random names (DESIGN.md, docs/language.md).
+functions = st.one_of(names, st.sampled_from(["detach", "min", "max", "clamp", "mean", "sum", "elbo", "iwae", "renyi",
+                                              "mmd", "Normal", "Bernoulli"]))
+keyword_names = st.one_of(names, st.sampled_from(["k", "alpha", "kernel", "estimator", "baseline", "loc", "scale"]))
+option_names = st.sampled_from(["estimator", "baseline", "k"])
+option_values = st.sampled_from(["reparam", "reinforce", "vimco", "none", "average", "learned"]).map(lambda n: ast.Name(n))
 
 
 def _name(n):
@@ -44,8 +50,9 @@ def _expressions():
     leaves = st.one_of(numbers.map(lambda t: ast.Number(float(t), t)), names.map(_name))
 
     def extend(inner):
-        keyword = st.builds(ast.Keyword, names, inner)
-        call = st.builds(lambda f, a, k: ast.Call(f, tuple(a), tuple(k)), names,
+        keyword = st.builds(ast.Keyword, keyword_names, inner)
+        option = st.one_of(st.builds(ast.Keyword, option_names, st.one_of(option_values, inner)), inner)
+        call = st.builds(lambda f, a, k: ast.Call(f, tuple(a), tuple(k)), functions,
                          st.lists(inner, max_size=2), st.lists(keyword, max_size=2))
         return st.one_of(
             st.builds(ast.BinOp, st.sampled_from(["+", "-", "*", "/", "@", "**"]), inner, inner),
@@ -53,7 +60,7 @@ def _expressions():
             call,
             st.builds(ast.Attribute, st.one_of(call, names.map(_name)), names),
             st.builds(ast.LogDensity, FACTOR_REFS),
-            st.builds(ast.Expectation, FACTOR_REFS, inner),
+            st.builds(ast.Expectation, FACTOR_REFS, inner, st.lists(option, max_size=2).map(tuple)),
             st.builds(ast.Functional, st.sampled_from(["KL", "CE"]), FACTOR_REFS, FACTOR_REFS),
             st.builds(ast.Functional, st.just("H"), FACTOR_REFS, st.none()),
             st.builds(lambda e: ast.Call("log", (e,), ()), inner),
@@ -86,11 +93,15 @@ def _statements():
         st.builds(ast.ModelDecl, names),
         st.builds(ast.ConstDecl, names, expr),
         st.builds(ast.ParamDecl, names, expr),
-        st.builds(ast.WeightDecl, names, TYPES, st.one_of(st.none(), expr)),
-        st.builds(ast.VarDecl, names, TYPES),
+        st.builds(ast.WeightDecl, names, TYPES, st.one_of(st.none(), expr, distribution)),
+        st.builds(ast.VarDecl, names, TYPES, st.booleans()),
+        st.builds(ast.LetDecl, names, expr),
         net,
         st.builds(lambda s, d: ast.FactorDef(s, (d,)), signature, distribution),
         st.builds(lambda s, t: ast.FactorDef(s, tuple(t)), signature, st.lists(FACTOR_REFS, min_size=2, max_size=3)),
+        st.builds(lambda s, t, m, k: ast.FactorDef(s, tuple(t), tuple(map(_name, m)), k), signature,
+                  st.lists(st.one_of(FACTOR_REFS, distribution), min_size=1, max_size=3),
+                  st.lists(names, min_size=1, max_size=2), st.sampled_from(["sum", "int"])),
         st.builds(ast.LossDef, st.one_of(st.just("loss"), names), expr),
     )
 
@@ -124,7 +135,8 @@ class Messy:
         if isinstance(e, ast.LogDensity):
             return f"log {self.call(e.factor)}"
         if isinstance(e, ast.Expectation):
-            return f"E_{{{s()}{self.call(e.factor)}{s()}}}[{s()}{self.expr(e.body)}{s()}]"
+            options = "".join(f"{s()},{s()}{self.argument(o)}" for o in e.options)
+            return f"E_{{{s()}{self.call(e.factor)}{options}{s()}}}[{s()}{self.expr(e.body)}{s()}]"
         if isinstance(e, ast.Functional):
             second = "" if e.second is None else f"{s()}||{s()}{self.call(e.second)}"
             return f"{e.name}[{s()}{self.call(e.first)}{second}]"
@@ -134,9 +146,14 @@ class Messy:
         s = self.sp
         if c.func == "log" and len(c.args) == 1 and not c.keywords:
             return f"log({self.expr(c.args[0])})"
-        parts = [self.expr(a) for a in c.args] + [f"{k.name}{s()}={s()}{self.expr(k.value)}" for k in c.keywords]
+        parts = [self.argument(a) for a in c.args + c.keywords]
         given = "" if c.given is None else f"{s()}|{s()}" + f"{s()},{s()}".join(n.id for n in c.given)
         return f"{c.func}({s()}{(s() + ',' + s()).join(parts)}{given}{s()})"
+
+    def argument(self, a):
+        if isinstance(a, ast.Keyword):
+            return f"{a.name}{self.sp()}={self.sp()}{self.expr(a.value)}"
+        return self.expr(a)
 
     def type(self, t):
         if not t.dims:
@@ -154,7 +171,10 @@ class Messy:
             init = "" if st_.init is None else f"{s()}={s()}{self.expr(st_.init)}"
             return f"weight {st_.name}{s()}:{s()}{self.type(st_.type)}{init}"
         if isinstance(st_, ast.VarDecl):
-            return f"var {st_.name}{s()}:{s()}{self.type(st_.type)}"
+            scope = " global" if st_.is_global else ""
+            return f"var{scope} {st_.name}{s()}:{s()}{self.type(st_.type)}"
+        if isinstance(st_, ast.LetDecl):
+            return f"let {st_.name}{s()}={s()}{self.expr(st_.value)}"
         if isinstance(st_, ast.NetDecl):
             if st_.named_outputs:
                 out = "(" + ", ".join(f"{o.name}: {self.type(o.type)}" for o in st_.outputs) + ")"
@@ -167,7 +187,10 @@ class Messy:
             given = f"{s()}|{s()}" + ",".join(n.id for n in sig.given) if sig.given else ""
             left = f"{sig.name}({', '.join(n.id for n in sig.outputs)}{given})"
             joiner = self.draw(st.sampled_from([" ", " * ", "*"]))
-            return f"{left}{s()}={s()}" + joiner.join(self.call(t) for t in st_.terms)
+            marginal = ""
+            if st_.marginal_kind is not None:
+                marginal = f"{st_.marginal_kind}_{{{s()}" + f"{s()},{s()}".join(n.id for n in st_.marginalized) + f"{s()}}}{s()}"
+            return f"{left}{s()}={s()}{marginal}" + joiner.join(self.call(t) for t in st_.terms)
         if isinstance(st_, ast.LossDef):
             name = "" if st_.name == "loss" and self.draw(st.booleans()) else f" {st_.name}"
             return f"loss{name}{s()}={s()}{self.expr(st_.value)}"
@@ -273,3 +296,15 @@ def test_cli_fmt_syntax_error_is_located(tmp_path, capsys):
     assert main(["fmt", str(f)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "Syntax error in 'bad.gm'" in captured.err and "Traceback" not in captured.err
+
+
+def test_canonical_form_of_let_global_marginals_and_options():
+    source = ("var  global w :real[3]\nweight W:real[3]=Normal( 0,scale = 1 )\nlet  L=detach( a )\n"
+              "p(x)=sum_{ y , z }p(x|y,z)*p(y) p(z)\nr(x) = int_{z} Normal(z, 1)\n"
+              "loss = mean(E_{ q(z|x) ,estimator = reinforce,baseline=none }[ min(a, b) + clamp(c, max=1) ])\n"
+              "loss b = -elbo(p(x,z), q(z|x), k = 5) + iwae(p(x,z), q(z|x), k=5) + renyi(p(x,z), q(z|x), alpha=0.5)\n")
+    assert format_source(source) == (
+        "var global w: real[3]\nweight W: real[3] = Normal(0, scale=1)\nlet L = detach(a)\n"
+        "p(x) = sum_{y,z} p(x|y,z) p(y) p(z)\nr(x) = int_{z} Normal(z, 1)\n"
+        "loss = mean(E_{q(z|x), estimator=reinforce, baseline=none}[min(a, b) + clamp(c, max=1)])\n"
+        "loss b = -elbo(p(x,z), q(z|x), k=5) + iwae(p(x,z), q(z|x), k=5) + renyi(p(x,z), q(z|x), alpha=0.5)\n")
