@@ -383,6 +383,8 @@ def product_dependencies(model: Model, product: Factor) -> nx.DiGraph:
 def product_cycle(model: Model, product: Factor) -> list[tuple[str, str, str]]:
     """A cycle among a product's variables as (given, output, factor) triples, or []."""
     g = product_dependencies(model, product)
+    if nx.is_directed_acyclic_graph(g):  # linear; find_cycle alone is quadratic on long chains
+        return []
     try:
         cycle = nx.find_cycle(g)
     except nx.NetworkXNoCycle:
@@ -393,11 +395,11 @@ def product_cycle(model: Model, product: Factor) -> list[tuple[str, str, str]]:
 def ancestral_order(model: Model, sig: str) -> list[Factor]:
     """The leaves of a factor ordered so each comes after the factors defining its inputs."""
     parts = leaves(model, sig)
-    by_output = {out: leaf for leaf in parts for out in leaf.outputs}
+    by_output = {out: i for i, leaf in enumerate(parts) for out in leaf.outputs}
     g = nx.DiGraph()
     for i, leaf in enumerate(parts):
         g.add_node(i)
         for given in leaf.given:
             if given in by_output:
-                g.add_edge(parts.index(by_output[given]), i)
+                g.add_edge(by_output[given], i)
     return [parts[i] for i in nx.lexicographical_topological_sort(g)]

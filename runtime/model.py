@@ -7,6 +7,7 @@ call; the generated methods themselves are straight-line torch with no checks.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -46,6 +47,27 @@ class GeneratedModel(nn.Module):
         super().__init__()
         # Carries dtype and device for sampling when no input tensor does (``.to()`` moves it).
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each subclass's constructor the keyword ``compile`` (default False).
+
+        ``VAE(compile=True)`` runs the loss methods through ``torch.compile``, falling back to
+        eager code with a warning when that fails (:mod:`gmc.runtime.compiled`); generated
+        constructors stay as they are."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, compile: bool = False, **kw):
+            init(self, *args, **kw)
+            if compile and type(self) is cls:  # once, after the outermost constructor
+                from gmc.runtime.compiled import compile_losses
+
+                compile_losses(self)
+
+        cls.__init__ = __init__
 
     # ---- API ---------------------------------------------------------------------------
     def loss(self, name: str | None = None, **inputs) -> torch.Tensor:

@@ -10,6 +10,7 @@ with the same reparameterized sample the rest of the loss uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import sympy as sp
 
@@ -43,16 +44,24 @@ class Env:
     particles: int | None = None
     particle_vars: frozenset[str] = frozenset()
 
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        # Built once per Env: lookups stay O(1) as a long chain binds thousands of variables.
+        return dict(self.bindings)
+
     def name(self, var: str) -> str:
-        return dict(self.bindings)[var]
+        return self._names[var]
 
     def bind(self, var: str, name: str, with_particles: bool) -> "Env":
-        bindings = tuple((k, v) for k, v in self.bindings if k != var) + ((var, name),)
+        if var in self._names:
+            bindings = tuple((k, v) for k, v in self.bindings if k != var) + ((var, name),)
+        else:
+            bindings = self.bindings + ((var, name),)
         pv = self.particle_vars | {var} if with_particles else self.particle_vars - {var}
         return replace(self, bindings=bindings, particle_vars=pv)
 
     def key(self, variables) -> tuple:
-        b = dict(self.bindings)
+        b = self._names
         return tuple((v, b.get(v)) for v in variables) + (self.particles,)
 
 

@@ -11,6 +11,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from gmc.compiler.symbolic.functions import Scalar, log1pexp, vlogsumexp, vsum, xlogy
+from gmc.compiler.symbolic.templates import memoize_printer
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -97,6 +98,7 @@ class TorchPrinter(StrPrinter):
         return super()._print_Pow(expr, rational)
 
 
+@memoize_printer
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
     return TorchPrinter().doprint(expr)

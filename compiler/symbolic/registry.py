@@ -16,6 +16,8 @@ from typing import Callable
 
 import sympy as sp
 
+from gmc.compiler.symbolic.templates import memoize_symbolic
+
 Params = dict[str, sp.Expr]
 
 #: The random value in moment patterns.
@@ -74,17 +76,20 @@ def register(formulas: Formulas) -> Formulas:
     return formulas
 
 
+@memoize_symbolic
 def log_density(family: str, value: sp.Expr, params: Params) -> tuple[sp.Expr, str]:
     """Element-wise log-density of ``value`` and its reference."""
     rule = FORMULAS[family].log_density
     return rule.build(value, params), rule.reference
 
 
+@memoize_symbolic
 def entropy(family: str, params: Params) -> tuple[sp.Expr, str] | None:
     rule = FORMULAS[family].entropy
     return None if rule is None else (rule.build(params), rule.reference)
 
 
+@memoize_symbolic
 def kl(first: str, first_params: Params, second: str, second_params: Params) -> tuple[sp.Expr, str] | None:
     """Element-wise KL[first || second], or None when no closed form is registered."""
     rule = FORMULAS[first].kl.get(second)
