@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", help="output folder (default: runs/<file stem>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--compile", action="store_true",
+                   help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")

@@ -71,7 +71,7 @@ def train_command(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(args.seed)
-    model = cls()
+    model = cls(compile=getattr(args, "compile", False))
     print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_x)} "
           f"held-out examples, loss '{loss_name}', {args.epochs} epochs", file=sys.stderr)
 

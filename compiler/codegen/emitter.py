@@ -276,14 +276,20 @@ class Emitter:
 
     def entropy(self, e: ir.Entropy, env: Env) -> str:
         f = self.model.factors[e.factor]
+        key = ("entropy", e.factor, env.key(f.given))  # like KL: H[q] written twice is computed once
+        if key in self.fb.memo:
+            return self.fb.memo[key]
         closed = None if f.is_product else symbolic.entropy(f.family, self.params(f, env))
         if closed is not None:
             expr, rule = closed
-            return self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env, f.family),
+            name = self.fb.assign(f"entropy_{_short(e.factor)}", self.event_sum(expr, f.outputs[0], env, f.family),
                                   e.span, f"closed form: {rule}")
-        inner = self.sample(e.factor, env)
-        return self.fb.assign(f"entropy_{_short(e.factor)}", f"-{self.log_prob(e.factor, inner)}", e.span,
-                              "Monte Carlo, one sample")
+        else:
+            inner = self.sample(e.factor, env)
+            name = self.fb.assign(f"entropy_{_short(e.factor)}", f"-{self.log_prob(e.factor, inner)}", e.span,
+                                  "Monte Carlo, one sample")
+        self.fb.memo[key] = name
+        return name
 
     def iwae(self, e: ir.Iwae, env: Env) -> str:
         particles = replace(env, particles=e.k)
