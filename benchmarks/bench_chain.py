@@ -78,7 +78,12 @@ def run(ns=(10, 100, 1000, 10000), rounds: int = 10) -> dict:
         pixyz_ok = False
     rows = []
     for n in ns:
-        row = chain_row(n, pixyz_ok, rounds)
+        try:
+            row = chain_row(n, pixyz_ok, rounds)
+        except (RecursionError, MemoryError) as exc:
+            rows.append({"n": n, "error": f"{type(exc).__name__}: {exc}"})
+            print(rows[-1], flush=True)
+            break
         rows.append(row)
         print(row, flush=True)
         if row.get("pixyz_build_s", 0) > PIXYZ_BUDGET_S / 10:

@@ -21,6 +21,7 @@ from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
+_MAX_PLUS_CHAIN = 256
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
@@ -153,7 +154,10 @@ class Emitter:
             return self.fb.memo[key]
         if factor.is_product:
             parts = [self.log_prob(leaf.signature, env) for leaf in ir.leaves(self.model, sig)]
-            name = self.fb.assign(f"log_{_mangle(sig)}", " + ".join(parts), factor.span)
+            # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
+            # overflows, so long products sum a flat tuple instead (same additions, in order).
+            total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
+            name = self.fb.assign(f"log_{_mangle(sig)}", total, factor.span)
         else:
             var = factor.outputs[0]
             expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))
