@@ -17,6 +17,7 @@ import sympy as sp
 from gmc.compiler import ir, symbolic
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
+from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.types import constant_value, infer
 
@@ -153,7 +154,7 @@ class Emitter:
         if key in self.fb.memo:
             return self.fb.memo[key]
         if factor.is_product:
-            parts = [self.log_prob(leaf.signature, env) for leaf in ir.leaves(self.model, sig)]
+            parts = product_parts(self, sig, env)  # repeated leaves: one stacked term per group
             # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
             # overflows, so long products sum a flat tuple instead (same additions, in order).
             total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
