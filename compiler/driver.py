@@ -7,6 +7,8 @@ checked IR, so ``gmc check`` never imports sympy or torch.
 """
 from __future__ import annotations
 
+import functools
+import gc
 from pathlib import Path
 
 from gmc.compiler import ir
@@ -25,6 +27,26 @@ def read_source(path: str | Path) -> tuple[str, str]:
                             "", str(path)) from None
 
 
+def _gc_paused(stage):
+    """Run ``stage`` with Python's cyclic garbage collector paused (then restored).
+
+    A pass allocates many small objects (parse trees, IR, sympy terms) that all stay alive
+    until it ends, so every automatic collection rescans a growing heap: at 10,000 factors
+    half of parsing was collection. Nothing is leaked: cycles made meanwhile are collected
+    after the stage, by the next automatic collection."""
+    @functools.wraps(stage)
+    def run(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return stage(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return run
+
+
+@_gc_paused
 def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
     """Source text to a checked IR model; raises GmcError on any error."""
     from gmc.compiler.checks import check
@@ -44,6 +66,7 @@ def latex(model: ir.Model) -> str:
     return model_latex(model)
 
 
+@_gc_paused
 def python_source(model: ir.Model) -> str:
     """Generated module source for a checked model (objectives simplified first)."""
     from gmc.compiler.codegen.module import generate
@@ -52,6 +75,7 @@ def python_source(model: ir.Model) -> str:
     return generate(simplify(model), latex(model))
 
 
+@_gc_paused
 def load(source: str, model: ir.Model) -> type:
     from gmc.runtime.loader import load_class
 

@@ -60,7 +60,9 @@ class Env:
         else:
             bindings = self.bindings + ((var, name),)
         pv = self.particle_vars | {var} if with_particles else self.particle_vars - {var}
-        return replace(self, bindings=bindings, particle_vars=pv)
+        bound = replace(self, bindings=bindings, particle_vars=pv)
+        bound.__dict__["_names"] = {**self._names, var: name}  # a C-level copy, not a rebuild
+        return bound
 
     def key(self, variables) -> tuple:
         b = self._names
