@@ -23,17 +23,47 @@ def _table(names, times, ref):
             for n, t, r in zip(names, times, ratios)]
 
 
-def vae_steps(size: str, rounds: int, with_compiled: bool, notes: list) -> list[dict]:
-    """Median step time per contender (ms) and its median per-round ratio to hand-written torch."""
-    contenders = make_contenders(size, with_compiled=with_compiled, notes=notes)
+def vae_steps(size: str, rounds: int, with_compiled: bool, notes: list, copies: int = 2) -> list[dict]:
+    """Median step time per contender (ms) and its median per-round ratio to hand-written torch.
+
+    ``copies`` independent sets of contenders (each set starting from identical weights) run
+    interleaved and are pooled: where a model's tensors happen to land in memory moves a
+    single instance's step time by several percent, which one copy would report as a
+    difference between contenders."""
+    sets = [make_contenders(size, with_compiled=with_compiled, notes=notes) for _ in range(copies)]
     data = Batches(size)
-    fns = [(lambda c=c: c.step(data.next())) for c in contenders]
-    for c in contenders:  # torch.compile builds its kernels here, not in the timed rounds
-        if "compile" in c.name:
-            for _ in range(3):
-                c.step(data.next())
-    inner = calibrate(fns[1], 0.05)
+    for contenders in sets:
+        for c in contenders:  # torch.compile builds its kernels here, not in the timed rounds
+            if "compile" in c.name:
+                for _ in range(3):
+                    c.step(data.next())
+    flat = [c for contenders in sets for c in contenders]
+    fns = [(lambda c=c: c.step(data.next())) for c in flat]
+    names = [c.name for c in sets[0]]
+    inner = calibrate(fns[names.index(REFERENCE)], 0.05)
     times = interleaved(fns, rounds=rounds, inner=inner, warmup=3)
+    k = len(names)
+    ref = names.index(REFERENCE)
+    rows = []
+    for i, name in enumerate(names):
+        mine = [t for s in range(copies) for t in times[s * k + i]]
+        ratios = [a / b for s in range(copies) for a, b in zip(times[s * k + i], times[s * k + ref])]
+        rows.append({"name": name, "median_ms": 1e3 * median(mine), "ratio": median(ratios), "rounds": len(mine)})
+    return rows
+
+
+def forward_backward(rounds: int) -> list[dict]:
+    """Loss forward and backward only (no optimizer), small VAE: where torch.compile acts."""
+    contenders = [c for c in make_contenders("small", with_compiled=True, notes=[])
+                  if c.name in ("gmc", REFERENCE, "gmc (torch.compile)")]
+    data = Batches("small")
+
+    def fwd_bwd(c):
+        loss = c.loss(data.next())
+        loss.backward()
+    fns = [(lambda c=c: fwd_bwd(c)) for c in contenders]
+    inner = calibrate(fns[1], 0.05)
+    times = interleaved(fns, rounds=rounds, inner=inner, warmup=5)
     names = [c.name for c in contenders]
     return _table(names, times, names.index(REFERENCE))
 
@@ -59,8 +89,10 @@ def run(rounds: int = 20, compiled: bool = True) -> dict:
     torch.set_num_threads(1)
     notes: list[str] = []
     out = {"batch": BATCH, "sizes": {k: list(v) for k, v in SIZES.items()}, "iwae_k": IWAE_K}
-    out["steps"] = {"small": vae_steps("small", rounds, compiled, notes),
+    out["steps"] = {"small": vae_steps("small", 2 * rounds, compiled, notes),
                     "mnist": vae_steps("mnist", max(5, rounds // 2), False, notes)}
+    if compiled:
+        out["forward_backward_small"] = forward_backward(rounds)
     out["iwae"] = iwae_eval(rounds, notes)
     out["notes"] = sorted(set(notes))
     return out

@@ -61,8 +61,16 @@ class GeneratedModel(nn.Module):
 
         @functools.wraps(init)
         def __init__(self, *args, compile: bool = False, **kw):
-            init(self, *args, **kw)
-            if compile and type(self) is cls:  # once, after the outermost constructor
+            # Depth of nested wrapped constructors (a user's subclass calling ours): compile
+            # once, when the outermost one returns. Kept in __dict__ because nn.Module's
+            # __setattr__ cannot run before nn.Module.__init__.
+            state = self.__dict__
+            state["_gmc_init_depth"] = state.get("_gmc_init_depth", 0) + 1
+            try:
+                init(self, *args, **kw)
+            finally:
+                state["_gmc_init_depth"] -= 1
+            if compile and state["_gmc_init_depth"] == 0:
                 from gmc.runtime.compiled import compile_losses
 
                 compile_losses(self)

@@ -215,3 +215,20 @@ def test_stacked_group_matches_per_factor_densities_for_vector_events():
     for v in y.values():
         ref = ref + torch.distributions.Normal(x, 2.0).log_prob(v).sum(-1)
     assert torch.allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_compile_reaches_subclasses_of_generated_models(vae_class, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: calls.append(fn) or fn)
+
+    class Plain(vae_class):
+        pass
+
+    class WithInit(vae_class):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+
+    Plain(compile=True)
+    WithInit(compile=True)
+    WithInit()
+    assert len(calls) == 2
