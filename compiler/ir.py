@@ -1,5 +1,9 @@
 """The graph IR: a resolved, typed model, plus a networkx graph of how its parts depend.
 
+networkx is imported only where a graph object is asked for (``Model.graph``) or a cycle is
+reported: the checks themselves use the plain linear-time walks at the end of this file, so
+``gmc check`` starts without importing networkx.
+
 Lowering (:mod:`gmc.compiler.lower`) builds a :class:`Model` from the AST; checks,
 symbolic simplification, LaTeX and code generation read it. Every name here is resolved:
 expressions refer to variables, nets, consts, params, weights and factors by kind.
@@ -9,9 +13,8 @@ by its canonical signature string, e.g. ``"p(x|z)"``, ``"p(x,z)"``, ``"p(z)"``.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
-
-import networkx as nx
 
 from gmc.dsl.ast import NO_SPAN, Span
 
@@ -367,50 +370,60 @@ class Model:
     factors: dict[str, Factor] = field(default_factory=dict)
     losses: dict[str, Loss] = field(default_factory=dict)
 
-    def graph(self) -> nx.DiGraph:
+    def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+        """The dependency edges (source node, target node, role) that :meth:`graph` holds."""
+        out = []
+        for n, net in self.nets.items():
+            for i in net.inputs:
+                out.append((("var", i), ("net", n), "input"))
+        for sig, f in self.factors.items():
+            node = ("factor", sig)
+            for v in f.given:
+                out.append((("var", v), node, "given"))
+            for v in f.outputs:
+                out.append((node, ("var", v), "defines"))
+            for c in f.components:
+                out.append((("factor", c), node, "component"))
+            for _, e in f.params:
+                for n in walk(e):
+                    if isinstance(n, NetCall):
+                        out.append((("net", n.net), node, "net"))
+        for name, loss in self.losses.items():
+            for sig in factor_refs(loss.expr):
+                out.append((("factor", sig), ("loss", name), "term"))
+        return out
+
+    def graph(self) -> "nx.DiGraph":
         """The dependency graph: ``("var", x)``, ``("factor", sig)``, ``("net", n)``,
         ``("loss", n)`` nodes; edges point from what is used to what uses it, with a ``role``:
         given (variable -> factor), defines (factor -> variable), component (factor -> product),
         input (variable -> net), net (net -> factor), term (factor -> loss)."""
+        import networkx as nx
+
         g = nx.DiGraph()
-        for v in self.vars:
-            g.add_node(("var", v))
-        for n, net in self.nets.items():
-            g.add_node(("net", n))
-            for i in net.inputs:
-                g.add_edge(("var", i), ("net", n), role="input")
-        for sig, f in self.factors.items():
-            node = ("factor", sig)
-            g.add_node(node)
-            for v in f.given:
-                g.add_edge(("var", v), node, role="given")
-            for v in f.outputs:
-                g.add_edge(node, ("var", v), role="defines")
-            for c in f.components:
-                g.add_edge(("factor", c), node, role="component")
-            for _, e in f.params:
-                for n in walk(e):
-                    if isinstance(n, NetCall):
-                        g.add_edge(("net", n.net), node, role="net")
-        for name, loss in self.losses.items():
-            g.add_node(("loss", name))
-            for sig in factor_refs(loss.expr):
-                g.add_edge(("factor", sig), ("loss", name), role="term")
+        g.add_nodes_from(self._known_nodes())
+        for a, b, role in self.edges():
+            g.add_edge(a, b, role=role)
         return g
+
+    def _known_nodes(self) -> list[tuple[str, str]]:
+        return ([("var", v) for v in self.vars] + [("net", n) for n in self.nets]
+                + [("factor", f) for f in self.factors] + [("loss", n) for n in self.losses])
 
     def lint(self) -> list[str]:
         """Internal consistency of a checked model; returns problems (empty when sound).
 
         A valid program's IR always passes: this guards the passes, not the user."""
         problems = []
-        g = self.graph()
-        known = {("var", v) for v in self.vars} | {("net", n) for n in self.nets} | \
-                {("factor", f) for f in self.factors} | {("loss", n) for n in self.losses}
-        for node in g.nodes:
-            if node not in known:
-                problems.append(f"reference to undefined {node[0]} '{node[1]}'")
-        containment = g.edge_subgraph([(a, b) for a, b, r in g.edges(data="role") if r == "component"])
-        if not nx.is_directed_acyclic_graph(containment):
+        edges = self.edges()
+        known = set(self._known_nodes())
+        seen = set(known)
+        for a, b, _ in edges:
+            for node in (a, b):
+                if node not in seen:
+                    seen.add(node)
+                    problems.append(f"reference to undefined {node[0]} '{node[1]}'")
+        if find_cycle_edges([(a, b) for a, b, r in edges if r == "component"]):
             problems.append("a factor is defined in terms of itself")
         for sig, f in self.factors.items():
             if f.is_product and product_cycle(self, f):
@@ -426,8 +439,16 @@ def leaves(model: Model, sig: str) -> list[Factor]:
     return [leaf for c in f.components for leaf in leaves(model, c)]
 
 
-def product_dependencies(model: Model, product: Factor) -> nx.DiGraph:
+def _product_edges(model: Model, product: Factor) -> list[tuple[str, str, str]]:
+    """(given, output, factor) for each component of a product, in written order."""
+    return [(given, out, leaf.signature) for leaf in leaves(model, product.signature)
+            for out in leaf.outputs for given in leaf.given]
+
+
+def product_dependencies(model: Model, product: Factor) -> "nx.DiGraph":
     """Variable graph of a product: edge given -> output for each component, with its factor."""
+    import networkx as nx
+
     g = nx.DiGraph()
     for leaf in leaves(model, product.signature):
         for out in leaf.outputs:
@@ -439,22 +460,58 @@ def product_dependencies(model: Model, product: Factor) -> nx.DiGraph:
 
 def product_cycle(model: Model, product: Factor) -> list[tuple[str, str, str]]:
     """A cycle among a product's variables as (given, output, factor) triples, or []."""
+    if not find_cycle_edges([(a, b) for a, b, _ in _product_edges(model, product)]):
+        return []  # the common case, in linear time and without networkx
+    import networkx as nx
+
+    # networkx picks the cycle reported to the user (the wording is golden-tested).
     g = product_dependencies(model, product)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        return []
-    return [(a, b, g.edges[a, b]["factor"]) for a, b in cycle]
+    return [(a, b, g.edges[a, b]["factor"]) for a, b in nx.find_cycle(g)]
 
 
 def ancestral_order(model: Model, sig: str) -> list[Factor]:
-    """The leaves of a factor ordered so each comes after the factors defining its inputs."""
+    """The leaves of a factor ordered so each comes after the factors defining its inputs.
+
+    Among the leaves ready at each point, the one written first goes first (a lexicographic
+    topological order, as networkx's ``lexicographical_topological_sort`` gives)."""
     parts = leaves(model, sig)
-    by_output = {out: leaf for leaf in parts for out in leaf.outputs}
-    g = nx.DiGraph()
+    by_output = {out: i for i, leaf in enumerate(parts) for out in leaf.outputs}
+    after: list[list[int]] = [[] for _ in parts]
+    waiting = [0] * len(parts)
     for i, leaf in enumerate(parts):
-        g.add_node(i)
         for given in leaf.given:
-            if given in by_output:
-                g.add_edge(parts.index(by_output[given]), i)
-    return [parts[i] for i in nx.lexicographical_topological_sort(g)]
+            if given in by_output and by_output[given] != i:
+                after[by_output[given]].append(i)
+                waiting[i] += 1
+    ready = [i for i, w in enumerate(waiting) if w == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(parts[i])
+        for j in after[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, j)
+    return order
+
+
+def find_cycle_edges(edges) -> bool:
+    """Whether the directed graph with these (a, b) edges has a cycle (Kahn's algorithm, linear)."""
+    succ: dict = {}
+    indegree: dict = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        succ.setdefault(b, [])
+        indegree[b] = indegree.get(b, 0) + 1
+        indegree.setdefault(a, 0)
+    ready = [n for n, d in indegree.items() if d == 0]
+    removed = 0
+    while ready:
+        n = ready.pop()
+        removed += 1
+        for m in succ[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    return removed != len(indegree)

@@ -52,8 +52,10 @@ class _BracketNewlines:
 @functools.lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = (Path(__file__).with_name("grammar.lark")).read_text()
+    # cache=True keeps the LALR tables in a file in the temp folder (keyed by a hash of the
+    # grammar and options): building them is most of a cold `gmc check`.
     return lark.Lark(grammar, parser="lalr", lexer="contextual", postlex=_POSTLEX,
-                     propagate_positions=True, maybe_placeholders=True)
+                     propagate_positions=True, maybe_placeholders=True, cache=True)
 
 
 _POSTLEX = _BracketNewlines()

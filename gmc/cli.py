@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--loss", help="the loss to train (default: the first in the file)")
     c.add_argument("--schedule", action="append", default=[], metavar="NAME=linear:START:END:STEPS",
                    help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
+    c.add_argument("--compile", action="store_true",
+                   help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")

@@ -150,7 +150,7 @@ def train_command(args) -> int:
 
     torch.manual_seed(args.seed)
     params = param_overrides(model_ir, args.set)
-    model = cls(**params)
+    model = cls(compile=getattr(args, "compile", False), **params)
     print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_data[var.name])} "
           f"held-out examples, loss '{loss_name}', {args.epochs} epochs", file=sys.stderr)
 

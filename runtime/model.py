@@ -7,6 +7,7 @@ call; the generated methods themselves are straight-line torch with no checks.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -46,6 +47,35 @@ class GeneratedModel(nn.Module):
         super().__init__()
         # Carries dtype and device for sampling when no input tensor does (``.to()`` moves it).
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each subclass's constructor the keyword ``compile`` (default False).
+
+        ``VAE(compile=True)`` runs the loss methods through ``torch.compile``, falling back to
+        eager code with a warning when that fails (:mod:`gmc.runtime.compiled`); generated
+        constructors stay as they are."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, compile: bool = False, **kw):
+            # Depth of nested wrapped constructors (a user's subclass calling ours): compile
+            # once, when the outermost one returns. Kept in __dict__ because nn.Module's
+            # __setattr__ cannot run before nn.Module.__init__.
+            state = self.__dict__
+            state["_gmc_init_depth"] = state.get("_gmc_init_depth", 0) + 1
+            try:
+                init(self, *args, **kw)
+            finally:
+                state["_gmc_init_depth"] -= 1
+            if compile and state["_gmc_init_depth"] == 0:
+                from gmc.runtime.compiled import compile_losses
+
+                compile_losses(self)
+
+        cls.__init__ = __init__
 
     # ---- API ---------------------------------------------------------------------------
     def loss(self, name: str | None = None, **inputs) -> torch.Tensor:

@@ -96,6 +96,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
         raise TrainingError("the model has no trainable parameters, so there is nothing to train")
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
 
+    compute_loss, train, test = _loss_function(model, loss_name, train, test)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(params, lr=lr)
@@ -123,7 +124,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                 where = (f"epoch {epoch}, step {step} of {steps_per_epoch} "
                          f"(global step {(epoch - 1) * steps_per_epoch + step})")
                 scheduled = {s.param: s.value((epoch - 1) * steps_per_epoch + step - 1) for s in schedules}
-                loss = _scalar_loss(model, loss_name, {**batch, **scheduled}, where)
+                loss = _scalar_loss(compute_loss, loss_name, {**batch, **scheduled}, where)
                 value = float(loss.detach())
                 if not math.isfinite(value):
                     raise TrainingError(
@@ -131,18 +132,18 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                         f"taken, so the model keeps the parameters from before it. Try a smaller --lr.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                for name, p in named:
-                    if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
-                        raise TrainingError(
-                            f"training diverged: the gradient of parameter '{name}' is not finite at {where} "
-                            f"(loss {value:.6g}); that step was not taken, so the model keeps the parameters "
-                            f"from before it. Try a smaller --lr.")
+                bad = _nonfinite_gradient(named)
+                if bad is not None:
+                    raise TrainingError(
+                        f"training diverged: the gradient of parameter '{bad}' is not finite at {where} "
+                        f"(loss {value:.6g}); that step was not taken, so the model keeps the parameters "
+                        f"from before it. Try a smaller --lr.")
                 optimizer.step()
                 total += value * idx.numel()
                 count += idx.numel()
             train_loss = total / count
 
-            test_loss = _evaluate(model, loss_name, test, n_test, batch_size, epoch, scheduled)
+            test_loss = _evaluate(model, compute_loss, loss_name, test, n_test, batch_size, epoch, scheduled)
             if not math.isfinite(test_loss):
                 raise TrainingError(
                     f"the held-out loss '{loss_name}' is {test_loss} after epoch {epoch} (train loss "
@@ -195,15 +196,51 @@ def _validate(train, test, epochs, batch_size, lr) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-def _scalar_loss(model, loss_name, batch, where) -> torch.Tensor:
-    loss = model.loss(loss_name, **batch)
+def _loss_function(model, loss_name, train, test):
+    """(what one step calls with a batch's tensors as keywords, train, test).
+
+    For a generated model, its ``loss_<name>`` method itself: names, shapes and dtypes are
+    validated and converted here, once, on the whole train and test data (through the
+    model's own API checks), so the hot path skips per-step dictionary building and
+    validation. Any other module is called through ``model.loss(loss_name, **batch)``."""
+    from gmc.runtime.model import GeneratedModel
+
+    generic = (lambda **batch: model.loss(loss_name, **batch)), train, test
+    if not isinstance(model, GeneratedModel) or loss_name not in type(model).losses:
+        return generic
+    info = type(model).losses[loss_name]
+    checked = []
+    for data in (train, test):
+        tensors, params = model._split_inputs(f"loss '{loss_name}'", info.inputs, data)
+        if params:  # a param passed as data: keep the general path
+            return generic
+        checked.append(tensors)
+    return getattr(model, info.method), checked[0], checked[1]
+
+
+def _nonfinite_gradient(named) -> str | None:
+    """Name of a parameter whose gradient has a NaN or infinity, or None (one sync when all are fine)."""
+    grads = [p.grad for _, p in named if p.grad is not None]
+    if not grads:
+        return None
+    total = getattr(torch.nn.utils, "get_total_norm", None)  # torch >= 2.6: one fused max-abs over all
+    if total is not None and bool(torch.isfinite(total(grads, norm_type=math.inf))):
+        return None
+    for name, p in named:
+        if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+            return name
+    return None
+
+
+def _scalar_loss(compute_loss, loss_name, batch, where) -> torch.Tensor:
+    loss = compute_loss(**batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise TrainingError(f"loss '{loss_name}' must be a scalar tensor, got {shape} at {where}")
     return loss.reshape(())
 
 
-def _evaluate(model, loss_name, test, n_test, batch_size, epoch, params=None) -> float:
+def _evaluate(model, compute_loss, loss_name, test, n_test, batch_size, epoch, params=None) -> float:
     """Example-weighted mean of the loss over ``test``, in nats per example (``params``: overrides)."""
     model.eval()
     try:
@@ -211,7 +248,7 @@ def _evaluate(model, loss_name, test, n_test, batch_size, epoch, params=None) ->
         with torch.no_grad():
             for start in range(0, n_test, batch_size):
                 batch = {k: v[start:start + batch_size] for k, v in test.items()}
-                loss = _scalar_loss(model, loss_name, {**batch, **(params or {})},
+                loss = _scalar_loss(compute_loss, loss_name, {**batch, **(params or {})},
                                     f"epoch {epoch} (held-out evaluation)")
                 total += float(loss) * min(batch_size, n_test - start)
         return total / n_test

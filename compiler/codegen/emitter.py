@@ -10,6 +10,7 @@ with the same reparameterized sample the rest of the loss uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import sympy as sp
 
@@ -18,12 +19,14 @@ from gmc.compiler.codegen import marginal
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
+from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
+_MAX_PLUS_CHAIN = 256
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
@@ -54,16 +57,26 @@ class Env:
     particle_vars: frozenset[str] = frozenset()
     global_batch: str = "()"
 
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        # Built once per Env: lookups stay O(1) as a long chain binds thousands of variables.
+        return dict(self.bindings)
+
     def name(self, var: str) -> str:
-        return dict(self.bindings)[var]
+        return self._names[var]
 
     def bind(self, var: str, name: str, with_particles: bool) -> "Env":
-        bindings = tuple((k, v) for k, v in self.bindings if k != var) + ((var, name),)
+        if var in self._names:
+            bindings = tuple((k, v) for k, v in self.bindings if k != var) + ((var, name),)
+        else:
+            bindings = self.bindings + ((var, name),)
         pv = self.particle_vars | {var} if with_particles else self.particle_vars - {var}
-        return replace(self, bindings=bindings, particle_vars=pv)
+        bound = replace(self, bindings=bindings, particle_vars=pv)
+        bound.__dict__["_names"] = {**self._names, var: name}  # a C-level copy, not a rebuild
+        return bound
 
     def key(self, variables) -> tuple:
-        b = dict(self.bindings)
+        b = self._names
         return tuple((v, b.get(v)) for v in variables) + (self.particles,)
 
 
@@ -199,8 +212,11 @@ class Emitter:
             name = self.fb.assign(f"log_{_mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
         elif factor.is_product:
-            parts = [self.log_prob(leaf.signature, env) for leaf in ir.leaves(self.model, sig)]
-            name = self.fb.assign(f"log_{_mangle(sig)}", " + ".join(parts), factor.span)
+            parts = product_parts(self, sig, env)  # repeated leaves: one stacked term per group
+            # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
+            # overflows, so long products sum a flat tuple instead (same additions, in order).
+            total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
+            name = self.fb.assign(f"log_{_mangle(sig)}", total, factor.span)
         else:
             var = factor.outputs[0]
             expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))

@@ -12,6 +12,7 @@ from sympy.printing.str import StrPrinter
 
 from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, sigmoid, support_escapes, vlogsumexp, vsize,
                                              vsum, xlog1py, xlogy)
+from gmc.compiler.symbolic.templates import memoize_printer
 
 # sympy function -> (torch form, math form or None when math lacks it)
 _ELEMENTWISE = {
@@ -137,6 +138,7 @@ def fold_floats(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+@memoize_printer
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
     return TorchPrinter().doprint(fold_floats(expr))

@@ -16,6 +16,8 @@ from typing import Callable
 
 import sympy as sp
 
+from gmc.compiler.symbolic.templates import memoize_symbolic
+
 Params = dict[str, sp.Expr]
 
 #: The random value in moment patterns.
@@ -74,6 +76,7 @@ def register(formulas: Formulas) -> Formulas:
     return formulas
 
 
+@memoize_symbolic
 def log_density(family: str, value: sp.Expr, params: Params) -> tuple[sp.Expr, str]:
     """Element-wise log-density of ``value`` and its reference."""
     rule = FORMULAS[family].log_density

@@ -1,0 +1,107 @@
+"""Markov chain of N Normal factors: compile time, log-density and ancestral sampling, gmc vs Pixyz and torch.
+
+    python benchmarks/bench_chain.py [--n 10 100 1000 10000]
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from chain import chain_gm, joint_signature, pixyz_chain, straight_line, vectorized_log_joint, vectorized_sample  # noqa: E402,E501
+from timing import calibrate, interleaved, median  # noqa: E402
+
+BATCH = 128
+PIXYZ_BUDGET_S = 30.0  # stop building larger Pixyz chains once one takes longer than this
+
+
+def _compile_time(n: int, reps: int) -> float:
+    import gmc
+
+    text = chain_gm(n)
+    best = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        gmc.compile_source(text, filename=f"chain{n}.gm")
+        best.append(time.perf_counter() - t)
+    return median(best)
+
+
+def chain_row(n: int, pixyz_ok: bool, rounds: int) -> dict:
+    import gmc
+
+    row = {"n": n}
+    reps = 3 if n <= 1000 else 1
+    row["gmc_compile_s"] = _compile_time(n, reps)
+    model = gmc.compile_source(chain_gm(n))()
+    x = torch.randn(BATCH, n).cumsum(1)
+    values = {f"x{i}": x[:, i] for i in range(n)}
+    name = type(model).factors[joint_signature(n)]
+    log_joint, sample = getattr(model, name.log_prob), getattr(model, name.sample)
+    hand = straight_line(n)
+    # Positional arguments, in the generated signature's order: CPython matches keyword
+    # arguments by a linear scan of the parameter names, quadratic at N = 10,000 keywords.
+    args = [values[p] for p in inspect.signature(log_joint).parameters]
+    contenders = {
+        "gmc": lambda: log_joint(*args),
+        "hand-written straight-line": lambda: hand(x),
+        "hand-written vectorized": lambda: vectorized_log_joint(x),
+    }
+    samplers = {"gmc": lambda: sample(n=BATCH), "hand-written vectorized": lambda: vectorized_sample(BATCH, n)}
+    if pixyz_ok:
+        t = time.perf_counter()
+        joint = pixyz_chain(n)
+        row["pixyz_build_s"] = time.perf_counter() - t
+        pvalues = dict(values)
+        contenders["Pixyz 0.3.3"] = lambda: joint.get_log_prob(pvalues)
+        samplers["Pixyz 0.3.3"] = lambda: joint.sample(batch_n=BATCH)
+    assert torch.allclose(log_joint(**values), vectorized_log_joint(x), rtol=1e-4, atol=1e-2)
+    with torch.no_grad():
+        for label, group in (("log_density_ms", contenders), ("sample_ms", samplers)):
+            fns = list(group.values())
+            inner = calibrate(fns[0], 0.02)
+            times = interleaved(fns, rounds=rounds if n < 10000 else 3, inner=inner, warmup=1)
+            row[label] = {k: 1e3 * median(t) for k, t in zip(group, times)}
+    return row
+
+
+def run(ns=(10, 100, 1000, 10000), rounds: int = 10) -> dict:
+    torch.set_num_threads(1)
+    import gmc
+
+    gmc.compile_source(chain_gm(3))  # imports and parser tables: not part of any N's time
+    try:
+        import pixyz  # noqa: F401
+        pixyz_ok = True
+    except ImportError:
+        pixyz_ok = False
+    rows = []
+    for n in ns:
+        try:
+            row = chain_row(n, pixyz_ok, rounds)
+        except (RecursionError, MemoryError) as exc:
+            rows.append({"n": n, "error": f"{type(exc).__name__}: {exc}"})
+            print(rows[-1], flush=True)
+            break
+        rows.append(row)
+        print(row, flush=True)
+        if row.get("pixyz_build_s", 0) > PIXYZ_BUDGET_S / 10:
+            pixyz_ok = False  # super-linear: the next N (10x) would blow the budget
+    return {"batch": BATCH, "rows": rows}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    ap.add_argument("--rounds", type=int, default=10)
+    args = ap.parse_args()
+    run(args.n, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

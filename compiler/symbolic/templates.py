@@ -1,0 +1,112 @@
+"""Memoize symbolic work by *template*: the expression with its symbols renamed canonically.
+
+A chain of 1,000 ``Normal(x_{i-1}, 1)`` factors asks for the same log-density 1,000 times
+with different symbol names. Building and printing it with sympy costs milliseconds each,
+so compile time was dominated by repeating it. Here the free symbols are renamed to
+placeholders ``_gmcT000000_``, ``_gmcT000001_``, ... numbered in the order of their original
+names (sympy orders terms by symbol name, so the printed layout of a template is exactly the
+layout of every expression it stands for), the work is done once per template, and the
+result is mapped back (:func:`memoize_symbolic`: ``xreplace``; :func:`memoize_printer`:
+substituting the placeholder names in the printed text). Placeholders keep the class of the
+symbol they replace (:class:`~gmc.compiler.symbolic.functions.Scalar` or tensor symbol), so
+printing still chooses ``math`` or ``torch`` the same way. Output is unchanged and
+deterministic; only repeated work is skipped.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import sympy as sp
+
+_PLACEHOLDER = re.compile(r"_gmcT(\d{6})_")
+#: Entries kept per memoized function before its cache is emptied (bounds a long session).
+_MAX_ENTRIES = 4096
+
+
+def _placeholder(i: int, like: sp.Symbol) -> sp.Symbol:
+    # same class and assumptions (positive scales, real log-scales): sympy simplifies alike
+    return type(like)(f"_gmcT{i:06d}_", **like._assumptions_orig)
+
+
+def canonical(exprs) -> tuple[tuple, list[sp.Symbol]]:
+    """(the expressions with placeholders, the original symbols by placeholder number)."""
+    symbols = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            symbols |= e.free_symbols
+    ordered = sorted(symbols, key=lambda s: (s.name, type(s).__name__))
+    mapping = {s: _placeholder(i, s) for i, s in enumerate(ordered)}
+    return tuple(_rename(e, mapping) if isinstance(e, sp.Basic) else e for e in exprs), ordered
+
+
+def _rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
+    """``expr`` with symbols replaced by symbols that sort alike; no re-evaluation.
+
+    Renaming that preserves the order of names leaves every canonical argument order as it
+    is, so rebuilding unevaluated gives the same tree as evaluating would, without repeating
+    sympy's flattening and sorting (which dominated compile time of long chains). (sympy's
+    ``evaluate(False)`` context is not used: entering it clears sympy's caches.)"""
+    if isinstance(expr, sp.Symbol):
+        return mapping.get(expr, expr)
+    if not expr.args:
+        return expr
+    args = tuple(_rename(a, mapping) for a in expr.args)
+    try:
+        return expr.func(*args, evaluate=False)
+    except TypeError:  # a class without the keyword
+        return expr.func(*args)
+
+
+def memoize_printer(print_fn):
+    """``print_fn(expr) -> str`` computed once per template of ``expr``."""
+    cache: dict[sp.Expr, str] = {}
+
+    @functools.wraps(print_fn)
+    def printed(expr):
+        (template,), symbols = canonical((expr,))
+        text = cache.get(template)
+        if text is None:
+            if len(cache) >= _MAX_ENTRIES:
+                cache.clear()
+            text = cache[template] = print_fn(template)
+        if not symbols:
+            return text
+        return _PLACEHOLDER.sub(lambda m: symbols[int(m.group(1))].name, text)
+    return printed
+
+
+def memoize_symbolic(fn):
+    """``fn(str..., value or params dict...) -> (sympy expr, reference) | None`` once per template.
+
+    Arguments are family names (str), sympy expressions and dicts of parameter name -> sympy
+    expression; the result's expression is mapped back to the caller's symbols."""
+    cache: dict[tuple, object] = {}
+
+    @functools.wraps(fn)
+    def memoized(*args):
+        flat, shape = [], []
+        for a in args:
+            if isinstance(a, dict):
+                keys = tuple(a)
+                shape.append(("dict", keys))
+                flat += [a[k] for k in keys]
+            else:
+                shape.append(("value", None))
+                flat.append(a)
+        templates, symbols = canonical(flat)
+        key = (tuple(shape), templates)
+        if key not in cache:
+            if len(cache) >= _MAX_ENTRIES:
+                cache.clear()
+            rebuilt, it = [], iter(templates)
+            for kind, keys in shape:
+                rebuilt.append({k: next(it) for k in keys} if kind == "dict" else next(it))
+            cache[key] = fn(*rebuilt)
+        result = cache[key]
+        if result is None or not symbols:
+            return result
+        back = {_placeholder(i, s): s for i, s in enumerate(symbols)}
+        expr, reference = result
+        return _rename(expr, back), reference
+    return memoized
