@@ -37,11 +37,21 @@ def product_of_normals(experts: list[ir.Factor], span: ast.Span) -> tuple[tuple[
     precisions, weighted = [], []
     for f in experts:
         params = dict(f.params)
-        precision = op("/", num(1.0), op("**", params["scale"], num(2.0)))
+        m, sd = params["loc"], params["scale"]
+        # Constant experts (a standard-Normal prior) fold here so the generated code stays
+        # readable: precision 1/s^2 as one number, and no term for a zero mean.
+        if isinstance(sd, ir.Num):
+            precision = num(1.0 / sd.value ** 2)
+        else:
+            precision = op("/", num(1.0), op("**", sd, num(2.0)))
         precisions.append(precision)
-        weighted.append(op("*", params["loc"], precision))
+        if isinstance(m, ir.Num) and isinstance(precision, ir.Num):
+            if m.value != 0:
+                weighted.append(num(m.value * precision.value))
+        else:
+            weighted.append(op("*", m, precision))
     total = reduce(lambda a, b: op("+", a, b), precisions)
-    loc = op("/", reduce(lambda a, b: op("+", a, b), weighted), total)
+    loc = op("/", reduce(lambda a, b: op("+", a, b), weighted), total) if weighted else num(0.0)
     scale = ir.Apply("sqrt", (op("/", num(1.0), total),), span=span)
     return (("loc", loc), ("scale", scale))
 

@@ -131,3 +131,9 @@ def test_fmt_prints_both_forms_and_round_trips():
     assert "q(z|m1,s1,m2,s2) propto p(z) e(z|m1,s1) f(z|m2,s2)" in format_source(POE)
     assert "r(z|m1,s1,m2,s2) propto e(z|m1,s1) f(z|m2,s2)" in format_source(POE)
     assert "q(z|w) = q(z|x)[x -> w]" in format_source(RENAMED)
+
+
+def test_an_unreferenced_renamed_factor_is_unused():
+    source = RENAMED.replace("loss = mean(log q(z|w) + log p(v|w))", "loss = mean(log q(z|w))")
+    _, warnings = driver.check_source(source, "t.gm")
+    assert [(d.kind, d.span.line) for d in warnings] == [("unused", 9)]
