@@ -62,7 +62,10 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
     cycle = ir.product_cycle(model, product)
     if cycle:
         return [diag.recursion(product.span, cycle)]
+    occurring = {v for leaf in ir.leaves(model, product.signature) for v in leaf.variables}
     for v in product.marginalized:
+        if v not in occurring:
+            return [diag.marginalized_absent(product.span, v, product.signature)]
         if v not in defined_by:
             return [diag.marginalized_not_defined(product.span, v, product.signature)]
     needs = {g for leaf in ir.leaves(model, product.signature) for g in leaf.given} - set(defined_by)

@@ -423,12 +423,6 @@ def _register_kinds() -> tuple[str, ...]:
     return tuple(kinds)
 
 
-#: The name of every diagnostic constructor, in source order.
-KINDS = _register_kinds()
-
-__all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]
-
-
 def global_given_local(span: Span, variable: str, signature: str, local: str) -> Diagnostic:
     return _error(span, f"Global variable '{variable}' has one value per data set, so {signature} cannot be "
                         f"conditioned on '{local}', which has one value per example.",
@@ -457,3 +451,34 @@ def marginal_density_not_enumerable(span: Span, signature: str, variable: str, d
                         "still be sampled.",
                   f"Bound it instead with iwae(...) over the joint and a posterior q({variable}|...), "
                   f"e.g. iwae(p(x,{variable}), q({variable}|x), k=50).")
+
+
+def expert_not_normal(span: Span, expert: str, family: str) -> Diagnostic:
+    return _error(span, f"Every expert of a product of experts must be a Normal distribution, but {expert} is "
+                        f"{family}.",
+                  "Only Normal experts have a Normal product (precisions add); write the posterior directly "
+                  "otherwise.")
+
+
+def experts_over_different_variables(span: Span, signature: str, expert: str, variables: str,
+                                     expected: str) -> Diagnostic:
+    return _error(span, f"{signature} is a product of experts over '{expected}', but the expert {expert} is a "
+                        f"distribution over '{variables}'.",
+                  f"Every expert, and the left-hand side, must define the same single variable '{expected}'.")
+
+
+def rename_unknown_variable(span: Span, variable: str, factor: str, variables: Iterable[str]) -> Diagnostic:
+    names = ", ".join(f"'{v}'" for v in variables)
+    return _error(span, f"{factor} has no variable '{variable}' to rename.",
+                  _did_you_mean(variable, variables) or f"Its variables are {names}.")
+
+
+def marginalized_absent(span: Span, variable: str, signature: str) -> Diagnostic:
+    return _error(span, f"{signature} sums out '{variable}', which does not occur in any of its factors.",
+                  f"Remove '{variable}' from the sum, or add the factors that involve it.")
+
+
+#: The name of every diagnostic constructor, in source order.
+KINDS = _register_kinds()
+
+__all__ = [name for name in dir() if not name.startswith("_")] + ["NO_SPAN"]

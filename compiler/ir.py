@@ -323,7 +323,9 @@ class Factor:
     """A factor definition. Exactly one of ``family`` (a distribution) and ``components``
     (a product of other factors, in written order) is set. ``marginalized`` lists the
     variables a product defines but sums or integrates out (``p(x) = sum_{y} p(x|y) p(y)``);
-    ``marginal_kind`` is "sum" or "int" as written."""
+    ``marginal_kind`` is "sum" or "int" as written. A Normal written as a product of experts
+    lists them in ``experts``; a renamed factor records ``renamed_from`` = (source, pairs);
+    both are provenance only (for LaTeX): ``family``/``params`` are complete."""
 
     name: str
     outputs: tuple[str, ...]
@@ -334,6 +336,8 @@ class Factor:
     span: Span = NO_SPAN
     marginalized: tuple[str, ...] = ()
     marginal_kind: str | None = None
+    experts: tuple[str, ...] = ()
+    renamed_from: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
     @property
     def signature(self) -> str:

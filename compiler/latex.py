@@ -14,7 +14,7 @@ _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 3}
 
 def model_latex(model: ir.Model) -> str:
     """Every factor definition, then every loss, one equation per line, in source order."""
-    lines = [f"{factor(sig)} = {definition(model, f)}" for sig, f in model.factors.items()]
+    lines = [f"{factor(sig)} {relation(f)} {definition(model, f)}" for sig, f in model.factors.items()]
     lines += [loss_latex(model, name) for name in model.losses]
     return "\n".join(lines)
 
@@ -34,7 +34,14 @@ def factor(sig: str) -> str:
     return f"{_escape(name)}({body})"
 
 
+def relation(f: ir.Factor) -> str:
+    """``=``, or ``\\propto`` for a product of experts (normalized implicitly)."""
+    return r"\propto" if f.experts else "="
+
+
 def definition(model: ir.Model, f: ir.Factor) -> str:
+    if f.experts:
+        return r"\,".join(factor(e) for e in f.experts)
     if f.is_product:
         product = r"\,".join(factor(c) for c in f.components)
         if f.marginal_kind == "int":

@@ -80,6 +80,9 @@ class _Lowering:
         self.poisoned: set[str] = set()
         # let NAME = EXPR: the AST of EXPR, expanded at each use (see docs/language.md).
         self.lets: dict[str, ast.Expr] = {}
+        # Derived factor definitions not lowered yet, by signature (see lowered_factor).
+        self.derived: dict[str, ast.FactorDef] = {}
+        self.busy: set[str] = set()
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> ir.Model:
@@ -93,9 +96,17 @@ class _Lowering:
             for s in statements:
                 if isinstance(s, kind):
                     self.declare(s)
+        # Products of experts and renamed factors read other factors' lowered parameters, so
+        # they come after the plain definitions (and after each other on demand).
+        derived = [s for s in statements if isinstance(s, ast.FactorDef) and (s.proportional or s.renames)]
         for s in statements:
-            if isinstance(s, ast.FactorDef):
+            if isinstance(s, ast.FactorDef) and not (s.proportional or s.renames):
                 self.factor(s)
+        self.derived = {self.signature_text(s.signature): s for s in derived}
+        for s in derived:
+            self.lowered_factor(self.signature_text(s.signature))
+        order = {sig: i for i, sig in enumerate(self.all_signatures)}
+        self.model.factors = dict(sorted(self.model.factors.items(), key=lambda item: order[item[0]]))
         for s in statements:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
@@ -286,6 +297,27 @@ class _Lowering:
         return None
 
     # ---- factors -----------------------------------------------------------------------
+    @staticmethod
+    def signature_text(sig: ast.Signature) -> str:
+        return ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
+
+    def lowered_factor(self, text: str) -> ir.Factor | None:
+        """The IR of factor ``text``, lowering a derived definition (product of experts,
+        renaming) first when needed; None when it failed or refers to itself."""
+        s = self.derived.pop(text, None)
+        if s is not None:
+            self.busy.add(text)
+            self.factor(s)
+            self.busy.discard(text)
+        elif text in self.busy:
+            self.error(diag.bad_arguments(self.derived_span(text), text,
+                                          "a product of experts or renaming cannot refer to itself."))
+        return self.model.factors.get(text)
+
+    def derived_span(self, text: str) -> ast.Span:
+        return next(s.span for s in self.program.statements
+                    if isinstance(s, ast.FactorDef) and self.signature_text(s.signature) == text)
+
     def factor(self, s: ast.FactorDef) -> None:
         sig = s.signature
         outputs = [self.variable(n) for n in sig.outputs]
@@ -298,6 +330,15 @@ class _Lowering:
         if not self.claim("factor", text, sig.span):
             return
         first = s.terms[0]
+        if s.proportional or s.renames:
+            from gmc.compiler.experts import lower_product_of_experts
+            from gmc.compiler.renaming import lower_rename
+
+            build = lower_product_of_experts if s.proportional else lower_rename
+            factor = build(self, s, sig.name, tuple(outputs), tuple(given), text)
+            if factor is not None:
+                self.model.factors[text] = factor
+            return
         if s.marginalized:
             marginalized = [self.variable(n) for n in s.marginalized]
             refs = [self.factor_ref(t) for t in s.terms]

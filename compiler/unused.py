@@ -41,7 +41,10 @@ def unused_warnings(program: ast.Program) -> list[diag.Diagnostic]:
             warnings.append(diag.unused(s.span, kind, s.name))
         elif isinstance(s, ast.FactorDef):
             sig = _defined(s)
-            joint = len(s.terms) > 1 or s.terms[0].func in factor_names
+            # A product is a joint (sampled as a whole); a product of experts or a renamed
+            # factor is a distribution like any other, so it may be unused.
+            derived = s.proportional or bool(s.renames)
+            joint = not derived and (len(s.terms) > 1 or s.terms[0].func in factor_names)
             if sig not in factors and not joint:
                 warnings.append(diag.unused(s.signature.span, "factor", sig))
     return sorted(warnings, key=lambda d: (d.span.line, d.span.column))

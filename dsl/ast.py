@@ -194,12 +194,18 @@ class Signature(Node):
 class FactorDef(Node):
     """``sig = Dist(...)`` (one call), ``sig = f1(...) f2(...)`` (a product of factors), or
     ``sig = sum_{y} f1(...) f2(...)`` (a marginal: the product with ``y`` summed or, with
-    ``int_{z}``, integrated out; ``marginal_kind`` is "sum" or "int")."""
+    ``int_{z}``, integrated out; ``marginal_kind`` is "sum" or "int").
+
+    ``sig propto e1(...) e2(...)`` (``proportional``): a product of Normal experts
+    (:mod:`gmc.compiler.experts`). ``sig = f(...)[x -> w]`` (``renames`` the pairs (x, w)):
+    factor ``f`` with its variables renamed (:mod:`gmc.compiler.renaming`)."""
 
     signature: Signature
     terms: tuple[Call, ...]
     marginalized: tuple[Name, ...] = ()
     marginal_kind: str | None = None
+    proportional: bool = False
+    renames: tuple[tuple[Name, Name], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ _TOKEN_WORDS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "RBRACE": "'}'", "EQUAL": "'='",
     "COMMA": "','", "COLON": "':'", "VBAR": "'|'", "DOT": "'.'", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "__ANON_0": "'->'", "__ANON_1": "'**'",
-    "__ANON_2": "'||'", "EXPECT": "'E_{'", "MARGINAL": "'sum_{'",
+    "__ANON_2": "'||'", "EXPECT": "'E_{'", "MARGINAL": "'sum_{'", "PROPTO": "'propto'",
 }
 
 
@@ -103,6 +103,16 @@ class _ToAst(Transformer):
     def factor_def(self, meta, c):
         kind, marginalized, terms = c[1]
         return ast.FactorDef(c[0], tuple(terms), marginalized, kind, span=_span(meta))
+
+    def poe_def(self, meta, c):
+        terms = tuple(item for item in c[2:] if isinstance(item, ast.Call))
+        return ast.FactorDef(c[0], terms, proportional=True, span=_span(meta))
+
+    def rename_def(self, meta, c):
+        return ast.FactorDef(c[0], (c[1],), renames=tuple(c[2:]), span=_span(meta))
+
+    def rename(self, meta, c):
+        return tuple(ast.Name(str(t), span=_token_span(t)) for t in c)
 
     def loss_def(self, meta, c):
         name, value = c

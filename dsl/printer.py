@@ -122,6 +122,11 @@ class Printer:
             terms = " ".join(self.call(t) for t in s.terms)
             if s.marginal_kind is not None:
                 terms = f"{s.marginal_kind}_{{{','.join(n.id for n in s.marginalized)}}} {terms}"
+            if s.proportional:
+                return f"{self.signature(s.signature)} propto {terms}"
+            if s.renames:
+                renames = ", ".join(f"{a.id} -> {b.id}" for a, b in s.renames)
+                terms += f"[{renames}]"
             return f"{self.signature(s.signature)} = {terms}"
         if isinstance(s, ast.LossDef):
             name = "" if s.name == "loss" else f" {s.name}"

@@ -102,6 +102,10 @@ def _statements():
         st.builds(lambda s, t, m, k: ast.FactorDef(s, tuple(t), tuple(map(_name, m)), k), signature,
                   st.lists(st.one_of(FACTOR_REFS, distribution), min_size=1, max_size=3),
                   st.lists(names, min_size=1, max_size=2), st.sampled_from(["sum", "int"])),
+        st.builds(lambda s, t: ast.FactorDef(s, tuple(t), proportional=True), signature,
+                  st.lists(FACTOR_REFS, min_size=1, max_size=3)),
+        st.builds(lambda s, t, r: ast.FactorDef(s, (t,), renames=tuple((_name(a), _name(b)) for a, b in r)),
+                  signature, FACTOR_REFS, st.lists(st.tuples(names, names), min_size=1, max_size=2)),
         st.builds(ast.LossDef, st.one_of(st.just("loss"), names), expr),
     )
 
@@ -190,6 +194,12 @@ class Messy:
             marginal = ""
             if st_.marginal_kind is not None:
                 marginal = f"{st_.marginal_kind}_{{{s()}" + f"{s()},{s()}".join(n.id for n in st_.marginalized) + f"{s()}}}{s()}"
+            if st_.proportional:
+                relation = self.draw(st.sampled_from(["propto", "\u221d"]))
+                return f"{left} {relation} " + joiner.join(self.call(t) for t in st_.terms)
+            if st_.renames:
+                pairs = f"{s()},{s()}".join(f"{a.id}{s()}->{s()}{b.id}" for a, b in st_.renames)
+                return f"{left}{s()}={s()}{self.call(st_.terms[0])}[{s()}{pairs}{s()}]"
             return f"{left}{s()}={s()}{marginal}" + joiner.join(self.call(t) for t in st_.terms)
         if isinstance(st_, ast.LossDef):
             name = "" if st_.name == "loss" and self.draw(st.booleans()) else f" {st_.name}"
