@@ -22,6 +22,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few rounds, chain up to N=1000")
     ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile contender")
+    ap.add_argument("--rounds", type=int, default=20, help="timing rounds (the small VAE gets twice as many)")
     ap.add_argument("--out", default=str(ROOT / "docs"))
     args = ap.parse_args()
 
@@ -35,7 +36,7 @@ def main():
     started = time.time()
     results = {"machine": report.machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     print("VAE steps and IWAE ...", flush=True)
-    results["vae"] = bench_vae.run(rounds=5 if args.quick else 20, compiled=not args.no_compile)
+    results["vae"] = bench_vae.run(rounds=5 if args.quick else args.rounds, compiled=not args.no_compile)
     print("chain ...", flush=True)
     results["chain"] = bench_chain.run((10, 100, 1000) if args.quick else (10, 100, 1000, 10000),
                                        rounds=3 if args.quick else 10)

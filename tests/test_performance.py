@@ -232,3 +232,17 @@ def test_compile_reaches_subclasses_of_generated_models(vae_class, monkeypatch):
     WithInit(compile=True)
     WithInit()
     assert len(calls) == 2
+
+
+def test_broadcast_parameters_are_not_stacked():
+    # y_i: real[3] with a scalar loc variable m only broadcasts: stacking would misalign it.
+    from gmc.compiler import driver
+
+    n = 9
+    lines = ["var m: real"] + [f"var y{i}: real[3]" for i in range(n)] + ["p(m) = Normal(0, 1)"]
+    lines += [f"p(y{i}|m) = Normal(m, 1)" for i in range(n)]
+    ys = ",".join(f"y{i}" for i in range(n))
+    lines += [f"p(m,{ys}) = " + " ".join([f"p(y{i}|m)" for i in range(n)] + ["p(m)"]),
+              f"loss = -mean(log p(m,{ys}))"]
+    source = driver.python_source(driver.compile_model("\n".join(lines) + "\n"))
+    assert "torch.stack" not in source

@@ -27,13 +27,16 @@ from gmc.compiler.types import constant_value
 MIN_GROUP = 8
 
 
-def _param_kind(model: ir.Model, expr: ir.Expr, env) -> tuple | None:
-    """("const", value) or ("var", shape, carries particles), or None when not groupable."""
+def _param_kind(model: ir.Model, expr: ir.Expr, env, shape: tuple[int, ...]) -> tuple | None:
+    """("const", value) or ("var", carries particles), or None when not groupable.
+
+    A variable parameter must have the output's event shape: stacked on a new last axis,
+    shapes that merely broadcast would no longer line up."""
     value = constant_value(expr)
     if value is not None:
         return ("const", value)
-    if isinstance(expr, ir.VarRef):
-        return ("var", model.vars[expr.name].type.shape, expr.name in env.particle_vars)
+    if isinstance(expr, ir.VarRef) and model.vars[expr.name].type.shape == shape:
+        return ("var", expr.name in env.particle_vars)
     return None
 
 
@@ -43,13 +46,14 @@ def group_key(model: ir.Model, leaf: ir.Factor, env) -> tuple | None:
     if formulas is None or formulas.event_rank != 0 or formulas.bounds is not None or len(leaf.outputs) != 1:
         return None
     out = leaf.outputs[0]
+    shape = model.vars[out].type.shape
     kinds = []
     for pname, expr in leaf.params:
-        kind = _param_kind(model, expr, env)
+        kind = _param_kind(model, expr, env, shape)
         if kind is None:
             return None
         kinds.append((pname, kind))
-    return (leaf.family, model.vars[out].type.shape, out in env.particle_vars, tuple(kinds))
+    return (leaf.family, shape, out in env.particle_vars, tuple(kinds))
 
 
 def product_parts(emitter, sig: str, env) -> list[str]:
