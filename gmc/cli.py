@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("train", help="train the first loss on data")
     c.add_argument("file")
-    c.add_argument("--data", required=True, help="'digits' or a path to .npz/.npy/.csv")
+    c.add_argument("--data", required=True, help="'digits', 'iris', 'diabetes' or a path to .npz/.npy/.csv")
     c.add_argument("--epochs", type=_positive_int, default=50)
     c.add_argument("--batch-size", type=_positive_int, default=128)
     c.add_argument("--lr", type=_positive_float, default=1e-3)
