@@ -23,14 +23,16 @@ def _table(names, times, ref):
             for n, t, r in zip(names, times, ratios)]
 
 
-def vae_steps(size: str, rounds: int, with_compiled: bool, notes: list, copies: int = 2) -> list[dict]:
+def vae_steps(size: str, rounds: int, with_compiled: bool, notes: list, copies: int = 2,
+              with_fused: bool = True) -> list[dict]:
     """Median step time per contender (ms) and its median per-round ratio to hand-written torch.
 
     ``copies`` independent sets of contenders (each set starting from identical weights) run
     interleaved and are pooled: where a model's tensors happen to land in memory moves a
     single instance's step time by several percent, which one copy would report as a
     difference between contenders."""
-    sets = [make_contenders(size, with_compiled=with_compiled, notes=notes) for _ in range(copies)]
+    sets = [make_contenders(size, with_compiled=with_compiled, with_fused=with_fused, notes=notes)
+            for _ in range(copies)]
     data = Batches(size)
     for contenders in sets:
         for c in contenders:  # torch.compile builds its kernels here, not in the timed rounds

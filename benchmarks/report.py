@@ -27,11 +27,17 @@ _NOTES = """## What makes these numbers, and what is left
   and Adam, which are the same for every contender; its ratio moves by several percent
   between runs and between two copies of the *same* model on this shared machine, so the
   benchmark pools two independent copies of every contender.
-- "1.9x faster than Pixyz" would need gmc well below hand-written eager torch: with the same
-  operations as hand-written code, the Pixyz ratio here is that of hand-written torch.
+- On the small VAE, Adam's update is about half of a step with torch's default
+  per-parameter loop. `gmc train` steps torch's *fused* Adam (`runtime.train.adam`: the same
+  update rule, one kernel for all parameters; a test holds it to the default Adam within
+  1e-12 in float64), which is where its step gains most over hand-written code written the
+  usual way. Any contender can pass `fused=True`, so the table shows gmc and Pixyz both ways:
+  like for like (same optimizer), gmc's generated loss is as fast as hand-written torch, and
+  the Pixyz ratio is then that of hand-written torch; "1.9x faster than Pixyz" holds only for
+  gmc's training step against Pixyz with its default optimizer.
 - `compile=True` compiles the loss (forward and backward) with `torch.compile`; the optimizer
-  step is eager for every contender, so it bounds the gain on a whole step. The first call
-  per input shape builds kernels (tens of seconds on CPU; cached by torch afterwards).
+  step is not compiled, so it bounds the gain on a whole step. The first call per input shape
+  builds kernels (tens of seconds on CPU; cached by torch afterwards).
 - Compiling a chain: symbolic closed forms and their printing are done once per template
   (`compiler/symbolic/templates.py`), product checks and ancestral order are linear walks,
   the garbage collector is paused during compiler stages, and a product of >= 8 leaves of
@@ -144,15 +150,27 @@ def _goals(res) -> list[str]:
         g = _row(rows, "gmc")
         out.append(f"- Generated step at most {GOALS['step']}x hand-written ({size}): {g['ratio']:.3f}x, "
                    f"{_verdict(g['ratio'] <= GOALS['step'])}.")
-    px, g = _row(steps["small"], "Pixyz 0.3.3"), _row(steps["small"], "gmc")
-    if px:
-        speed = px["ratio"] / g["ratio"]
-        out.append(f"- At least {GOALS['pixyz_speedup']}x faster than Pixyz (small): {speed:.2f}x, "
-                   f"{_verdict(speed >= GOALS['pixyz_speedup'])}.")
-    c = _row(steps["small"], "gmc (torch.compile)")
-    if c:
-        out.append(f"- `compile=True` small step at most {GOALS['compiled']}x hand-written eager: {c['ratio']:.3f}x, "
-                   f"{_verdict(c['ratio'] <= GOALS['compiled'])}.")
+    small = steps["small"]
+    gmc_default, gmc_fused = _row(small, "gmc"), _row(small, "gmc (fused Adam, as gmc train)")
+    px, px_fused = _row(small, "Pixyz 0.3.3"), _row(small, "Pixyz 0.3.3 (fused Adam)")
+    goal = GOALS["pixyz_speedup"]
+    comparisons = [("like for like, both with the default Adam", px, gmc_default),
+                   ("both with torch's fused Adam", px_fused, gmc_fused),
+                   ("`gmc train`'s step (fused Adam) against Pixyz as its tutorials write it (default Adam)",
+                    px, gmc_fused)]
+    comparisons = [(what, a, b) for what, a, b in comparisons if a and b]
+    if comparisons:
+        out.append(f"- At least {goal}x faster than Pixyz (small):")
+        for what, a, b in comparisons:
+            speed = a["ratio"] / b["ratio"]
+            out.append(f"  - {what}: {speed:.2f}x, {_verdict(speed >= goal)}.")
+    compiled = [(what, _row(small, name)) for what, name in
+                (("default Adam", "gmc (torch.compile)"), ("fused Adam, as `gmc train --compile`",
+                                                           "gmc (torch.compile, fused Adam)"))]
+    for what, c in compiled:
+        if c:
+            out.append(f"- `compile=True` small step at most {GOALS['compiled']}x hand-written eager ({what}): "
+                       f"{c['ratio']:.3f}x, {_verdict(c['ratio'] <= GOALS['compiled'])}.")
     rows = {r["n"]: r for r in res["chain"]["rows"] if "error" not in r}
     if 1000 in rows:
         t = rows[1000]["gmc_compile_s"]

@@ -119,8 +119,18 @@ class Contender:
     iwae: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
-def _adam_step(params, loss_fn):
-    opt = torch.optim.Adam(params, lr=LR)
+def _default_adam(params):
+    return torch.optim.Adam(params, lr=LR)
+
+
+def _fit_adam(params):
+    """The optimizer ``gmc train`` (``runtime.train.fit``) builds: torch's fused Adam on CPU."""
+    from gmc.runtime.train import adam
+    return adam(params, LR)
+
+
+def _adam_step(params, loss_fn, make_optimizer=_default_adam):
+    opt = make_optimizer(params)
 
     def step(x):
         opt.zero_grad(set_to_none=True)
@@ -131,13 +141,19 @@ def _adam_step(params, loss_fn):
     return step
 
 
-def gmc_contender(size: str, compile: bool = False):
-    """The generated module, its loss method called directly (no API validation)."""
+def gmc_contender(size: str, compile: bool = False, fit_optimizer: bool = False):
+    """The generated module, its loss method called directly (no API validation).
+
+    ``fit_optimizer``: step with the Adam that ``gmc train`` uses (fused) instead of the
+    default one every other contender uses."""
     cls = gmc.compile_source(gm_source(size), filename=f"bench_{size}.gm")
     model = cls(compile=True) if compile else cls()
     name = "gmc (torch.compile)" if compile else "gmc"
-    return model, Contender(name, _adam_step(list(model.parameters()), model.loss_loss), model.loss_loss,
-                            model.loss_iw)
+    if fit_optimizer:
+        name = name[:-1] + ", fused Adam)" if compile else "gmc (fused Adam, as gmc train)"
+    make_optimizer = _fit_adam if fit_optimizer else _default_adam
+    return model, Contender(name, _adam_step(list(model.parameters()), model.loss_loss, make_optimizer),
+                            model.loss_loss, model.loss_iw)
 
 
 class HandWritten(nn.Module):
@@ -201,8 +217,10 @@ def distributions_contender(size, reference):
     return Contender("torch.distributions", _adam_step(list(m.parameters()), m), m, m.iwae)
 
 
-def pixyz_contender(size, reference):
-    """Pixyz 0.3.3 as its tutorials write a VAE: Distribution subclasses, Loss API, Model.train."""
+def pixyz_contender(size, reference, fused=False):
+    """Pixyz 0.3.3 as its tutorials write a VAE: Distribution subclasses, Loss API, Model.train.
+
+    ``fused``: pass torch's fused Adam through ``optimizer_params`` (as gmc train uses)."""
     from pixyz.distributions import Bernoulli, Normal
     from pixyz.losses import Expectation, IterativeLoss, KullbackLeibler, LogProb  # noqa: F401
     from pixyz.models import Model
@@ -232,8 +250,10 @@ def pixyz_contender(size, reference):
     prior = Normal(loc=torch.tensor(0.0), scale=torch.tensor(1.0), var=["z"], features_shape=[z_dim],
                    name="p_prior")
     loss_cls = (KullbackLeibler(q, prior) - Expectation(q, LogProb(p))).mean()
-    model = Model(loss=loss_cls, distributions=[p, q], optimizer=torch.optim.Adam, optimizer_params={"lr": LR})
-    return Contender("Pixyz 0.3.3", lambda x: model.train({"x": x}), lambda x: loss_cls.eval({"x": x}))
+    optimizer_params = {"lr": LR, "fused": True} if fused else {"lr": LR}
+    model = Model(loss=loss_cls, distributions=[p, q], optimizer=torch.optim.Adam, optimizer_params=optimizer_params)
+    name = "Pixyz 0.3.3 (fused Adam)" if fused else "Pixyz 0.3.3"
+    return Contender(name, lambda x: model.train({"x": x}), lambda x: loss_cls.eval({"x": x}))
 
 
 def pyro_contender(size, reference):
@@ -265,18 +285,29 @@ def pyro_contender(size, reference):
                      lambda x: torch.tensor(elbo.loss(model, guide, x)))
 
 
-def make_contenders(size: str, *, with_compiled: bool = False, notes: list | None = None):
-    """All contenders for ``size`` with identical initial nets; the reference gmc model first."""
+def make_contenders(size: str, *, with_compiled: bool = False, with_fused: bool = False,
+                    notes: list | None = None):
+    """All contenders for ``size`` with identical initial nets; the reference gmc model first.
+
+    Every contender steps the default ``torch.optim.Adam`` unless its name says "fused Adam";
+    ``with_fused`` adds gmc and Pixyz with torch's fused Adam (what ``gmc train`` uses), so
+    that the optimizer's share and the loss's share of a step can be told apart."""
     torch.manual_seed(0)
     reference, gen = gmc_contender(size)
     out = [gen, handwritten_contender(size, reference), distributions_contender(size, reference)]
+    variants = [dict(fit_optimizer=True)] if with_fused else []
     if with_compiled:
-        compiled, c = gmc_contender(size, compile=True)
-        compiled.load_state_dict(reference.state_dict())
+        variants += [dict(compile=True)] + ([dict(compile=True, fit_optimizer=True)] if with_fused else [])
+    for options in variants:
+        model, c = gmc_contender(size, **options)
+        model.load_state_dict(reference.state_dict())
         out.append(c)
-    for make, lib in ((pixyz_contender, "pixyz"), (pyro_contender, "pyro")):
+    libraries = [(pixyz_contender, "pixyz", {}), (pyro_contender, "pyro", {})]
+    if with_fused:
+        libraries.insert(1, (pixyz_contender, "pixyz", {"fused": True}))
+    for make, lib, options in libraries:
         try:
-            out.append(make(size, reference))
+            out.append(make(size, reference, **options))
         except ImportError:
             if notes is not None:
                 notes.append(f"{lib} is not installed (pip install 'gmc-lang[bench]'): left out")

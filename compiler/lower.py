@@ -76,6 +76,7 @@ class _Lowering:
         self.first_line: dict[tuple[str, str], int] = {}
         self.factor_names: set[str] = set()
         self.all_signatures: list[str] = []
+        self.signature_set: frozenset[str] = frozenset()  # all_signatures, for linear-time lookups
         # Names whose declaration already failed: later uses report nothing more.
         self.poisoned: set[str] = set()
         # let NAME = EXPR: the AST of EXPR, expanded at each use (see docs/language.md).
@@ -91,6 +92,7 @@ class _Lowering:
         self.factor_names = {sig.name for sig in factor_defs}
         self.all_signatures = [ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
                                for sig in factor_defs]
+        self.signature_set = frozenset(self.all_signatures)
         for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl,
                      ast.LetDecl):
             for s in statements:
@@ -410,7 +412,7 @@ class _Lowering:
             self.error(diag.factor_arguments_must_be_variables(call.span))
             return None
         text = ir.signature(call.func, tuple(a.id for a in call.args), tuple(a.id for a in call.given or ()))
-        if text not in self.all_signatures:
+        if text not in self.signature_set:
             self.error(diag.undefined_factor(call.span, text, self.all_signatures))
             return None
         return text

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from gmc.runtime.errors import DataError, TrainingError
 
-__all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "write_metrics", "CHECKPOINT_FORMAT"]
+__all__ = ["History", "fit", "adam", "save_checkpoint", "load_checkpoint", "write_metrics", "CHECKPOINT_FORMAT"]
 
 #: Value of the ``"format"`` key of every checkpoint written by :func:`save_checkpoint`.
 CHECKPOINT_FORMAT = "gmc-checkpoint-1"
@@ -42,6 +42,24 @@ class History:
 
 # ------------------------------------------------------------------------------------------
 # training
+
+
+def adam(params: list[torch.Tensor], lr: float) -> torch.optim.Adam:
+    """Adam (Kingma and Ba 2015) over ``params``, as :func:`fit` steps it.
+
+    torch's *fused* implementation (one kernel for every parameter's update) where all
+    parameters are floating-point tensors on one CPU or CUDA device; otherwise the default
+    per-parameter loop. Both run the same update rule and differ only in float rounding; on a
+    small VAE the fused update is several times faster (``benchmarks/bench_vae.py``).
+    """
+    devices = {p.device.type for p in params}
+    fusable = len(devices) == 1 and devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params)
+    if fusable:
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # a build or dtype without the fused kernel
+            pass
+    return torch.optim.Adam(params, lr=lr)
 
 
 def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], test: dict[str, torch.Tensor], *,
@@ -99,7 +117,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     compute_loss, train, test = _loss_function(model, loss_name, train, test)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = adam(params, lr)
     history = History()
     steps_per_epoch = math.ceil(n_train / batch_size)
     width = len(str(epochs)) + 1

@@ -9,8 +9,8 @@ with the same reparameterized sample the rest of the loss uses.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 import sympy as sp
 
@@ -50,33 +50,30 @@ class Env:
     the leading K dimension. ``global_batch`` is the batch shape of global variables
     (``var global w``): ``()`` inside losses, where they are drawn once per data set."""
 
-    bindings: tuple[tuple[str, str], ...]
+    names: Mapping[str, str]
     batch: str
     ref: str
     particles: int | None = None
-    particle_vars: frozenset[str] = frozenset()
+    particle_vars: AbstractSet[str] = frozenset()
     global_batch: str = "()"
 
-    @cached_property
-    def _names(self) -> dict[str, str]:
-        # Built once per Env: lookups stay O(1) as a long chain binds thousands of variables.
-        return dict(self.bindings)
-
     def name(self, var: str) -> str:
-        return self._names[var]
+        return self.names[var]
 
     def bind(self, var: str, name: str, with_particles: bool) -> "Env":
-        if var in self._names:
-            bindings = tuple((k, v) for k, v in self.bindings if k != var) + ((var, name),)
-        else:
-            bindings = self.bindings + ((var, name),)
-        pv = self.particle_vars | {var} if with_particles else self.particle_vars - {var}
-        bound = replace(self, bindings=bindings, particle_vars=pv)
-        bound.__dict__["_names"] = {**self._names, var: name}  # a C-level copy, not a rebuild
-        return bound
+        return self.bind_all(((var, name, with_particles),))
+
+    def bind_all(self, items) -> "Env":
+        """This env with each ``(variable, python name, carries particles)`` of ``items`` bound
+        (later items win), in one copy."""
+        names, carried = dict(self.names), set(self.particle_vars)
+        for var, name, with_particles in items:
+            names[var] = name
+            (carried.add if with_particles else carried.discard)(var)
+        return replace(self, names=names, particle_vars=frozenset(carried))
 
     def key(self, variables) -> tuple:
-        b = self._names
+        b = self.names
         return tuple((v, b.get(v)) for v in variables) + (self.particles,)
 
 
@@ -260,19 +257,22 @@ class Emitter:
         factor = self.model.factors[sig]
         key = ("sample", sig, env.key(factor.given))
         if key in self.fb.memo:
-            bound = env
-            for var, name, particles in self.fb.memo[key]:
-                bound = bound.bind(var, name, particles)
-            return bound
+            return env.bind_all(self.fb.memo[key])
+        # One private env grows in place as the leaves are drawn: binding through copies would
+        # make sampling a chain of N factors quadratic in N.
+        names, carried = dict(env.names), set(env.particle_vars)
+        growing = replace(env, names=names, particle_vars=carried)
         drawn = []
         for leaf in ir.ancestral_order(self.model, sig):
-            env = self.sample_leaf(leaf, env)
-            var = leaf.outputs[0]
-            drawn.append((var, env.name(var), var in env.particle_vars))
+            var, name = self.sample_leaf(leaf, growing)
+            names[var] = name
+            (carried.add if env.particles is not None else carried.discard)(var)
+            drawn.append((var, name, env.particles is not None))
         self.fb.memo[key] = drawn
-        return env
+        return replace(env, names=names, particle_vars=frozenset(carried))
 
-    def sample_leaf(self, leaf: ir.Factor, env: Env) -> Env:
+    def sample_leaf(self, leaf: ir.Factor, env: Env) -> tuple[str, str]:
+        """Emit a draw of one distribution factor; (its variable, the Python name of the draw)."""
         var = self.model.vars[leaf.outputs[0]]
         params = self.params(leaf, env)
         codes = {k: symbolic.to_torch(v) for k, v in params.items()}
@@ -290,7 +290,7 @@ class Emitter:
         code = SAMPLERS[leaf.family](codes, like, shape, env.ref)
         name = self.fb.assign(var.name, code, leaf.span,
                               f"[{env.particles}, batch, ...]" if env.particles else None)
-        return env.bind(var.name, name, env.particles is not None)
+        return var.name, name
 
     def depends_on_batch(self, e: ir.Expr) -> bool:
         return any(isinstance(n, (ir.VarRef, ir.NetCall)) for n in ir.walk(e))

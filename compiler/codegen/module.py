@@ -123,13 +123,13 @@ def _forward(model: ir.Model, first: str) -> str:
 def _batch_env(model: ir.Model, inputs: tuple[str, ...], batch_from_n: bool) -> Env:
     if batch_from_n or not inputs:
         batch = "(n,)" if batch_from_n else "()"
-        return Env(tuple((v, v) for v in inputs), batch, "self._anchor", global_batch=batch)
+        return Env({v: v for v in inputs}, batch, "self._anchor", global_batch=batch)
     # The batch shape comes from a per-example input when there is one.
     first = next((v for v in inputs if not model.vars[v].is_global), inputs[0])
     rank = len(model.vars[first].type.shape)
     batch = f"{first}.shape[:-{rank}]" if rank else f"{first}.shape"
     all_global = all(model.vars[v].is_global for v in inputs)
-    return Env(tuple((v, v) for v in inputs), batch, first, global_batch=batch if all_global else "()")
+    return Env({v: v for v in inputs}, batch, first, global_batch=batch if all_global else "()")
 
 
 def _builder(model, name, args, doc, lines) -> FunctionBuilder:
