@@ -114,6 +114,14 @@ def python_source(model: ir.Model) -> str:
 
 
 @_gc_paused
+def compile_class(text: str, filename: str = "<string>", name: str | None = None) -> tuple[ir.Model, type]:
+    """(checked IR, generated class) for source text: the whole pipeline with the collector
+    paused throughout, so no collection rescans one stage's objects between stages."""
+    model = compile_model(text, filename, name)
+    return model, load(python_source(model), model)
+
+
+@_gc_paused
 def load(source: str, model: ir.Model) -> type:
     from gmc.runtime.loader import load_class
 

@@ -26,13 +26,14 @@ def unused_warnings(program: ast.Program) -> list[diag.Diagnostic]:
     names: set[str] = set()
     factors: set[str] = set()
     for s in program.statements:
+        defined = _defined(s)
         for node in _nodes(s):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, ast.Call):
                 names.add(node.func)
                 ref = _factor_ref(node, factor_names)
-                if ref is not None and ref != _defined(s):
+                if ref is not None and ref != defined:
                     factors.add(ref)
     warnings = []
     for s in program.statements:

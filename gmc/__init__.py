@@ -29,8 +29,7 @@ def compile_source(text: str, name: str | None = None, filename: str = "<string>
     """Compile .gm source text to a torch.nn.Module subclass (named ``name`` if given)."""
     from gmc.compiler import driver
 
-    model = driver.compile_model(text, filename, name)
-    return driver.load(driver.python_source(model), model)
+    return driver.compile_class(text, filename, name)[1]
 
 
 def compile_file(path: str | Path, name: str | None = None) -> type:

@@ -203,8 +203,8 @@ def _compile(path):
     from gmc.compiler import driver
 
     text, filename = driver.read_source(path)
-    model_ir = driver.compile_model(text, filename)
-    return text, filename, model_ir, driver.load(driver.python_source(model_ir), model_ir)
+    model_ir, cls = driver.compile_class(text, filename)
+    return text, filename, model_ir, cls
 
 
 def _image_shape(var: ir.Var):
