@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Tree
 
 from gmc.compiler import diagnostics as diag
 from gmc.dsl import ast
@@ -69,9 +69,29 @@ def _token_span(token: Token) -> ast.Span:
     return ast.Span(token.line, token.column, token.end_line, max(token.column, token.end_column - 1))
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """Turns lark's parse tree into AST nodes; one method per grammar rule or alias."""
+def _to_ast(root: Tree):
+    """The AST value of lark's parse tree ``root``, built bottom-up.
+
+    Each tree node goes to the :class:`_ToAst` method named after its rule (or alias) with the
+    node's positions and its children's values. An explicit stack instead of recursion, so a
+    deeply nested expression cannot exhaust Python's recursion limit; a direct dispatch
+    instead of ``lark.Transformer``, whose per-node wrappers were a third of parsing a long
+    chain."""
+    build = _ToAst()
+    order, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+    values: dict[int, object] = {}
+    for node in reversed(order):  # every node after all of its children
+        children = [values.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+        values[id(node)] = getattr(build, node.data)(node.meta, children)
+    return values[id(root)]
+
+
+class _ToAst:
+    """One method per grammar rule or alias: ``(meta, children's values) -> AST value``."""
 
     # ---- statements --------------------------------------------------------------------
     def start(self, meta, statements):
@@ -212,7 +232,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Program:
         # Report every statement that fails on its own, not only the first (see _statement_chunks).
         errors = [e for chunk in _statement_chunks(source) for e in [_try_parse(chunk)[1]] if e is not None]
         raise diag.GmcError(errors or [error], text, filename) from None
-    statements = _ToAst().transform(tree)
+    statements = _to_ast(tree)
     return ast.Program(tuple(statements), source=text, filename=filename)
 
 

@@ -58,13 +58,22 @@ def _rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
         return expr.func(*args)
 
 
+#: Expressions :func:`memoize_symbolic` returned, with the template and symbols they were
+#: mapped back from: printing one of them needs no new canonical form.
+_ORIGINS: dict[sp.Basic, tuple[sp.Basic, list[sp.Symbol]]] = {}
+
+
 def memoize_printer(print_fn):
-    """``print_fn(expr) -> str`` computed once per template of ``expr``."""
+    """``print_fn(expr) -> str`` computed once per template of ``expr``. A lone symbol prints
+    as its name."""
     cache: dict[sp.Expr, str] = {}
 
     @functools.wraps(print_fn)
     def printed(expr):
-        (template,), symbols = canonical((expr,))
+        if isinstance(expr, sp.Symbol):
+            return expr.name
+        origin = _ORIGINS.get(expr)
+        (template,), symbols = ((origin[0],), origin[1]) if origin is not None else canonical((expr,))
         text = cache.get(template)
         if text is None:
             if len(cache) >= _MAX_ENTRIES:
@@ -108,5 +117,11 @@ def memoize_symbolic(fn):
             return result
         back = {_placeholder(i, s): s for i, s in enumerate(symbols)}
         expr, reference = result
-        return _rename(expr, back), reference
+        mapped = _rename(expr, back)
+        if len(_ORIGINS) >= _MAX_ENTRIES:
+            _ORIGINS.clear()
+        # Placeholders keep the order of the names they stand for (numbered with gaps where
+        # the result lacks some), so the template prints with the layout of ``mapped``.
+        _ORIGINS[mapped] = (expr, symbols)
+        return mapped, reference
     return memoized
