@@ -187,13 +187,35 @@ class Emitter:
             if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
                 # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))
                 code = self._named(expr.args[0], f"{leaf.name}_log_{pname}", leaf.span, env)
-                out[pname] = sp.exp(sp.Symbol(code, real=True))
+                out[pname] = sp.exp(sp.Symbol(self._aligned(code, expr, leaf, env), real=True))
                 continue
-            code = self._named(expr, f"{leaf.name}_{pname}", leaf.span, env)
+            code = self._aligned(self._named(expr, f"{leaf.name}_{pname}", leaf.span, env), expr, leaf, env)
             positive = ir.within(FAMILIES[leaf.family].param(pname).support, "positive")
             assumptions = {"positive": True} if positive else {}
             out[pname] = sp.Symbol(code, **assumptions) if self.is_tensor(expr) else Scalar(code, **assumptions)
         return out
+
+    def _aligned(self, code: str, expr: ir.Expr, leaf: ir.Factor, env: Env) -> str:
+        """``code`` with singleton axes inserted after its batch axes when a per-example
+        parameter has fewer event axes than its variable (a scalar ``s`` as the loc of a
+        ``real[3]``): [batch] against [batch, 3] would otherwise broadcast the batch against
+        the event. Parameters without batch axes broadcast as they are."""
+        rank = len(infer(self.model, expr).shape)
+        gap = len(self.model.vars[leaf.outputs[0]].type.shape) - rank
+        if gap <= 0 or not self.has_leading_axes(expr, env):
+            return code
+        return self.fb.assign(f"{code}_aligned", code + f".unsqueeze({-rank - 1})" * gap, leaf.span,
+                              f"+{gap} event axis(es) to broadcast against {leaf.outputs[0]}")
+
+    def has_leading_axes(self, e: ir.Expr, env: Env) -> bool:
+        """True when ``e``'s value carries batch or particle axes before its event axes."""
+        for n in ir.walk(e):
+            if isinstance(n, ir.NetCall):
+                return True
+            if isinstance(n, ir.VarRef) and (not self.model.vars[n.name].is_global or env.global_batch != "()"
+                                             or n.name in env.particle_vars):
+                return True
+        return False
 
     def _named(self, expr: ir.Expr, base: str, span, env: Env) -> str:
         code, _ = self.value(expr, env)
