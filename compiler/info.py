@@ -112,8 +112,8 @@ def _text(e: ir.Expr) -> tuple[str, int]:
     if isinstance(e, (ir.ConstRef, ir.ParamRef, ir.WeightRef, ir.VarRef)):
         return e.name, 5
     if isinstance(e, ir.NetCall):
-        call = f"{e.net}({', '.join(expr_text(a) for a in e.args)})"
-        return (call + (f".{e.output}" if e.output else "")), 5
+        call = f"{e.net}({', '.join(expr_text(a) for a in e.args)})" + (f".{e.output}" if e.output else "")
+        return (f"logit({call})" if e.pre_activation else call), 5
     if isinstance(e, ir.Apply):
         return f"{e.func}({', '.join(expr_text(a) for a in e.args)})", 5
     if isinstance(e, ir.Neg):

@@ -153,11 +153,16 @@ class VarRef(Expr):
 
 @dataclass(frozen=True)
 class NetCall(Expr):
-    """One output (``output`` None for a single-output net) of ``net`` applied to ``args``."""
+    """One output (``output`` None for a single-output net) of ``net`` applied to ``args``.
+
+    ``pre_activation``: the built-in MLP's output before its map to the output's support
+    (the h of sigmoid(h) for a ``unit`` output, of softmax(h) for a ``simplex`` one); only
+    rewrites create it (:mod:`gmc.compiler.rewrites.logits`)."""
 
     net: str
     args: tuple[Expr, ...]
     output: str | None
+    pre_activation: bool = False
 
 
 @dataclass(frozen=True)

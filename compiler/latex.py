@@ -68,7 +68,9 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
     if isinstance(e, ir.NetCall):
         args = ", ".join(expr(model, a) for a in e.args)
         out = "" if e.output is None else r"_{\mathrm{" + _escape(e.output) + "}}"
-        return r"\mathrm{" + _escape(e.net) + "}" + out + f"({args})"
+        call = r"\mathrm{" + _escape(e.net) + "}" + out + f"({args})"
+        # the logits whose sigmoid (softmax) is the net's output
+        return r"\operatorname{logit} " + call if e.pre_activation else call
     if isinstance(e, ir.Neg):
         return _group(f"-{expr(model, e.operand, 3)}", 1, parent)
     if isinstance(e, ir.BinOp):

@@ -74,7 +74,8 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
     if isinstance(e, ir.VarRef):
         return model.vars[e.name].type
     if isinstance(e, ir.NetCall):
-        return model.nets[e.net].output_type(e.output)
+        declared = model.nets[e.net].output_type(e.output)
+        return ir.Type("real", declared.shape) if e.pre_activation else declared
     if isinstance(e, ir.Neg):
         return ir.Type("real", infer(model, e.operand).shape)
     if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:

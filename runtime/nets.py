@@ -38,13 +38,22 @@ class MLP(nn.Module):
         self.out = nn.Linear(sizes[-1], sum(self.output_sizes))
 
     def forward(self, *inputs: torch.Tensor):
+        return self._outputs(inputs, mapped=True)
+
+    def pre_activation(self, *inputs: torch.Tensor):
+        """The outputs before their maps to the supports (logits of ``unit`` and ``simplex``
+        outputs), shaped as :meth:`forward`'s; generated code asks for these where a family
+        takes logits (``Bernoulli(probs=net(z))`` is computed as ``Bernoulli(logits=...)``)."""
+        return self._outputs(inputs, mapped=False)
+
+    def _outputs(self, inputs, mapped: bool):
         h = self._join(inputs)
         for layer in self.hidden:
             h = F.relu(layer(h))
         h = self.out(h)
         if not self.named:
-            return self._finish(h, 0)
-        return tuple(self._finish(part, i) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
+            return self._finish(h, 0, mapped)
+        return tuple(self._finish(part, i, mapped) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
 
     def _join(self, inputs):
         if len(inputs) == 1 and self.input_ranks[0] == 1:
@@ -58,11 +67,11 @@ class MLP(nn.Module):
             flat = [t.expand(*batch, t.shape[-1]) for t in flat]
         return torch.cat(flat, dim=-1)
 
-    def _finish(self, h, i):
+    def _finish(self, h, i, mapped=True):
         shape = self.output_shapes[i]
         if len(shape) != 1:
             h = h.reshape(*h.shape[:-1], *shape)
-        mapping = self.output_maps[i]
+        mapping = self.output_maps[i] if mapped else None
         return h if mapping is None else mapping(h)
 
 
@@ -74,13 +83,27 @@ class UserNet(nn.Module):
     """Wraps a user's module so it returns what generated code expects.
 
     A net with named outputs may return a dict keyed by those names or a tuple in
-    declaration order; either becomes a tuple. Raises TypeError naming the missing key."""
+    declaration order; either becomes a tuple. Raises TypeError naming the missing key.
+    ``supports`` (one per output) is given when the module replaces a built-in MLP, whose
+    pre-activations generated code may ask for: see :meth:`pre_activation`."""
 
-    def __init__(self, module: nn.Module, name: str, output_names):
+    def __init__(self, module: nn.Module, name: str, output_names, supports=None):
         super().__init__()
         self.module = module
         self.net_name = name
         self.output_names = tuple(output_names) if output_names else None
+        self.supports = tuple(supports) if supports is not None else None
+
+    def pre_activation(self, *inputs):
+        """Logits of the module's outputs where the replaced MLP would have squashed them:
+        ``logit(p)`` for a ``unit`` output, ``log(p)`` (logits up to a constant) for a
+        ``simplex`` one, the output itself otherwise. Exact only as far as the module's
+        probabilities are: a module that can, should return logits from a ``real`` output."""
+        outputs = self.forward(*inputs)
+        single = self.output_names is None
+        mapped = tuple(_PRE_ACTIVATIONS.get(s, _identity)(o)
+                       for o, s in zip((outputs,) if single else outputs, self.supports or ()))
+        return mapped[0] if single else mapped
 
     def forward(self, *inputs):
         result = self.module(*inputs)
@@ -98,13 +121,22 @@ class UserNet(nn.Module):
                         f"or a tuple of {len(self.output_names)} tensors")
 
 
-def user_net(module: nn.Module, name: str, output_names=None) -> nn.Module:
-    """The module to install for a user-supplied net (see :class:`UserNet`)."""
+def _identity(h):
+    return h
+
+
+#: Output support -> the inverse of its map in :data:`_SUPPORT_MAPS` where logits are wanted.
+_PRE_ACTIVATIONS = {"unit": torch.logit, "simplex": torch.log}
+
+
+def user_net(module: nn.Module, name: str, output_names=None, supports=None) -> nn.Module:
+    """The module to install for a user-supplied net (see :class:`UserNet`); ``supports``
+    when it replaces a built-in MLP."""
     if not isinstance(module, nn.Module) and not callable(module):
         raise TypeError(f"net '{name}' must be a torch.nn.Module or a callable, got {type(module).__name__}")
-    if output_names is None:
+    if output_names is None and supports is None:
         return module if isinstance(module, nn.Module) else _Callable(module)
-    return UserNet(module if isinstance(module, nn.Module) else _Callable(module), name, output_names)
+    return UserNet(module if isinstance(module, nn.Module) else _Callable(module), name, output_names, supports)
 
 
 class _Callable(nn.Module):

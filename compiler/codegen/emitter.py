@@ -160,18 +160,22 @@ class Emitter:
         return name
 
     def net_output(self, call: ir.NetCall, env: Env) -> str:
+        """Name of the net's output; one call per net and inputs in a method. Pre-activations
+        (built-in MLPs only) come from a call of ``pre_activation``, memoized apart."""
         args = tuple(self.value(a, env)[0] for a in call.args)
-        key = ("net", call.net, args)
+        key = ("net", call.net, args, call.pre_activation)
         if key not in self.fb.memo:
             net = self.model.nets[call.net]
+            method, suffix = (".pre_activation", "_logits") if call.pre_activation else ("", "")
+            invocation = f"self.{net.name}{method}({', '.join(args)})"
             if net.named:
-                names = [self.fb.ns.fresh(f"{net.name}_{out}") for out, _ in net.outputs]
+                names = [self.fb.ns.fresh(f"{net.name}_{out}{suffix}") for out, _ in net.outputs]
                 targets = ", ".join(names) if len(names) > 1 else f"({names[0]},)"
-                self.fb.emit(f"{targets} = self.{net.name}({', '.join(args)})", call.span)
+                self.fb.emit(f"{targets} = {invocation}", call.span)
                 self.fb.memo[key] = dict(zip((o for o, _ in net.outputs), names))
             else:
                 base = f"{net.name}_{args[0]}" if len(args) == 1 and _is_name(args[0]) else f"{net.name}_out"
-                name = self.fb.assign(base, f"self.{net.name}({', '.join(args)})", call.span)
+                name = self.fb.assign(base + suffix, invocation, call.span)
                 self.fb.memo[key] = {None: name}
         return self.fb.memo[key][call.output]
 

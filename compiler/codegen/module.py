@@ -91,7 +91,11 @@ def _init(model: ir.Model, extras: Extras) -> str:
                        f"pass a module, e.g. {model.name}({name}=my_module)\")")
             out.append(f"{_INDENT}self.{name} = rt.user_net({name}, {name!r}, {names!r})")
         else:
-            out.append(f"{_INDENT}self.{name} = {builtin} if {name} is None else rt.user_net({name}, {name!r}, {names!r})")
+            # a module replacing an MLP with squashed outputs must offer their pre-activations
+            supports = tuple(t.support for _, t in net.outputs)
+            squashed = f", {supports!r}" if {"unit", "simplex"} & set(supports) else ""
+            out.append(f"{_INDENT}self.{name} = {builtin} if {name} is None else "
+                       f"rt.user_net({name}, {name!r}, {names!r}{squashed})")
     for name, w in model.weights.items():
         value = f"torch.full({w.type.shape!r}, {w.init!r})"
         if w.init_scale:

@@ -30,7 +30,7 @@ class Elbo(rt.GeneratedModel):
     def __init__(self, *, enc=None, dec=None):
         super().__init__()
         self.enc = rt.MLP(((16,),), (32,), (('loc', (2,), 'real'), ('scale', (2,), 'positive'))) if enc is None else rt.user_net(enc, 'enc', ('loc', 'scale'))
-        self.dec = rt.MLP(((2,),), (32,), (('probs', (16,), 'unit'),)) if dec is None else rt.user_net(dec, 'dec', ('probs',))
+        self.dec = rt.MLP(((2,),), (32,), (('probs', (16,), 'unit'),)) if dec is None else rt.user_net(dec, 'dec', ('probs',), ('unit',))
 
     def forward(self, x):
         """The first loss, 'loss' (scalar, nats)."""
@@ -53,15 +53,15 @@ class Elbo(rt.GeneratedModel):
     def log_p_x_given_z(self, x, z):
         """log p(x|z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
-        (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        (dec_probs_logits,) = self.dec.pre_activation(z)
+        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
         """Draw x from p(x|z), one per example of z."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
-        (dec_probs,) = self.dec(z)
-        x = torch.bernoulli(dec_probs)
+        (dec_probs_logits,) = self.dec.pre_activation(z)
+        x = torch.bernoulli(torch.sigmoid(dec_probs_logits))
         return {'x': x}
 
     def log_p_z(self, z):
@@ -79,8 +79,8 @@ class Elbo(rt.GeneratedModel):
     def log_p_x_z(self, x, z):
         """log p(x,z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
-        (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        (dec_probs_logits,) = self.dec.pre_activation(z)
+        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:9  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # elbo.gm:10  p(x,z) = p(x|z) * p(z)
@@ -92,8 +92,8 @@ class Elbo(rt.GeneratedModel):
         # elbo.gm:9  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (2,), dtype=self._anchor.dtype, device=self._anchor.device)
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
-        (dec_probs,) = self.dec(z)
-        x = torch.bernoulli(dec_probs)
+        (dec_probs_logits,) = self.dec.pre_activation(z)
+        x = torch.bernoulli(torch.sigmoid(dec_probs_logits))
         return {'x': x, 'z': z}
 
     def loss_loss(self, x):
@@ -102,8 +102,8 @@ class Elbo(rt.GeneratedModel):
         enc_loc, enc_scale = self.enc(x)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
-        (dec_probs,) = self.dec(z)
-        log_p_x_given_z = (torch.special.xlog1py(1 - x, -dec_probs) + torch.xlogy(x, dec_probs)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        (dec_probs_logits,) = self.dec.pre_activation(z)
+        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
         kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z - kl_q_p).mean()
