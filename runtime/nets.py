@@ -36,28 +36,34 @@ class MLP(nn.Module):
         self.output_maps = tuple(_SUPPORT_MAPS[support] for _, _, support in outputs)
         self.named = outputs[0][0] is not None
         self.out = nn.Linear(sizes[-1], sum(self.output_sizes))
+        self._one_flat_input = self.input_ranks == (1,)
+        self._unchanged = tuple(len(shape) == 1 and mapping is None
+                                for shape, mapping in zip(self.output_shapes, self.output_maps))
 
     def forward(self, *inputs: torch.Tensor):
-        return self._outputs(inputs, mapped=True)
+        h = self._last_layer(inputs)
+        if not self.named:
+            return self._finish(h, 0)
+        return tuple(self._finish(part, i) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
 
     def pre_activation(self, *inputs: torch.Tensor):
         """The outputs before their maps to the supports (logits of ``unit`` and ``simplex``
         outputs), shaped as :meth:`forward`'s; generated code asks for these where a family
         takes logits (``Bernoulli(probs=net(z))`` is computed as ``Bernoulli(logits=...)``)."""
-        return self._outputs(inputs, mapped=False)
+        h = self._last_layer(inputs)
+        if not self.named:
+            return self._finish(h, 0, mapped=False)
+        return tuple(self._finish(part, i, mapped=False)
+                     for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
 
-    def _outputs(self, inputs, mapped: bool):
-        h = self._join(inputs)
+    def _last_layer(self, inputs):
+        # one flat input (the common case) goes straight in: this runs on every training step
+        h = inputs[0] if self._one_flat_input else self._join(inputs)
         for layer in self.hidden:
             h = F.relu(layer(h))
-        h = self.out(h)
-        if not self.named:
-            return self._finish(h, 0, mapped)
-        return tuple(self._finish(part, i, mapped) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
+        return self.out(h)
 
     def _join(self, inputs):
-        if len(inputs) == 1 and self.input_ranks[0] == 1:
-            return inputs[0]
         flat = [x.reshape(*x.shape[:x.dim() - r], -1) if r != 1 else x for x, r in zip(inputs, self.input_ranks)]
         if len(flat) == 1:
             return flat[0]
@@ -68,6 +74,8 @@ class MLP(nn.Module):
         return torch.cat(flat, dim=-1)
 
     def _finish(self, h, i, mapped=True):
+        if self._unchanged[i]:
+            return h
         shape = self.output_shapes[i]
         if len(shape) != 1:
             h = h.reshape(*h.shape[:-1], *shape)
