@@ -5,6 +5,8 @@ a = concentration1, b = concentration0 (JKB vol. 2, ch. 25); log1p keeps small x
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import loggamma
+
 from gmc.compiler.symbolic.moments import (LOG1M, LOG1M_PLAIN, LOG1M_POWER, abs_positive, affine, digamma,
                                            log1p, log_affine, power, trigamma)
 from gmc.compiler.symbolic.registry import A, Formulas, Moment, Rule, register
@@ -14,7 +16,7 @@ _REFERENCE = "beta moments (JKB vol. 2, ch. 25)"
 
 def _log_density(x, p):
     a, b = p["concentration1"], p["concentration0"]
-    return (a - 1) * sp.log(x) + (b - 1) * log1p(-x) + sp.loggamma(a + b) - sp.loggamma(a) - sp.loggamma(b)
+    return (a - 1) * sp.log(x) + (b - 1) * log1p(-x) + loggamma(a + b) - loggamma(a) - loggamma(b)
 
 
 def _mean(p):
@@ -42,9 +44,9 @@ register(Formulas(
         *log_affine(lambda p: digamma(p["concentration1"]) - digamma(p["concentration1"] + p["concentration0"]),
                     lambda p: trigamma(p["concentration1"]) - trigamma(p["concentration1"] + p["concentration0"]),
                     "E[log X] = psi(a) - psi(a + b), Var log X = psi'(a) - psi'(a + b) (JKB vol. 2, ch. 25)"),
-        power(lambda p, k: (sp.loggamma(p["concentration1"] + k) - sp.loggamma(p["concentration1"])
-                            + sp.loggamma(p["concentration1"] + p["concentration0"])
-                            - sp.loggamma(p["concentration1"] + p["concentration0"] + k)),
+        power(lambda p, k: (loggamma(p["concentration1"] + k) - loggamma(p["concentration1"])
+                            + loggamma(p["concentration1"] + p["concentration0"])
+                            - loggamma(p["concentration1"] + p["concentration0"] + k)),
               "E[X^k] = B(a + k, b) / B(a, b) (k > -a; JKB vol. 2, ch. 25)"),
         Moment(LOG1M, lambda p, w: _log1m(p), _LOG1M_REFERENCE),
         Moment(LOG1M_PLAIN, lambda p, w: _log1m(p), _LOG1M_REFERENCE),

@@ -5,14 +5,14 @@ log p(x) = log Gamma(sum_k a_k) - sum_k log Gamma(a_k) + sum_k (a_k - 1) log x_k
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import vsum
+from gmc.compiler.symbolic.functions import loggamma, vsum
 from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
 from gmc.compiler.symbolic.vector import is_tensor, vsum_over
 
 
 def _log_density(x, p):
     a = p["concentration"]
-    return (sp.loggamma(vsum_over(a, x)) - vsum_over(sp.loggamma(a), x)
+    return (loggamma(vsum_over(a, x)) - vsum_over(loggamma(a), x)
             + vsum_over((a - 1) * sp.log(x), x))
 
 

@@ -5,6 +5,8 @@ the log-moments are the Gamma ones at concentration 1.
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import loggamma
+
 from gmc.compiler.symbolic.moments import abs_positive, affine, log_affine, power
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 
@@ -32,7 +34,7 @@ register(Formulas(
         *affine(_mean, lambda p: 1 / p["rate"] ** 2, _REFERENCE),
         *log_affine(lambda p: -sp.EulerGamma - sp.log(p["rate"]), lambda p: sp.pi ** 2 / 6,
                     "E[log X] = -gamma - log rate, Var log X = pi^2/6 (Gamma(1, rate); JKB vol. 1, ch. 17)"),
-        power(lambda p, k: sp.loggamma(1 + k) - k * sp.log(p["rate"]),
+        power(lambda p, k: loggamma(1 + k) - k * sp.log(p["rate"]),
               "E[X^k] = Gamma(1 + k) / rate^k (k > -1; JKB vol. 1, ch. 19)"),
         abs_positive(_mean, None, "E|X - c| = c - 1/rate + 2 e^(-rate c)/rate for c > 0 (memorylessness)", _inside),
     ),

@@ -5,6 +5,8 @@ log p(x) = concentration log rate + (concentration - 1) log x - rate x - lgamma(
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import loggamma
+
 from gmc.compiler.symbolic.moments import abs_positive, affine, digamma, log_affine, power, trigamma
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 
@@ -13,7 +15,7 @@ _REFERENCE = "gamma moments (JKB vol. 1, ch. 17)"
 
 def _log_density(x, p):
     alpha, rate = p["concentration"], p["rate"]
-    return alpha * sp.log(rate) + (alpha - 1) * sp.log(x) - rate * x - sp.loggamma(alpha)
+    return alpha * sp.log(rate) + (alpha - 1) * sp.log(x) - rate * x - loggamma(alpha)
 
 
 def _mean(p):
@@ -21,7 +23,7 @@ def _mean(p):
 
 
 def _log_raw(p, k):
-    return sp.loggamma(p["concentration"] + k) - sp.loggamma(p["concentration"]) - k * sp.log(p["rate"])
+    return loggamma(p["concentration"] + k) - loggamma(p["concentration"]) - k * sp.log(p["rate"])
 
 
 register(Formulas(

@@ -6,7 +6,7 @@ when x^a is close to 1 as well as close to 0. X^a ~ Beta(1, b) gives the log-mom
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import log1mexp
+from gmc.compiler.symbolic.functions import log1mexp, loggamma
 from gmc.compiler.symbolic.moments import (LOG1M, LOG1M_PLAIN, LOG1M_POWER, abs_positive, affine, close, digamma,
                                            log_affine, power, trigamma)
 from gmc.compiler.symbolic.registry import A, Formulas, Moment, Rule, register
@@ -20,7 +20,7 @@ def _log_density(x, p):
 def _log_raw(p, k):
     # E[X^k] = b B(1 + k/a, b) (Jones 2009)
     a, b = p["concentration1"], p["concentration0"]
-    return sp.log(b) + sp.loggamma(1 + k / a) + sp.loggamma(b) - sp.loggamma(1 + k / a + b)
+    return sp.log(b) + loggamma(1 + k / a) + loggamma(b) - loggamma(1 + k / a + b)
 
 
 def _mean(p):

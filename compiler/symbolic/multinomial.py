@@ -6,7 +6,7 @@ Multinomial.log_prob uses sum_k x_k in place of n; they agree on the support.
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.functions import loggamma, xlogy
 from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 from gmc.compiler.symbolic.vector import softmax, vlogsumexp_over, vsum_over
 
@@ -18,7 +18,7 @@ def _log_density(x, p):
         mass = vsum_over(x * h, x) - n * vlogsumexp_over(h, x)
     else:
         mass = vsum_over(xlogy(x, p["probs"]), x)
-    return sp.loggamma(n + 1) - vsum_over(sp.loggamma(x + 1), x) + mass
+    return loggamma(n + 1) - vsum_over(loggamma(x + 1), x) + mass
 
 
 def _mean(p, wilds):

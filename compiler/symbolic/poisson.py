@@ -6,13 +6,13 @@ the entropy does not either (it is estimated by Monte Carlo).
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import xlogy
+from gmc.compiler.symbolic.functions import loggamma, xlogy
 from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 
 
 def _log_density(x, p):
     r = p["rate"]
-    return xlogy(x, r) - r - sp.loggamma(x + 1)
+    return xlogy(x, r) - r - loggamma(x + 1)
 
 
 def _mean(p, wilds):

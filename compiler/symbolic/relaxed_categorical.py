@@ -8,7 +8,7 @@ probabilities enter as h = log p. Same density as torch's RelaxedOneHotCategoric
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import vsize
+from gmc.compiler.symbolic.functions import loggamma, vsize
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 from gmc.compiler.symbolic.vector import vlogsumexp_over, vsum_over
 
@@ -18,7 +18,7 @@ def _log_density(x, p):
     h = p["logits"] if "logits" in p else sp.log(p["probs"])
     k = vsize(x)
     log_x = sp.log(x)
-    return (sp.loggamma(k) + (k - 1) * sp.log(lam) + vsum_over(h - (lam + 1) * log_x, x)
+    return (loggamma(k) + (k - 1) * sp.log(lam) + vsum_over(h - (lam + 1) * log_x, x)
             - k * vlogsumexp_over(h - lam * log_x, x))
 
 

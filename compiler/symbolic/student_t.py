@@ -4,6 +4,8 @@ log p(x) = lgamma((df+1)/2) - lgamma(df/2) - log(df pi)/2 - log scale
            - (df+1)/2 log1p(((x - loc)/scale)^2 / df)           (JKB vol. 2, ch. 28)
 """
 import sympy as sp
+
+from gmc.compiler.symbolic.functions import loggamma
 from sympy.codegen.cfunctions import log1p
 
 from gmc.compiler.symbolic.moments import LOG1P_SQUARE, LOG1P_SQUARE_SCALED, affine, close, digamma
@@ -12,7 +14,7 @@ from gmc.compiler.symbolic.registry import A, B, C, Formulas, Moment, Rule, regi
 
 def _log_density(x, p):
     df = p["df"]
-    return (sp.loggamma((df + 1) / 2) - sp.loggamma(df / 2) - sp.log(df * sp.pi) / 2 - sp.log(p["scale"])
+    return (loggamma((df + 1) / 2) - loggamma(df / 2) - sp.log(df * sp.pi) / 2 - sp.log(p["scale"])
             - (df + 1) / 2 * log1p(((x - p["loc"]) / p["scale"]) ** 2 / df))
 
 
