@@ -59,3 +59,29 @@ def test_iwae_with_particles_approaches_the_exact_marginal():
     # the k=4000 bound with the prior as proposal sits above -log p(x) by a small, positive gap
     assert float(bound) >= float(exact) - 0.01
     assert float(bound) - float(exact) < 0.05
+
+
+MIXED = """\
+model Mixed
+var s: real
+var x: real[3]
+weight w: real[3] = Normal(1, 0.5)
+weight b: real[3] = 0.0
+p(s) = Normal(0, 1)
+p(x|s) = Normal(s * w + b, exp(s))
+p(x,s) = p(x|s) p(s)
+loss = -mean(log p(x,s))
+"""
+
+
+def test_a_per_example_scalar_inside_an_expression_broadcasts_over_the_event():
+    """s [batch] times a weight [3]: each example's s scales the whole vector."""
+    torch.manual_seed(0)
+    m = gmc.compile_source(MIXED, filename="mixed.gm")().double()
+    s = torch.randn(3, dtype=torch.float64)  # batch of 3 = event size: a misalignment would not raise
+    x = torch.randn(3, 3, dtype=torch.float64)
+    with torch.no_grad():
+        expected = Normal(s[:, None] * m.w + m.b, torch.exp(s)[:, None]).log_prob(x).sum(-1)
+        assert torch.allclose(m.log_prob("p(x|s)", x=x, s=s), expected, rtol=1e-12, atol=0)
+        draws = m.sample("p(x,s)", n=5)
+    assert draws["x"].shape == (5, 3)
