@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,16 +21,29 @@ BATCH = 128
 PIXYZ_BUDGET_S = 30.0  # stop building larger Pixyz chains once one takes longer than this
 
 
-def _compile_time(n: int, reps: int) -> float:
-    import gmc
+_COMPILE_ONCE = """
+import sys, time
+sys.path.insert(0, {here!r})
+from chain import chain_gm
+import gmc
+gmc.compile_source(chain_gm(20))  # imports, parser tables, every code path: not part of the time
+text = chain_gm({n})
+start = time.perf_counter()
+gmc.compile_source(text, filename="chain{n}.gm")
+print(time.perf_counter() - start)
+"""
 
-    text = chain_gm(n)
-    best = []
+
+def _compile_time(n: int, reps: int) -> float:
+    """Median seconds of ``gmc.compile_source`` (text to loaded class) for the N-chain, each
+    run in a fresh interpreter: in this process the heap left by the other benchmarks
+    (Pixyz's objects among them) slowed the largest N by 10-30%."""
+    code = _COMPILE_ONCE.format(here=str(Path(__file__).parent), n=n)
+    times = []
     for _ in range(reps):
-        t = time.perf_counter()
-        gmc.compile_source(text, filename=f"chain{n}.gm")
-        best.append(time.perf_counter() - t)
-    return median(best)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return median(times)
 
 
 def chain_row(n: int, pixyz_ok: bool, rounds: int) -> dict:

@@ -36,10 +36,10 @@ _NOTES = """## What makes these numbers, and what is left
   in the printed Gaussian KL, and the exact Bernoulli log-mass (three element-wise ops and
   their backward, where `binary_cross_entropy_with_logits` is one fused op whose log-mass
   near 0 has no relative precision, which `tests/test_stability.py` forbids).
-- Compile time from 1,000 to 10,000 chain factors grew 10.1x in a fresh process on an idle
-  machine; inside this benchmark process (after the Pixyz builds, on a shared machine) the
-  ratio has ranged from 11.9x to 13.8x. Each stage is linear when timed alone
-  (`benchmarks/compile_stages.py`).
+- Compile time is measured in fresh interpreters: timed inside the benchmark process, the
+  heap left by the other benchmarks slowed N = 10,000 by 10-30%, and repeated compiles of
+  the same chain reused sympy's caches, which made N = 1,000 look 5-10% faster than a
+  user's first compile. Each stage is linear when timed alone (`benchmarks/compile_stages.py`).
 - `compile=True` compiles the loss (forward and backward) with `torch.compile`; the optimizer
   step is not compiled, so it bounds the gain on a whole step. The first call per input shape
   builds kernels (tens of seconds on CPU; cached by torch afterwards).
@@ -131,7 +131,8 @@ def _page(res: dict) -> str:
     lines += [f"## 3. Markov chain of N Normal factors (batch {chain['batch']})", "",
               "`x0 ~ Normal(0,1)`, `x_i | x_(i-1) ~ Normal(x_(i-1), 1)`, one `real` variable per factor "
               "(`benchmarks/chain.py`). Compile = `gmc.compile_source` from text to loaded class (parse, "
-              "lower, check, simplify, LaTeX, codegen, exec); Pixyz build = constructing the product of N "
+              "lower, check, simplify, LaTeX, codegen, exec), the median of 3 runs, each in a fresh "
+              "interpreter after imports and one small compile; Pixyz build = constructing the product of N "
               "distributions. Pixyz is left out of larger N once a build takes more than a few seconds.", "",
               "| N | gmc compile (s) | Pixyz build (s) | log-density gmc (ms) | straight-line torch (ms) | "
               "vectorized torch (ms) | Pixyz (ms) | sampling gmc (ms) | vectorized (ms) | Pixyz (ms) |",

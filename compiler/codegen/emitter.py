@@ -264,9 +264,11 @@ class Emitter:
             name = self.fb.assign(f"log_{_mangle(sig)}", total, factor.span)
         else:
             var = factor.outputs[0]
-            expr, rule = symbolic.log_density(factor.family, sp.Symbol(env.name(var)), self.params(factor, env))
-            name = self.fb.assign(f"log_{_mangle(sig)}", self.event_sum(expr, var, env, factor.family,
-                                                                        value=env.name(var)), factor.span, rule)
+            value = env.name(var)
+            density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
+            code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
+                                       factor.family, value)
+            name = self.fb.assign(f"log_{_mangle(sig)}", code, factor.span, density.reference)
         self.fb.memo[key] = name
         return name
 
@@ -276,15 +278,21 @@ class Emitter:
         For a family of event rank 1 the expression already reduced the last axis to size 1.
         ``value`` names the tensor a log-density is evaluated at; a density that does not
         depend on it (Uniform: -log(high - low)) is broadcast to its shape first."""
+        lacks_value = value is not None and sp.Symbol(value) not in expr.free_symbols
+        return self.event_sum_code(symbolic.to_torch(expr), is_tensor(expr), lacks_value, var, env, family, value)
+
+    def event_sum_code(self, code: str, tensor: bool, lacks_value: bool, var: str, env: Env, family: str,
+                       value: str | None = None) -> str:
+        """:meth:`event_sum` from the expression's code and what it mentions: ``tensor``, a
+        tensor symbol; ``lacks_value``, not the value ``value`` it is evaluated at."""
         var_type = self.model.vars[var].type
         shape = var_type.shape
-        code = symbolic.to_torch(expr)
-        if not is_tensor(expr):  # numbers and params only: one value per event, same in every example
+        if not tensor:  # numbers and params only: one value per event, same in every example
             count = var_type.size // (shape[-1] if symbolic.FORMULAS[family].event_rank and shape else 1)
             return (f"torch.full({self.sample_shape(env, (), self.model.vars[var].is_global)}, {count} * ({code}), "
                     f"dtype={env.ref}.dtype, "
                     f"device={env.ref}.device)")
-        if value is not None and sp.Symbol(value) not in expr.free_symbols:
+        if lacks_value:
             code = f"{code} + torch.zeros_like({value})"
         if not shape:
             return code

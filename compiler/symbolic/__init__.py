@@ -9,8 +9,9 @@ from gmc.compiler.symbolic import (  # noqa: F401  (registration)
 )
 from gmc.compiler.symbolic.derive import (Derivation, cross_entropy, entropy, has_closed_entropy, has_closed_kl,
                                           kl)
+from gmc.compiler.symbolic.code import log_density_code
 from gmc.compiler.symbolic.printer import to_torch
 from gmc.compiler.symbolic.registry import FORMULAS, log_density
 
 __all__ = ["FORMULAS", "Derivation", "cross_entropy", "entropy", "has_closed_entropy", "has_closed_kl", "kl",
-           "log_density", "to_torch"]
+           "log_density", "log_density_code", "to_torch"]

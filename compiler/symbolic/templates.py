@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -85,6 +86,30 @@ def memoize_printer(print_fn):
     return printed
 
 
+def _on_template(fn, cache: dict, args) -> tuple[object, list[sp.Symbol]]:
+    """(``fn``'s result for the template of ``args``, computed once per template; the
+    original symbols by placeholder number)."""
+    flat, shape = [], []
+    for a in args:
+        if isinstance(a, dict):
+            keys = tuple(a)
+            shape.append(("dict", keys))
+            flat += [a[k] for k in keys]
+        else:
+            shape.append(("value", None))
+            flat.append(a)
+    templates, symbols = canonical(flat)
+    key = (tuple(shape), templates)
+    if key not in cache:
+        if len(cache) >= _MAX_ENTRIES:
+            cache.clear()
+        rebuilt, it = [], iter(templates)
+        for kind, keys in shape:
+            rebuilt.append({k: next(it) for k in keys} if kind == "dict" else next(it))
+        cache[key] = fn(*rebuilt)
+    return cache[key], symbols
+
+
 def memoize_symbolic(fn):
     """``fn(str..., value or params dict...) -> (sympy expr, reference) | None`` once per template.
 
@@ -94,25 +119,7 @@ def memoize_symbolic(fn):
 
     @functools.wraps(fn)
     def memoized(*args):
-        flat, shape = [], []
-        for a in args:
-            if isinstance(a, dict):
-                keys = tuple(a)
-                shape.append(("dict", keys))
-                flat += [a[k] for k in keys]
-            else:
-                shape.append(("value", None))
-                flat.append(a)
-        templates, symbols = canonical(flat)
-        key = (tuple(shape), templates)
-        if key not in cache:
-            if len(cache) >= _MAX_ENTRIES:
-                cache.clear()
-            rebuilt, it = [], iter(templates)
-            for kind, keys in shape:
-                rebuilt.append({k: next(it) for k in keys} if kind == "dict" else next(it))
-            cache[key] = fn(*rebuilt)
-        result = cache[key]
+        result, symbols = _on_template(fn, cache, args)
         if result is None or not symbols:
             return result
         back = {_placeholder(i, s): s for i, s in enumerate(symbols)}
@@ -125,3 +132,37 @@ def memoize_symbolic(fn):
         _ORIGINS[mapped] = (expr, symbols)
         return mapped, reference
     return memoized
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A derived expression as code: its Python source, reference, whether it mentions a
+    tensor symbol, and the names of its free symbols."""
+
+    code: str
+    reference: str
+    tensor: bool
+    names: frozenset[str]
+
+
+def memoize_printed(fn, print_fn, is_tensor):
+    """``fn`` (arguments as for :func:`memoize_symbolic`) derived, printed with ``print_fn``
+    and inspected once per template; each call only substitutes names into the text. For
+    code generation, which needs the text rather than the expression: mapping a template's
+    expression back to the caller's symbols was a third of generating a long chain."""
+    cache: dict[tuple, object] = {}
+
+    @functools.wraps(fn)
+    def printed(*args):
+        entry, symbols = _on_template(lambda *a: _printed_template(fn(*a), print_fn, is_tensor), cache, args)
+        text, reference, tensor, used = entry
+        name = {i: s.name for i, s in enumerate(symbols)}
+        code = _PLACEHOLDER.sub(lambda m: name[int(m.group(1))], text) if symbols else text
+        return Printed(code, reference, tensor, frozenset(name[i] for i in used))
+    return printed
+
+
+def _printed_template(result, print_fn, is_tensor):
+    expr, reference = result
+    used = tuple(int(m.group(1)) for s in expr.free_symbols for m in [_PLACEHOLDER.fullmatch(s.name)] if m)
+    return print_fn(expr), reference, is_tensor(expr), used
