@@ -131,7 +131,7 @@ def _page(res: dict) -> str:
     lines += [f"## 3. Markov chain of N Normal factors (batch {chain['batch']})", "",
               "`x0 ~ Normal(0,1)`, `x_i | x_(i-1) ~ Normal(x_(i-1), 1)`, one `real` variable per factor "
               "(`benchmarks/chain.py`). Compile = `gmc.compile_source` from text to loaded class (parse, "
-              "lower, check, simplify, LaTeX, codegen, exec), the median of 3 runs, each in a fresh "
+              "lower, check, simplify, LaTeX, codegen, exec), the median of 5 runs (3 at N = 10,000), each in a fresh "
               "interpreter after imports and one small compile; Pixyz build = constructing the product of N "
               "distributions. Pixyz is left out of larger N once a build takes more than a few seconds.", "",
               "| N | gmc compile (s) | Pixyz build (s) | log-density gmc (ms) | straight-line torch (ms) | "
