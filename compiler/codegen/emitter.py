@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
-from gmc.compiler.codegen import marginal
+from gmc.compiler.codegen import broadcast, marginal
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
@@ -23,7 +23,7 @@ from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.functions import Scalar
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
-from gmc.compiler.types import ShapeError, constant_value, infer
+from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_PLUS_CHAIN = 256
@@ -106,8 +106,8 @@ class Emitter:
             left, lp = self.value(e.left, env)
             right, rp = self.value(e.right, env)
             if e.op != "@":
-                left, lp = self._broadcast_operand(e.left, left, lp, e, env)
-                right, rp = self._broadcast_operand(e.right, right, rp, e, env)
+                left, lp = broadcast.operand(self, e.left, left, lp, e, env)
+                right, rp = broadcast.operand(self, e.right, right, rp, e, env)
             # ** is right-associative; - and / are not associative on the right.
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
@@ -194,54 +194,13 @@ class Emitter:
             if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
                 # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))
                 code = self._named(expr.args[0], f"{leaf.name}_log_{pname}", leaf.span, env)
-                out[pname] = sp.exp(sp.Symbol(self._aligned(code, expr, leaf, env), real=True))
+                out[pname] = sp.exp(sp.Symbol(broadcast.aligned(self, code, expr, leaf, env), real=True))
                 continue
-            code = self._aligned(self._named(expr, f"{leaf.name}_{pname}", leaf.span, env), expr, leaf, env)
+            code = broadcast.aligned(self, self._named(expr, f"{leaf.name}_{pname}", leaf.span, env), expr, leaf, env)
             positive = ir.within(FAMILIES[leaf.family].param(pname).support, "positive")
             assumptions = {"positive": True} if positive else {}
             out[pname] = sp.Symbol(code, **assumptions) if self.is_tensor(expr) else Scalar(code, **assumptions)
         return out
-
-    def _aligned(self, code: str, expr: ir.Expr, leaf: ir.Factor, env: Env) -> str:
-        """``code`` with singleton axes inserted after its batch axes when a per-example
-        parameter has fewer event axes than its variable (a scalar ``s`` as the loc of a
-        ``real[3]``): [batch] against [batch, 3] would otherwise broadcast the batch against
-        the event. Parameters without batch axes broadcast as they are."""
-        rank = len(infer(self.model, expr).shape)
-        gap = len(self.model.vars[leaf.outputs[0]].type.shape) - rank
-        if gap <= 0 or not self.has_leading_axes(expr, env):
-            return code
-        return self.fb.assign(f"{code}_aligned", code + f".unsqueeze({-rank - 1})" * gap, leaf.span,
-                              f"+{gap} event axis(es) to broadcast against {leaf.outputs[0]}")
-
-    def _broadcast_operand(self, operand: ir.Expr, code: str, prec: int, whole: ir.BinOp,
-                           env: Env) -> tuple[str, int]:
-        """An element-wise operand with batch axes and fewer event axes than the result
-        (a per-example scalar ``s`` in ``s * w`` with ``w: real[3]``) gets singleton axes after
-        its batch axes, so that it broadcasts over the event as the checker's shapes say."""
-        if not self.is_tensor(operand) or not self.has_leading_axes(operand, env):
-            return code, prec
-        try:
-            gap = len(infer(self.model, whole).shape) - len(infer(self.model, operand).shape)
-        except ShapeError:
-            return code, prec
-        if gap <= 0:
-            return code, prec
-        rank = len(infer(self.model, operand).shape)
-        return _wrap(code, prec, _ATOM) + f".unsqueeze({-rank - 1})" * gap, _ATOM
-
-    def has_leading_axes(self, e: ir.Expr, env: Env) -> bool:
-        """True when ``e``'s value carries batch or particle axes before its event axes."""
-        for n in ir.walk(e):
-            # functionals are per example (inside a reduction they are not, but inserting
-            # axes before the event of a value without batch axes changes nothing)
-            if isinstance(n, (ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.Elbo,
-                              ir.Iwae, ir.Renyi)):
-                return True
-            if isinstance(n, ir.VarRef) and (not self.model.vars[n.name].is_global or env.global_batch != "()"
-                                             or n.name in env.particle_vars):
-                return True
-        return False
 
     def _named(self, expr: ir.Expr, base: str, span, env: Env) -> str:
         code, _ = self.value(expr, env)
