@@ -16,13 +16,7 @@ import gmc
 
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    """Every tensor of these tests is float64; restored afterwards so other modules keep float32."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")  # tests/conftest.py
 
 NORMALS = gmc.compile_source("""
 var z: real[3]

@@ -14,12 +14,7 @@ from family_tools import (EVENT, Spec, check_log_density, check_sample_gradcheck
                           uniform_in)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")  # tests/conftest.py
 
 
 def _positive(g, n):

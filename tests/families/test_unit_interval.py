@@ -15,12 +15,7 @@ from gmc.compiler import driver
 from family_tools import EVENT, Spec, check_log_density, check_sample_gradcheck, check_sampling_moments, uniform_in
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")  # tests/conftest.py
 
 
 class _Kumaraswamy:
