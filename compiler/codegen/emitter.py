@@ -20,7 +20,7 @@ from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.codegen.vectorize import product_parts
-from gmc.compiler.symbolic.functions import Scalar
+from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
@@ -189,7 +189,7 @@ class Emitter:
         for pname, expr in leaf.params:
             constant = constant_value(expr)
             if constant is not None:
-                out[pname] = sp.Integer(int(constant)) if float(constant).is_integer() else sp.Float(constant)
+                out[pname] = number(constant)
                 continue
             if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
                 # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
+from gmc.compiler.symbolic.functions import number
 from gmc.compiler.types import constant_value
 
 #: Smallest group worth a stacked form (below it, straight-line code is as fast and clearer).
@@ -98,14 +99,14 @@ def _stacked_log_prob(emitter, group: list[ir.Factor], env, span) -> str:
     for j, (pname, expr) in enumerate(first.params):
         value = constant_value(expr)
         if value is not None:
-            params[pname] = sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+            params[pname] = number(value)
         else:
             names = [env.name(leaf.params[j][1].name) for leaf in group]
             params[pname] = sp.Symbol(fb.assign(f"{first.name}_{pname}s", _stack(names), span))
-    expr, rule = symbolic.log_density(first.family, sp.Symbol(values), params)
+    density = symbolic.log_density_code(first.family, sp.Symbol(values), params)
     rank = len(emitter.model.vars[first.outputs[0]].type.shape)
     dims = "-1" if rank == 0 else "(" + ", ".join(str(-i) for i in range(rank + 1, 0, -1)) + ")"
-    name = fb.assign(f"log_{first.name}_group", f"({symbolic.to_torch(expr)}).sum({dims})", span,
-                     f"{rule}, summed over the {len(group)} factors")
+    name = fb.assign(f"log_{first.name}_group", f"({density.code}).sum({dims})", span,
+                     f"{density.reference}, summed over the {len(group)} factors")
     fb.memo[key] = name
     return name

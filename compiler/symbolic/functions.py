@@ -138,3 +138,9 @@ def loggamma(x) -> sp.Expr:
     Beta closed forms."""
     x = sp.sympify(x)
     return sp.loggamma(x) if x.is_Number else sp.loggamma(x, evaluate=False)
+
+
+def number(value: float) -> sp.Expr:
+    """A compile-time constant as sympy: an Integer when whole (so ``2`` prints as ``2``, and
+    sympy simplifies ``x**2`` exactly), a Float otherwise."""
+    return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)

@@ -15,6 +15,7 @@ from sympy.printing.latex import LatexPrinter
 from gmc.compiler import ir
 from gmc.compiler import latex as ir_latex
 from gmc.compiler.symbolic import derive
+from gmc.compiler.symbolic.functions import number
 from gmc.compiler.types import constant_value
 
 _KINDS = {ir.KL: "kl", ir.Entropy: "entropy", ir.CrossEntropy: "cross_entropy"}
@@ -46,7 +47,7 @@ def _params(model: ir.Model, factor: ir.Factor, role: str, names: dict) -> dict[
     for pname, e in factor.params:
         value = constant_value(e)
         if value is not None:
-            out[pname] = sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+            out[pname] = number(value)
             continue
         symbol = sp.Symbol(f"{role}_{pname}")
         text = ir_latex.expr(model, e, 4)

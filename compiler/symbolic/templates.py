@@ -6,8 +6,9 @@ so compile time was dominated by repeating it. Here the free symbols are renamed
 placeholders ``_gmcT000000_``, ``_gmcT000001_``, ... numbered in the order of their original
 names (sympy orders terms by symbol name, so the printed layout of a template is exactly the
 layout of every expression it stands for), the work is done once per template, and the
-result is mapped back (:func:`memoize_symbolic`: ``xreplace``; :func:`memoize_printer`:
-substituting the placeholder names in the printed text). Placeholders keep the class of the
+result is mapped back (:func:`memoize_symbolic`: rebuilding the expression with the original
+symbols; :func:`memoize_printer` and :func:`memoize_printed`, which code generation uses:
+substituting the original names for the placeholders in the printed text). Placeholders keep the class of the
 symbol they replace (:class:`~gmc.compiler.symbolic.functions.Scalar` or tensor symbol), so
 printing still chooses ``math`` or ``torch`` the same way. Output is unchanged and
 deterministic; only repeated work is skipped.
@@ -59,11 +60,6 @@ def _rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
         return expr.func(*args)
 
 
-#: Expressions :func:`memoize_symbolic` returned, with the template and symbols they were
-#: mapped back from: printing one of them needs no new canonical form.
-_ORIGINS: dict[sp.Basic, tuple[sp.Basic, list[sp.Symbol]]] = {}
-
-
 def memoize_printer(print_fn):
     """``print_fn(expr) -> str`` computed once per template of ``expr``. A lone symbol prints
     as its name."""
@@ -73,8 +69,7 @@ def memoize_printer(print_fn):
     def printed(expr):
         if isinstance(expr, sp.Symbol):
             return expr.name
-        origin = _ORIGINS.get(expr)
-        (template,), symbols = ((origin[0],), origin[1]) if origin is not None else canonical((expr,))
+        (template,), symbols = canonical((expr,))
         text = cache.get(template)
         if text is None:
             if len(cache) >= _MAX_ENTRIES:
@@ -124,13 +119,7 @@ def memoize_symbolic(fn):
             return result
         back = {_placeholder(i, s): s for i, s in enumerate(symbols)}
         expr, reference = result
-        mapped = _rename(expr, back)
-        if len(_ORIGINS) >= _MAX_ENTRIES:
-            _ORIGINS.clear()
-        # Placeholders keep the order of the names they stand for (numbered with gaps where
-        # the result lacks some), so the template prints with the layout of ``mapped``.
-        _ORIGINS[mapped] = (expr, symbols)
-        return mapped, reference
+        return _rename(expr, back), reference
     return memoized
 
 
