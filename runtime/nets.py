@@ -41,27 +41,23 @@ class MLP(nn.Module):
                                 for shape, mapping in zip(self.output_shapes, self.output_maps))
 
     def forward(self, *inputs: torch.Tensor):
-        h = self._last_layer(inputs)
-        if not self.named:
-            return self._finish(h, 0)
-        return tuple(self._finish(part, i) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
+        return self._outputs(inputs, mapped=True)
 
     def pre_activation(self, *inputs: torch.Tensor):
         """The outputs before their maps to the supports (logits of ``unit`` and ``simplex``
         outputs), shaped as :meth:`forward`'s; generated code asks for these where a family
         takes logits (``Bernoulli(probs=net(z))`` is computed as ``Bernoulli(logits=...)``)."""
-        h = self._last_layer(inputs)
-        if not self.named:
-            return self._finish(h, 0, mapped=False)
-        return tuple(self._finish(part, i, mapped=False)
-                     for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
+        return self._outputs(inputs, mapped=False)
 
-    def _last_layer(self, inputs):
+    def _outputs(self, inputs, mapped: bool):
         # one flat input (the common case) goes straight in: this runs on every training step
         h = inputs[0] if self._one_flat_input else self._join(inputs)
         for layer in self.hidden:
             h = F.relu(layer(h))
-        return self.out(h)
+        h = self.out(h)
+        if not self.named:
+            return self._finish(h, 0, mapped)
+        return tuple(self._finish(part, i, mapped) for i, part in enumerate(h.split(self.output_sizes, dim=-1)))
 
     def _join(self, inputs):
         flat = [x.reshape(*x.shape[:x.dim() - r], -1) if r != 1 else x for x, r in zip(inputs, self.input_ranks)]
