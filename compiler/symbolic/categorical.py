@@ -6,7 +6,8 @@ log p(x) = sum_k x_k h_k - logsumexp(h), which stays finite for any finite logit
 ``probs`` must already sum to 1 (the checker asks for a ``simplex`` expression).
 """
 from gmc.compiler.symbolic.functions import xlogy
-from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.moments import times_log
+from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
 from gmc.compiler.symbolic.vector import softmax, vlogsumexp_over, vsum_over
 
 
@@ -21,16 +22,10 @@ def _mean(p, wilds):
     return p["probs"] if "probs" in p else softmax(p["logits"])
 
 
-def _mean_xlogy(p, wilds):
-    # E[X_k log c_k] = E[X_k] log c_k, with 0 log 0 = 0 as in the probs form of the mass
-    mean = _mean(p, wilds)
-    return None if mean is None else xlogy(mean, wilds[A])
-
-
 register(Formulas(
     family="Categorical",
     log_density=Rule(_log_density, "one-hot categorical mass (logits h: sum x h - logsumexp(h))"),
     moments=(Moment(X, _mean, "E[X] = probs (Bishop 2006, eq. 2.27)"),
-             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = E[X] log c (linearity)")),
+             times_log(_mean, "E[X log c] = E[X] log c (linearity)")),
     event_rank=1,
 ))

@@ -17,7 +17,7 @@ from typing import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from gmc.compiler.symbolic.functions import log1mexp, log1pexp
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp, xlogy
 from gmc.compiler.symbolic.registry import A, B, C, X, Moment, Params
 
 #: E[aX + b] (also matches X itself, with a = 1, b = 0).
@@ -138,6 +138,17 @@ def affine_of(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return expanded.coeff(X, 1), expanded.coeff(X, 0)
 
 
+def times_log(mean: Callable[[Params, dict], "sp.Expr | None"], reference: str) -> Moment:
+    """E[X log c] = E[X] log c (linearity), written ``xlogy`` so that 0 log 0 = 0 as in a
+    probabilities form of the mass; ``mean`` is the family's moment value of X."""
+
+    def value(p, w):
+        m = mean(p, w)
+        return None if m is None else xlogy(m, w[A])
+
+    return Moment(xlogy(X, A), value, reference)
+
+
 def digamma(x: sp.Expr) -> sp.Expr:
     return sp.polygamma(0, x)
 
@@ -149,5 +160,5 @@ def trigamma(x: sp.Expr) -> sp.Expr:
 __all__ = [
     "ABS", "LINEAR", "LOG", "LOG1M", "LOG1M_PLAIN", "LOG1M_POWER", "LOG1P_SQUARE", "LOG1P_SQUARE_SCALED",
     "LOG_SQUARE", "POWER", "SOFTPLUS", "SOFTPLUS_SCALED", "SQUARE", "abs_positive", "affine", "affine_of",
-    "close", "digamma", "expm1", "log1p", "log_affine", "power", "trigamma",
+    "close", "digamma", "expm1", "log1p", "log_affine", "power", "times_log", "trigamma",
 ]

@@ -4,10 +4,10 @@ log p(x) = log Gamma(n + 1) - sum_k log Gamma(x_k + 1) + sum_k x_k log p_k (Bish
 eq. 2.34); with logits h the last term is sum_k x_k h_k - n logsumexp(h). torch's
 Multinomial.log_prob uses sum_k x_k in place of n; they agree on the support.
 """
-import sympy as sp
 
 from gmc.compiler.symbolic.functions import loggamma, xlogy
-from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
+from gmc.compiler.symbolic.moments import times_log
+from gmc.compiler.symbolic.registry import X, Formulas, Moment, Rule, register
 from gmc.compiler.symbolic.vector import softmax, vlogsumexp_over, vsum_over
 
 
@@ -27,16 +27,10 @@ def _mean(p, wilds):
     return None if probs is None else p["total_count"] * probs
 
 
-def _mean_xlogy(p, wilds):
-    # E[X_k log c_k] = E[X_k] log c_k, with 0 log 0 = 0 as in the probs form of the mass
-    mean = _mean(p, wilds)
-    return None if mean is None else xlogy(mean, wilds[A])
-
-
 register(Formulas(
     family="Multinomial",
     log_density=Rule(_log_density, "multinomial mass (Bishop 2006, eq. 2.34)"),
     moments=(Moment(X, _mean, "E[X] = n probs (Bishop 2006, eq. 2.35)"),
-             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = E[X] log c (linearity)")),
+             times_log(_mean, "E[X log c] = E[X] log c (linearity)")),
     event_rank=1,
 ))

@@ -4,9 +4,9 @@ log p(x) = x log r - r - log Gamma(x + 1) (torch.distributions.Poisson.log_prob)
 ``xlogy`` so that x = 0 stays finite as r -> 0. E[log Gamma(X + 1)] has no closed form, so
 the entropy does not either (it is estimated by Monte Carlo).
 """
-import sympy as sp
 
 from gmc.compiler.symbolic.functions import loggamma, xlogy
+from gmc.compiler.symbolic.moments import times_log
 from gmc.compiler.symbolic.registry import A, X, Formulas, Moment, Rule, register
 
 
@@ -32,16 +32,11 @@ def _centered_square(p, wilds):
     return r + (r + wilds[A]) ** 2
 
 
-def _mean_xlogy(p, wilds):
-    # E[X log c] = E[X] log c: the term x log(rate) of the mass, e.g. in KL to another Poisson
-    return xlogy(p["rate"], wilds[A])
-
-
 register(Formulas(
     family="Poisson",
     log_density=Rule(_log_density, "Poisson mass"),
     moments=(Moment(X, _mean, "E[X] = rate (Johnson, Kemp & Kotz 2005, eq. 4.8)"),
              Moment(X ** 2, _second_moment, "E[X^2] = rate + rate^2 (variance = rate)"),
              Moment((X + A) ** 2, _centered_square, "E[(X + c)^2] = rate + (rate + c)^2"),
-             Moment(xlogy(X, A), _mean_xlogy, "E[X log c] = rate log c (linearity)")),
+             times_log(_mean, "E[X log c] = rate log c (linearity)")),
 ))
