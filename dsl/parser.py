@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import lark
-from lark import Token, Tree
+from lark import Token
 
 from gmc.compiler import diagnostics as diag
 from gmc.dsl import ast
@@ -54,11 +54,57 @@ def _parser() -> lark.Lark:
     grammar = (Path(__file__).with_name("grammar.lark")).read_text()
     # cache=True keeps the LALR tables in a file in the temp folder (keyed by a hash of the
     # grammar and options): building them is most of a cold `gmc check`.
+    # The AST is built during the parse by one callback per rule (no parse tree), and spans
+    # come from the tokens each callback sees; lark's own position propagation was 40% of
+    # parsing a long program. keep_all_tokens keeps brackets and keywords, whose positions
+    # the spans need; maybe_placeholders puts None where an optional part is absent, so each
+    # rule's children have fixed positions.
     return lark.Lark(grammar, parser="lalr", lexer="contextual", postlex=_POSTLEX,
-                     propagate_positions=True, maybe_placeholders=True, cache=True)
+                     keep_all_tokens=True, maybe_placeholders=True, transformer=_callbacks(),
+                     cache=True)
 
 
 _POSTLEX = _BracketNewlines()
+
+
+class _Node:
+    """A reduced rule: its AST value and its position in the text (lark's Token convention:
+    1-based line and column, end_column one past the last character). The position covers
+    the rule's first to last token, brackets included, so ``(a + b) * c`` starts at '('."""
+
+    __slots__ = ("value", "line", "column", "end_line", "end_column")
+
+    def __init__(self, line, column, end_line, end_column):
+        self.line, self.column, self.end_line, self.end_column = line, column, end_line, end_column
+
+
+def _reduction(build):
+    """lark's callback for one rule: children (tokens, None placeholders, reduced _Nodes) ->
+    a _Node whose value is ``build(node, children's values)``."""
+    def reduce(children):
+        first = last = None
+        for child in children:
+            if child is not None:
+                first = child
+                break
+        for child in reversed(children):
+            if child is not None:
+                last = child
+                break
+        node = _Node(first.line, first.column, last.end_line, last.end_column)
+        node.value = build(node, [c.value if type(c) is _Node else c for c in children])
+        return node
+    return reduce
+
+
+def _callbacks():
+    """An object with one lark callback per grammar rule or alias (see :class:`_ToAst`)."""
+    build = _ToAst()
+    callbacks = type("_Callbacks", (), {})()
+    for name in dir(build):
+        if not name.startswith("_"):
+            setattr(callbacks, name, _reduction(getattr(build, name)))
+    return callbacks
 
 
 def _span(meta) -> ast.Span:
@@ -69,59 +115,46 @@ def _token_span(token: Token) -> ast.Span:
     return ast.Span(token.line, token.column, token.end_line, max(token.column, token.end_column - 1))
 
 
-def _to_ast(root: Tree):
-    """The AST value of lark's parse tree ``root``, built bottom-up.
-
-    Each tree node goes to the :class:`_ToAst` method named after its rule (or alias) with the
-    node's positions and its children's values. An explicit stack instead of recursion, so a
-    deeply nested expression cannot exhaust Python's recursion limit; a direct dispatch
-    instead of ``lark.Transformer``, whose per-node wrappers were a third of parsing a long
-    chain."""
-    build = _ToAst()
-    order, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(c for c in node.children if isinstance(c, Tree))
-    values: dict[int, object] = {}
-    for node in reversed(order):  # every node after all of its children
-        children = [values.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
-        values[id(node)] = getattr(build, node.data)(node.meta, children)
-    return values[id(root)]
+def _values(children) -> list:
+    """The reduced children (AST values), without tokens and placeholders."""
+    return [c for c in children if c is not None and not isinstance(c, Token)]
 
 
 class _ToAst:
-    """One method per grammar rule or alias: ``(meta, children's values) -> AST value``."""
+    """One method per grammar rule or alias: ``(position, children) -> AST value``.
+
+    ``children`` are every symbol of the rule's expansion in order: tokens (keywords and
+    brackets too), the values of reduced sub-rules, and None for an absent optional part."""
 
     # ---- statements --------------------------------------------------------------------
-    def start(self, meta, statements):
-        return [s for s in statements if s is not None]
+    def start(self, meta, c):
+        return _values(c)
 
     def model_decl(self, meta, c):
-        return ast.ModelDecl(str(c[0]), span=_span(meta))
+        return ast.ModelDecl(str(c[1]), span=_span(meta))
 
     def const_decl(self, meta, c):
-        return ast.ConstDecl(str(c[0]), c[1], span=_span(meta))
+        return ast.ConstDecl(str(c[1]), c[3], span=_span(meta))
 
     def param_decl(self, meta, c):
-        return ast.ParamDecl(str(c[0]), c[1], span=_span(meta))
+        return ast.ParamDecl(str(c[1]), c[3], span=_span(meta))
 
     def weight_decl(self, meta, c):
-        return ast.WeightDecl(str(c[0]), c[1], c[2], span=_span(meta))
+        return ast.WeightDecl(str(c[1]), c[3], c[5], span=_span(meta))
 
     def var_decl(self, meta, c):
-        modifier, name, type_spec = c
+        _, modifier, name, _, type_spec = c
         return ast.VarDecl(str(name), type_spec, modifier is not None, span=_span(meta))
 
     def let_decl(self, meta, c):
-        return ast.LetDecl(str(c[0]), c[1], span=_span(meta))
+        return ast.LetDecl(str(c[1]), c[3], span=_span(meta))
 
     def net_decl(self, meta, c):
-        name, inputs, (named, outputs), body = c
+        name, inputs, (named, outputs), body = c[1], c[3], c[6], c[8]
         return ast.NetDecl(str(name), inputs, outputs, named, body, span=_span(meta))
 
     def factor_def(self, meta, c):
-        kind, marginalized, terms = c[1]
+        kind, marginalized, terms = c[2]
         return ast.FactorDef(c[0], tuple(terms), marginalized, kind, span=_span(meta))
 
     def poe_def(self, meta, c):
@@ -129,46 +162,46 @@ class _ToAst:
         return ast.FactorDef(c[0], terms, proportional=True, span=_span(meta))
 
     def rename_def(self, meta, c):
-        return ast.FactorDef(c[0], (c[1],), renames=tuple(c[2:]), span=_span(meta))
+        renames = tuple(item for item in c[4:] if isinstance(item, tuple))
+        return ast.FactorDef(c[0], (c[2],), renames=renames, span=_span(meta))
 
     def rename(self, meta, c):
-        return tuple(ast.Name(str(t), span=_token_span(t)) for t in c)
+        return tuple(ast.Name(str(t), span=_token_span(t)) for t in (c[0], c[2]))
 
     def loss_def(self, meta, c):
-        name, value = c
+        name, value = c[1], c[3]
         if name is None:
             return ast.LossDef("loss", value, span=_span(meta), name_span=_span(meta))
         return ast.LossDef(str(name), value, span=_span(meta), name_span=_token_span(name))
 
     # ---- pieces of declarations --------------------------------------------------------
     def type_spec(self, meta, c):
-        dims = tuple(d for d in c[1:] if d is not None)
-        return ast.TypeSpec(str(c[0]), dims, span=_span(meta))
+        return ast.TypeSpec(str(c[0]), tuple(_values(c[1:])), span=_span(meta))
 
     def single_output(self, meta, c):
         return False, (ast.NetOutput(None, c[0], span=_span(meta)),)
 
     def named_outputs(self, meta, c):
-        return True, tuple(c)
+        return True, tuple(_values(c))
 
     def net_output(self, meta, c):
-        return ast.NetOutput(str(c[0]), c[1], span=_span(meta))
+        return ast.NetOutput(str(c[0]), c[2], span=_span(meta))
 
     def name_list(self, meta, c):
-        return tuple(ast.Name(str(t), span=_token_span(t)) for t in c)
+        return tuple(ast.Name(str(t), span=_token_span(t)) for t in c if t.type == "NAME")
 
     def signature(self, meta, c):
-        return ast.Signature(str(c[0]), c[1], c[2] or (), span=_span(meta))
+        return ast.Signature(str(c[0]), c[2], c[4] or (), span=_span(meta))
 
     def factor_rhs(self, meta, c):
         kind = str(c[0])[:3] if c[0] is not None else None
         marginalized = c[1] if c[1] is not None else ()
-        return kind, marginalized, [item for item in c[2:] if isinstance(item, ast.Call)]
+        return kind, marginalized, [item for item in c[3:] if isinstance(item, ast.Call)]
 
     # ---- expressions -------------------------------------------------------------------
     def _binary(op):
         def build(self, meta, c):
-            return ast.BinOp(op, c[0], c[1], span=_span(meta))
+            return ast.BinOp(op, c[0], c[2], span=_span(meta))
         return build
 
     add = _binary("+")
@@ -179,10 +212,13 @@ class _ToAst:
     pow = _binary("**")
 
     def neg(self, meta, c):
-        return ast.Neg(c[0], span=_span(meta))
+        return ast.Neg(c[1], span=_span(meta))
 
-    def unary(self, meta, c):  # unary plus
-        return c[0]
+    def unary(self, meta, c):  # unary plus: the operand, its container starting at '+'
+        return c[1]
+
+    def atom(self, meta, c):  # '(' expr ')': the expression, its container the brackets
+        return c[1]
 
     def number(self, meta, c):
         return ast.Number(float(c[0]), str(c[0]), span=_span(meta))
@@ -191,33 +227,31 @@ class _ToAst:
         return ast.Name(str(c[0]), span=_span(meta))
 
     def attribute(self, meta, c):
-        return ast.Attribute(c[0], str(c[1]), span=_span(meta), attr_span=_token_span(c[1]))
+        return ast.Attribute(c[0], str(c[2]), span=_span(meta), attr_span=_token_span(c[2]))
 
     def call(self, meta, c):
-        func, arguments, given = c
-        arguments = arguments or []
+        func, arguments, given = c[0], c[2] or [], c[4]
         args = tuple(a for a in arguments if not isinstance(a, ast.Keyword))
         keywords = tuple(a for a in arguments if isinstance(a, ast.Keyword))
         return ast.Call(str(func), args, keywords, given, span=_span(meta), func_span=_token_span(func))
 
     def arguments(self, meta, c):
-        return list(c)
+        return _values(c)
 
     def keyword(self, meta, c):
-        return ast.Keyword(str(c[0]), c[1], span=_span(meta), name_span=_token_span(c[0]))
+        return ast.Keyword(str(c[0]), c[2], span=_span(meta), name_span=_token_span(c[0]))
 
     def log_density(self, meta, c):
-        return ast.LogDensity(c[0], span=_span(meta))
+        return ast.LogDensity(c[1], span=_span(meta))
 
     def log_function(self, meta, c):
-        return ast.Call("log", (c[0],), (), None, span=_span(meta),
-                        func_span=ast.Span(meta.line, meta.column, meta.line, meta.column + 2))
+        return ast.Call("log", (c[2],), (), None, span=_span(meta), func_span=_token_span(c[0]))
 
-    def expectation(self, meta, c):
-        return ast.Expectation(c[1], c[-1], tuple(c[2:-1]), span=_span(meta))
+    def expectation(self, meta, c):  # E_{ call (, option)* } [ body ]
+        return ast.Expectation(c[1], c[-2], tuple(_values(c[2:-4])), span=_span(meta))
 
     def functional(self, meta, c):
-        name, first, second = c
+        name, first, second = c[0], c[2], c[4]
         return ast.Functional(str(name), first, second, span=_span(meta), name_span=_token_span(name))
 
 
@@ -232,8 +266,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Program:
         # Report every statement that fails on its own, not only the first (see _statement_chunks).
         errors = [e for chunk in _statement_chunks(source) for e in [_try_parse(chunk)[1]] if e is not None]
         raise diag.GmcError(errors or [error], text, filename) from None
-    statements = _to_ast(tree)
-    return ast.Program(tuple(statements), source=text, filename=filename)
+    return ast.Program(tuple(tree.value), source=text, filename=filename)
 
 
 def _try_parse(source: str):
