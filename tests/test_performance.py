@@ -17,6 +17,7 @@ import torch
 import gmc
 from gmc.compiler.symbolic import registry
 from gmc.compiler.symbolic.functions import Scalar
+from gmc.compiler.symbolic import printer
 from gmc.compiler.symbolic.printer import to_torch
 from gmc.runtime.compiled import CompileFallbackWarning
 
@@ -141,6 +142,30 @@ def test_memoized_log_density_matches_direct():
         expr, _ = registry.log_density("Normal", value, params)
         direct = registry.FORMULAS["Normal"].log_density.build(value, params)
         assert to_torch(expr) == to_torch.__wrapped__(direct)
+
+
+def test_terms_sharing_a_power_of_two_coefficient_print_grouped():
+    a, b, c = sp.symbols("a b c")
+    expr = a**2 / 2 + b**2 / 2 - sp.log(b) - sp.Rational(1, 2) - c / 3 - a * b / 3
+    code = to_torch(expr)
+    assert "(a**2 + b**2)/2" in code  # one scaling for the pair
+    assert "/2" not in code.replace("(a**2 + b**2)/2", "").replace("- 1/2", "")
+    assert code.count("/3") == 2  # 1/3 is not exact in binary: left as it was
+    g = torch.Generator().manual_seed(0)
+    env = {"a": torch.randn(1000, generator=g, dtype=torch.float64),
+           "b": torch.rand(1000, generator=g, dtype=torch.float64) + 0.1,
+           "c": torch.randn(1000, generator=g, dtype=torch.float64), "torch": torch, "math": math}
+    reference = eval(printer.TorchPrinter().doprint(printer.fold_floats(expr)), env)
+    # each group is exact; only the order of the sum's additions may differ (a few ulp)
+    torch.testing.assert_close(eval(code, env), reference, rtol=1e-15, atol=1e-15)
+    pair = printer.group_scaled_terms(a**2 / 2 + b**2 / 2)
+    assert torch.equal(eval(printer.TorchPrinter().doprint(pair), env), env["a"]**2 / 2 + env["b"]**2 / 2)
+
+
+def test_grouping_leaves_single_and_constant_terms_alone():
+    x, y = sp.symbols("x y")
+    assert to_torch(x / 2 - y / 4 + sp.Rational(1, 2)) == printer.TorchPrinter().doprint(x / 2 - y / 4 + sp.Rational(1, 2))
+    assert to_torch(-x**2 / 2 - y**2 / 2) == "-(x**2 + y**2)/2"
 
 
 # ---- the chain benchmark model: right numbers, straight from the generated module ---------

@@ -105,7 +105,7 @@ class Elbo(rt.GeneratedModel):
         (dec_probs_logits,) = self.dec.pre_activation(z)
         log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z - kl_q_p).mean()
 
     def loss_entropy(self, x):

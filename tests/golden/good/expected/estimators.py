@@ -170,7 +170,7 @@ class Estimators(rt.GeneratedModel):
         dec_out = self.dec(z, y)
         log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
-        kl_q_p = (encz_loc**2/2 + encz_scale**2/2 - torch.log(encz_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((encz_loc**2 + encz_scale**2)/2 - torch.log(encz_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         expect_q = log_p_x_given_z_y - kl_q_p  # Monte Carlo, one sample
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))

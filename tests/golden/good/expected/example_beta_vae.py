@@ -106,7 +106,7 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:24  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
@@ -122,7 +122,7 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:25  loss capacity = mean(gamma * abs(KL[q(z|x) || p(z)] - C) - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
@@ -136,7 +136,7 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:26  loss nelbo = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))

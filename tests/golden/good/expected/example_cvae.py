@@ -100,7 +100,7 @@ class CVAE(rt.GeneratedModel):
         # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))

@@ -174,7 +174,7 @@ class HVAE(rt.GeneratedModel):
         dec2_loc, dec2_scale = self.dec2(z2)
         log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
         # hvae.gm:29  + E_{q(z2|z1)}[log p(z1|z2)] - KL[q(z2|z1) || p(z2)]])
-        kl_q_p = (enc2_loc**2/2 + enc2_scale**2/2 - torch.log(enc2_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc2_loc**2 + enc2_scale**2)/2 - torch.log(enc2_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # hvae.gm:28  loss = -mean(E_{q(z1|x)}[log p(x|z1) - log q(z1|x)
         return -(log_p_x_given_z1 - log_q_z1_given_x + log_p_z1_given_z2 - kl_q_p).mean()
 

@@ -163,7 +163,7 @@ class JMVAE(rt.GeneratedModel):
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # jmvae.gm:22  q(z|x)   = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)
         enc_x_loc, enc_x_scale = self.enc_x(x)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))

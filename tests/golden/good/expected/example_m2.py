@@ -111,7 +111,7 @@ class M2(rt.GeneratedModel):
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         # m2.gm:26  let L = KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)] - log p(y)
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
@@ -134,7 +134,7 @@ class M2(rt.GeneratedModel):
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y_all)
         # m2.gm:26  let L = KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)] - log p(y)
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)  # [10, batch, ...]
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))

@@ -103,7 +103,7 @@ class VAE(rt.GeneratedModel):
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # vae.gm:19  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))

@@ -127,5 +127,5 @@ class PPCA(rt.GeneratedModel):
         # linear_gaussian.gm:13  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # linear_gaussian.gm:15  loss kl = mean(KL[q(z|x) || p(z)] + 0.5 * exp(-sigma) / 2)
-        kl_q_p = (enc_loc**2/2 + enc_scale**2/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return (kl_q_p + 0.5 * torch.exp(torch.as_tensor(-sigma, dtype=x.dtype)) / 2).mean()
