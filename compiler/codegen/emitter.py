@@ -9,6 +9,7 @@ with the same reparameterized sample the rest of the loss uses.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,24 @@ from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
+
+def _single_term(code: str) -> bool:
+    """True when ``code`` is a name or one call (``rt.log_bernoulli(x, h)``), so a method
+    call on it needs no brackets."""
+    name = re.match(r"[A-Za-z_][\w.]*", code)
+    if name is None:
+        return False
+    rest, depth = code[name.end():], 0
+    if not rest:
+        return True
+    if rest[0] != "(":
+        return False
+    for i, char in enumerate(rest):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return i == len(rest) - 1
+    return False
+
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_PLUS_CHAIN = 256
@@ -256,7 +275,7 @@ class Emitter:
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
-        return f"({code}).sum({dims})"
+        return f"{code if _single_term(code) else f'({code})'}.sum({dims})"
 
     def sample_shape(self, env: Env, extra: tuple[int, ...] = (), is_global: bool = False) -> str:
         parts = [f"({env.particles},)"] if env.particles else []

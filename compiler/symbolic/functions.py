@@ -20,6 +20,18 @@ class log1pexp(sp.Function):
         return None
 
 
+class log_bernoulli(sp.Function):
+    """x h - log(1 + e^h): the Bernoulli log-mass at x with logits h (``gmc.runtime.log_bernoulli``,
+    one fused torch op). Made only by the printer from the two terms it stands for; nothing
+    derives with it."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        x, h = (printer._print(a) for a in self.args)
+        return r"%s %s - \log\left(1 + e^{%s}\right)" % (x, h, h)
+
+
 class xlogy(sp.Function):
     """x * log(y) with 0 * log(0) = 0 (``torch.xlogy``)."""
 

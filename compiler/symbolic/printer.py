@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, sigmoid, support_escapes, vlogsumexp, vsize,
+from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes, vlogsumexp, vsize,
                                              vsum, xlog1py, xlogy)
 from gmc.compiler.symbolic.templates import memoize_printer
 
@@ -61,6 +61,8 @@ class TorchPrinter(StrPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({args})"
+        if isinstance(expr, log_bernoulli):
+            return f"rt.log_bernoulli({args})"
         if isinstance(expr, log1mexp):
             return f"rt.log1mexp({self._tensor(expr.args[0])})"
         if isinstance(expr, xlogy):
@@ -138,6 +140,40 @@ def fold_floats(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+def fuse_bernoulli(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each pair of terms ``c x h - c log(1 + e^h)`` of a sum (x a tensor
+    variable) replaced by ``c log_bernoulli(x, h)``, which prints as one call of torch's fused
+    ``binary_cross_entropy_with_logits``: one op and one autograd node where the two terms
+    take three of each. Other uses of ``log1pexp`` are left alone."""
+    if expr.is_Atom:
+        return expr
+    args = tuple(fuse_bernoulli(a) for a in expr.args)
+    if args != expr.args:
+        expr = expr.func(*args)
+    if not expr.is_Add:
+        return expr
+    softplus = {}
+    for term in expr.args:
+        coefficient, rest = term.as_coeff_Mul()
+        if isinstance(rest, log1pexp) and _has_tensor(rest):
+            softplus.setdefault(rest.args[0], (coefficient, term))
+    if not softplus:
+        return expr
+    terms, fused = list(expr.args), []
+    for term in expr.args:
+        coefficient, rest = term.as_coeff_Mul()
+        if not (rest.is_Mul and len(rest.args) == 2):
+            continue
+        for x, h in (rest.args, rest.args[::-1]):
+            pair = softplus.get(h)
+            if pair and pair[0] == -coefficient and x.is_Symbol and _has_tensor(x) and pair[1] in terms:
+                terms.remove(term)
+                terms.remove(pair[1])
+                fused.append(coefficient * log_bernoulli(x, h))
+                break
+    return sp.Add(*fused, *terms) if fused else expr
+
+
 def _exact_scale(c) -> bool:
     """True for a rational other than +-1 whose numerator and denominator are powers of two:
     scaling by it is exact in binary floating point."""
@@ -176,4 +212,4 @@ def group_scaled_terms(expr: sp.Expr) -> sp.Expr:
 @memoize_printer
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
-    return TorchPrinter().doprint(group_scaled_terms(fold_floats(expr)))
+    return TorchPrinter().doprint(group_scaled_terms(fuse_bernoulli(fold_floats(expr))))

@@ -54,7 +54,7 @@ class Elbo(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -80,7 +80,7 @@ class Elbo(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:9  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # elbo.gm:10  p(x,z) = p(x|z) * p(z)
@@ -103,7 +103,7 @@ class Elbo(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = (dec_probs_logits*x - rt.log1pexp(dec_probs_logits)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
         kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z - kl_q_p).mean()

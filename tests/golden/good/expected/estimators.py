@@ -50,7 +50,7 @@ class Estimators(rt.GeneratedModel):
         """log q(y|x) at the given values: [batch], nats."""
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         ency_x = self.ency(x)
-        log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_y_given_x
 
     def sample_q_y_given_x(self, x, *, C=None):
@@ -81,7 +81,7 @@ class Estimators(rt.GeneratedModel):
         log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         ency_x = self.ency(x)
-        log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         return log_q_z_y_given_x
@@ -124,7 +124,7 @@ class Estimators(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y, *, C=None):
@@ -138,7 +138,7 @@ class Estimators(rt.GeneratedModel):
         """log p(x,z,y) at the given values: [batch], nats."""
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
@@ -168,12 +168,12 @@ class Estimators(rt.GeneratedModel):
         z = encz_loc + encz_scale * torch.randn_like(encz_loc)
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
         kl_q_p = ((encz_loc**2 + encz_scale**2)/2 - torch.log(encz_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         expect_q = log_p_x_given_z_y - kl_q_p  # Monte Carlo, one sample
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
         expect_q_sf = expect_q + (expect_q - self.baseline_loss_expect_q).detach() * (log_q_y_given_x - log_q_y_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only
@@ -191,7 +191,7 @@ class Estimators(rt.GeneratedModel):
         z = encz_loc + encz_scale * torch.randn_like(encz_loc)  # [4, batch, ...]
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
@@ -201,7 +201,7 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         # estimators.gm:19  loss vimco = -mean(iwae(p(x,z,y), q(z,y|x), k=4))
@@ -223,7 +223,7 @@ class Estimators(rt.GeneratedModel):
         z_sg = z.detach()  # no gradient through the sample
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z_sg, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z_sg**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
@@ -233,7 +233,7 @@ class Estimators(rt.GeneratedModel):
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z_sg)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = (ency_x*y - rt.log1pexp(ency_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         # estimators.gm:20  loss renyi = -mean(renyi(p(x,z,y), q(z,y|x), alpha=0.5, k=4, estimator=reinforce, baseline=learned))
@@ -255,7 +255,7 @@ class Estimators(rt.GeneratedModel):
         z_sg = z.detach()  # no gradient through the sample
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z_sg, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z_sg)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
         # estimators.gm:21  loss forced = -mean(E_{q(z|x,y), estimator=reinforce, baseline=none}[log p(x|z,y)]) + 0 * mean(y @ y)

@@ -58,7 +58,7 @@ class BetaVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, beta=None, gamma=None, C=None):
@@ -84,7 +84,7 @@ class BetaVAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:21  p(z)   = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # beta_vae.gm:22  p(x,z) = p(x|z) p(z)
@@ -111,7 +111,7 @@ class BetaVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:24  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (beta * kl_q_p - log_p_x_given_z).mean()
 
@@ -127,7 +127,7 @@ class BetaVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:25  loss capacity = mean(gamma * abs(KL[q(z|x) || p(z)] - C) - E_{q(z|x)}[log p(x|z)])
         return (gamma * torch.abs(kl_q_p - C) - log_p_x_given_z).mean()
 
@@ -141,6 +141,6 @@ class BetaVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:26  loss nelbo = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (kl_q_p - log_p_x_given_z).mean()

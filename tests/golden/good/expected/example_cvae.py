@@ -65,7 +65,7 @@ class CVAE(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y):
@@ -79,7 +79,7 @@ class CVAE(rt.GeneratedModel):
         """log p(x,z|y) at the given values: [batch], nats."""
         # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cvae.gm:17  p(z)       = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # cvae.gm:19  p(x,z|y)   = p(x|z,y) p(z)
@@ -105,6 +105,6 @@ class CVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])
         return (kl_q_p - log_p_x_given_z_y).mean()

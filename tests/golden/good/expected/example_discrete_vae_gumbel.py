@@ -68,7 +68,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -82,7 +82,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
         log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
@@ -102,7 +102,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log q(b|x) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:24  q(b|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
-        log_q_b_given_x = (b*enc_x - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_b_given_x = rt.log_bernoulli(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_b_given_x
 
     def sample_q_b_given_x(self, x):
@@ -128,7 +128,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x|b) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:26  p(x|b) = Bernoulli(logits=dec(b))
         dec_b = self.dec(b)
-        log_p_x_given_b = (dec_b*x - rt.log1pexp(dec_b)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_b = rt.log_bernoulli(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_b
 
     def sample_p_x_given_b(self, b):
@@ -145,7 +145,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         z = rt.relaxed_bernoulli(0.5, enc_x.shape, enc_x, logits=enc_x)
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
         log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
@@ -166,9 +166,9 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         b = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae_gumbel.gm:26  p(x|b) = Bernoulli(logits=dec(b))
         dec_b = self.dec(b)
-        log_p_x_given_b = (dec_b*x - rt.log1pexp(dec_b)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_b = rt.log_bernoulli(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:24  q(b|x) = Bernoulli(logits=enc(x))
-        log_q_b_given_x = (b*enc_x - rt.log1pexp(enc_x)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_b_given_x = rt.log_bernoulli(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:29  loss discrete = mean(KL[q(b|x) || p(b)] - E_{q(b|x)}[log p(x|b)])
         expect_q_sf = log_p_x_given_b + (log_p_x_given_b - self.baseline_discrete_expect_q).detach() * (log_q_b_given_x - log_q_b_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only

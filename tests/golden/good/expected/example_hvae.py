@@ -121,7 +121,7 @@ class HVAE(rt.GeneratedModel):
         """log p(x|z1) at the given values: [batch], nats."""
         # hvae.gm:24  p(x|z1)  = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = (dec1_z1*x - rt.log1pexp(dec1_z1)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z1
 
     def sample_p_x_given_z1(self, z1):
@@ -135,7 +135,7 @@ class HVAE(rt.GeneratedModel):
         """log p(x,z1,z2) at the given values: [batch], nats."""
         # hvae.gm:24  p(x|z1)  = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = (dec1_z1*x - rt.log1pexp(dec1_z1)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
         log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
@@ -164,7 +164,7 @@ class HVAE(rt.GeneratedModel):
         z1 = enc1_loc + enc1_scale * torch.randn_like(enc1_loc)
         # hvae.gm:24  p(x|z1)  = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = (dec1_z1*x - rt.log1pexp(dec1_z1)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:18  q(z1|x)  = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
         log_q_z1_given_x = (-torch.log(enc1_scale) - math.log(2*math.pi)/2 - (-enc1_loc + z1)**2/(2*enc1_scale**2)).sum(-1)  # Gaussian density
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
@@ -188,7 +188,7 @@ class HVAE(rt.GeneratedModel):
         z2 = enc2_loc + enc2_scale * torch.randn_like(enc2_loc)  # [50, batch, ...]
         # hvae.gm:24  p(x|z1)  = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = (dec1_z1*x - rt.log1pexp(dec1_z1)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
         log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density

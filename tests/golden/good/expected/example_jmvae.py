@@ -100,7 +100,7 @@ class JMVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # jmvae.gm:25  p(x|z)   = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = (dec_x_z*x - rt.log1pexp(dec_x_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, alpha=None):
@@ -128,7 +128,7 @@ class JMVAE(rt.GeneratedModel):
         """log p(x,y,z) at the given values: [batch], nats."""
         # jmvae.gm:25  p(x|z)   = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = (dec_x_z*x - rt.log1pexp(dec_x_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z)   = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
@@ -158,7 +158,7 @@ class JMVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # jmvae.gm:25  p(x|z)   = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = (dec_x_z*x - rt.log1pexp(dec_x_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z)   = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))

@@ -95,7 +95,7 @@ class M2(rt.GeneratedModel):
         """log p(x|y,z) at the given values: [batch], nats."""
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_y_z = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_y_z
 
     def sample_p_x_given_y_z(self, y, z, *, alpha=None):
@@ -116,7 +116,7 @@ class M2(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_y_z = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # m2.gm:21  p(y)     = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
@@ -139,7 +139,7 @@ class M2(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)  # [10, batch, ...]
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y_all)
-        log_p_x_given_y_z = (dec_out*x - rt.log1pexp(dec_out)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # m2.gm:21  p(y)     = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y_all, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:29  loss unlabeled = mean(E_{q(y|x)}[L] - H[q(y|x)])

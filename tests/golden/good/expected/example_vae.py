@@ -55,7 +55,7 @@ class VAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, beta=None):
@@ -81,7 +81,7 @@ class VAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:16  p(z)   = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
@@ -108,7 +108,7 @@ class VAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:19  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (beta * kl_q_p - log_p_x_given_z).mean()
 
@@ -119,7 +119,7 @@ class VAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # [50, batch, ...]
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = (dec_z*x - rt.log1pexp(dec_z)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:16  p(z)   = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
