@@ -34,8 +34,8 @@ print(time.perf_counter() - start)
 """
 
 
-def _compile_time(n: int, reps: int) -> float:
-    """Median seconds of ``gmc.compile_source`` (text to loaded class) for the N-chain, each
+def _compile_times(n: int, reps: int) -> list[float]:
+    """Seconds of ``gmc.compile_source`` (text to loaded class) for the N-chain, each
     run in a fresh interpreter: in this process the heap left by the other benchmarks
     (Pixyz's objects among them) slowed the largest N by 10-30%."""
     code = _COMPILE_ONCE.format(here=str(Path(__file__).parent), n=n)
@@ -43,7 +43,7 @@ def _compile_time(n: int, reps: int) -> float:
     for _ in range(reps):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         times.append(float(out.stdout.strip().splitlines()[-1]))
-    return median(times)
+    return times
 
 
 def chain_row(n: int, pixyz_ok: bool, rounds: int) -> dict:
@@ -51,7 +51,8 @@ def chain_row(n: int, pixyz_ok: bool, rounds: int) -> dict:
 
     row = {"n": n}
     # median of 5 (3 at N >= 10,000): single runs vary by 10-40% on a shared machine
-    row["gmc_compile_s"] = _compile_time(n, 5 if n < 10000 else 3)
+    row["gmc_compile_runs_s"] = _compile_times(n, 5 if n < 10000 else 3)
+    row["gmc_compile_s"] = median(row["gmc_compile_runs_s"])
     model = gmc.compile_source(chain_gm(n))()
     x = torch.randn(BATCH, n).cumsum(1)
     values = {f"x{i}": x[:, i] for i in range(n)}

@@ -50,7 +50,8 @@ def vae_steps(size: str, rounds: int, with_compiled: bool, notes: list, copies: 
     for i, name in enumerate(names):
         mine = [t for s in range(copies) for t in times[s * k + i]]
         ratios = [a / b for s in range(copies) for a, b in zip(times[s * k + i], times[s * k + ref])]
-        rows.append({"name": name, "median_ms": 1e3 * median(mine), "ratio": median(ratios), "rounds": len(mine)})
+        rows.append({"name": name, "median_ms": 1e3 * median(mine), "ratio": median(ratios), "rounds": len(mine),
+                     "ratios": ratios})
     return rows
 
 

@@ -38,6 +38,18 @@ def paired_ratios(times: list[list[float]], ref: int) -> list[float]:
     return [statistics.median(a / b for a, b in zip(t, times[ref])) for t in times]
 
 
+def median_ci(values, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the median of ``values`` (Efron &
+    Tibshirani 1993, ch. 13): how far the reported median could move between reruns on the
+    same machine. Deterministic (fixed seed)."""
+    import random
+    rng = random.Random(seed)
+    n = len(values)
+    medians = sorted(statistics.median(rng.choices(values, k=n)) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return medians[int(tail * resamples)], medians[min(resamples - 1, int((1 - tail) * resamples))]
+
+
 def calibrate(fn: Callable[[], object], target_s: float = 0.02) -> int:
     """How many calls of ``fn`` take about ``target_s`` (at least 1)."""
     fn()
