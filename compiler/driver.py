@@ -114,11 +114,26 @@ def python_source(model: ir.Model) -> str:
 
 
 @_gc_paused
-def compile_class(text: str, filename: str = "<string>", name: str | None = None) -> tuple[ir.Model, type]:
+def compile_class(text: str, filename: str = "<string>", name: str | None = None, *,
+                  cached: bool = False) -> tuple[ir.Model, type]:
     """(checked IR, generated class) for source text: the whole pipeline with the collector
-    paused throughout, so no collection rescans one stage's objects between stages."""
+    paused throughout, so no collection rescans one stage's objects between stages.
+
+    ``cached``: reuse the generated source from the on-disk cache of
+    :mod:`gmc.compiler.source_cache` (the command line's `train` and `sample`); parsing and
+    checking run either way."""
     model = compile_model(text, filename, name)
-    return model, load(python_source(model), model)
+    if cached:
+        from gmc.compiler.source_cache import cached_source
+
+        source = cached_source(text, filename, name, lambda: python_source(model))
+        try:
+            return model, load(source, model)
+        except SyntaxError:  # a damaged cache entry (edited by hand): made again
+            source = cached_source(text, filename, name, lambda: python_source(model), refresh=True)
+    else:
+        source = python_source(model)
+    return model, load(source, model)
 
 
 @_gc_paused

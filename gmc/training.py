@@ -203,7 +203,7 @@ def _compile(path):
     from gmc.compiler import driver
 
     text, filename = driver.read_source(path)
-    model_ir, cls = driver.compile_class(text, filename)
+    model_ir, cls = driver.compile_class(text, filename, cached=True)
     return text, filename, model_ir, cls
 
 

@@ -21,3 +21,18 @@ def float64():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(previous)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _source_cache_of_this_session(tmp_path_factory):
+    """The command line's generated-source cache (gmc.compiler.source_cache) goes to a folder
+    of this test session, not the user's ~/.cache/gmc; subprocesses inherit it."""
+    import os
+
+    previous = os.environ.get("GMC_CACHE_DIR")
+    os.environ["GMC_CACHE_DIR"] = str(tmp_path_factory.mktemp("gmc-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GMC_CACHE_DIR", None)
+    else:
+        os.environ["GMC_CACHE_DIR"] = previous
