@@ -34,25 +34,36 @@ print(time.perf_counter() - start)
 """
 
 
-def _compile_times(n: int, reps: int) -> list[float]:
-    """Seconds of ``gmc.compile_source`` (text to loaded class) for the N-chain, each
-    run in a fresh interpreter: in this process the heap left by the other benchmarks
-    (Pixyz's objects among them) slowed the largest N by 10-30%."""
+def _compile_once(n: int) -> float:
+    """Seconds of ``gmc.compile_source`` (text to loaded class) for the N-chain, in a fresh
+    interpreter: in this process the heap left by the other benchmarks (Pixyz's objects among
+    them) slowed the largest N by 10-30%."""
     code = _COMPILE_ONCE.format(here=str(Path(__file__).parent), n=n)
-    times = []
-    for _ in range(reps):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def compile_times(ns, reps: int = 5, reps_largest: int = 3) -> dict[int, list[float]]:
+    """Fresh-interpreter compile times for each N, interleaved: round r compiles every N once
+    (the largest only in its first ``reps_largest`` rounds), so a slow phase of the shared
+    machine hits all N alike instead of the N that happened to run then; the growth with N
+    is read from these."""
+    largest = max(ns)
+    times: dict[int, list[float]] = {n: [] for n in ns}
+    for r in range(reps):
+        for n in ns:
+            if n != largest or r < reps_largest or largest < 10000:
+                times[n].append(_compile_once(n))
     return times
 
 
-def chain_row(n: int, pixyz_ok: bool, rounds: int) -> dict:
+def chain_row(n: int, pixyz_ok: bool, rounds: int, compile_runs: list[float]) -> dict:
     import gmc
 
     row = {"n": n}
     # median of 5 (3 at N >= 10,000): single runs vary by 10-40% on a shared machine
-    row["gmc_compile_runs_s"] = _compile_times(n, 5 if n < 10000 else 3)
-    row["gmc_compile_s"] = median(row["gmc_compile_runs_s"])
+    row["gmc_compile_runs_s"] = compile_runs
+    row["gmc_compile_s"] = median(compile_runs)
     model = gmc.compile_source(chain_gm(n))()
     x = torch.randn(BATCH, n).cumsum(1)
     values = {f"x{i}": x[:, i] for i in range(n)}
@@ -95,10 +106,11 @@ def run(ns=(10, 100, 1000, 10000), rounds: int = 10) -> dict:
         pixyz_ok = True
     except ImportError:
         pixyz_ok = False
+    runs = compile_times(ns)
     rows = []
     for n in ns:
         try:
-            row = chain_row(n, pixyz_ok, rounds)
+            row = chain_row(n, pixyz_ok, rounds, runs[n])
         except (RecursionError, MemoryError) as exc:
             rows.append({"n": n, "error": f"{type(exc).__name__}: {exc}"})
             print(rows[-1], flush=True)

@@ -39,12 +39,16 @@ _NOTES = """## What makes these numbers, and what is left
   prints as `((loc**2 + scale**2)/2 - log(scale) - 1/2).sum(-1)` (terms sharing a power-of-two
   coefficient are grouped, which is exact) and the Bernoulli log-mass with logits as one call
   of torch's fused `binary_cross_entropy_with_logits` (`rt.log_bernoulli`), as hand-written
-  code has it. What remains is a few microseconds of Python in the general built-in MLP per
-  net call, below this machine's run-to-run noise.
+  code has it; the log-mass is the negated cross-entropy, and the sign flip is done inside
+  that op (`weight=-1`): a separate negation was one more op and backward node, 2-3% of the
+  small step. Swapping the built-in MLP into the hand-written model changes its step by less
+  than this machine's run-to-run noise.
 - Verdicts: a ratio goal is met or not met when the bootstrap 95% interval of the median
   per-round ratio lies on one side of it, and **within noise** when the interval contains it;
   the chain compile goal uses the spread of its fresh-interpreter runs the same way.
-- Compile time is measured in fresh interpreters: timed inside the benchmark process, the
+- Compile time is measured in fresh interpreters, in rounds that compile every N once (a
+  slow phase of the machine then hits all N alike; run N by N, one run's growth from 1,000 to
+  10,000 factors read 1.45x linear from a phase change alone): timed inside the benchmark process, the
   heap left by the other benchmarks slowed N = 10,000 by 10-30%, and repeated compiles of
   the same chain reused sympy's caches, which made N = 1,000 look 5-10% faster than a
   user's first compile. Each stage is linear when timed alone (`benchmarks/compile_stages.py`).
@@ -132,6 +136,8 @@ def _page(res: dict) -> str:
              f"Load average when the run started: {m['load_average_at_start']}. The machine was **shared** with other "
              "jobs during the run, so absolute times are noisy; the contenders run interleaved (rotating order, "
              "medians over rounds) so that the ratios are comparable within a run.", "",
+             *([f"Section 3 (the chain) was rerun alone, started {res['chain_started']}; the other "
+                "sections are from the run above.", ""] if "chain_started" in res else []),
              "![step-time ratios and chain compile time](performance.png)", "",
              f"## 1. VAE training step (forward, backward, Adam), batch {vae['batch']}", "",
              "Same nets (ReLU MLP, one hidden layer; weights copied so all start identical), same data, "
@@ -158,7 +164,7 @@ def _page(res: dict) -> str:
               "`x0 ~ Normal(0,1)`, `x_i | x_(i-1) ~ Normal(x_(i-1), 1)`, one `real` variable per factor "
               "(`benchmarks/chain.py`). Compile = `gmc.compile_source` from text to loaded class (parse, "
               "lower, check, simplify, LaTeX, codegen, exec), the median of 5 runs (3 at N = 10,000), each in a fresh "
-              "interpreter after imports and one small compile; Pixyz build = constructing the product of N "
+              "interpreter after imports and one small compile, in rounds that compile every N once; Pixyz build = constructing the product of N "
               "distributions. Pixyz is left out of larger N once a build takes more than a few seconds.", "",
               "| N | gmc compile (s) | Pixyz build (s) | log-density gmc (ms) | straight-line torch (ms) | "
               "vectorized torch (ms) | Pixyz (ms) | sampling gmc (ms) | vectorized (ms) | Pixyz (ms) |",
@@ -228,11 +234,19 @@ def _goals(res) -> list[str]:
                    f"{_verdict(ld['gmc'] <= ld['hand-written straight-line'] * 1.05)} (5% noise allowance).")
     ns = sorted(rows)
     if len(ns) >= 2:
-        slopes = [(rows[b]["gmc_compile_s"] / rows[a]["gmc_compile_s"]) / (b / a) for a, b in zip(ns, ns[1:])]
-        worst = max(slopes[1:] or slopes)
+        def growth(cost):
+            return [(cost(rows[b]) / cost(rows[a])) / (b / a) for a, b in zip(ns, ns[1:])]
+
+        def fastest(row):  # timeit's rule: other processes only ever add time to a deterministic job
+            return min(row.get("gmc_compile_runs_s") or [row["gmc_compile_s"]])
+        slopes, floor = growth(lambda r: r["gmc_compile_s"]), growth(fastest)
+        worst, worst_floor = max(slopes[1:] or slopes), max(floor[1:] or floor)
+        verdict = _verdict(worst <= 1.15) if (worst <= 1.15) == (worst_floor <= 1.15) else (
+            "**within noise** (medians and fastest runs disagree)")
         out.append(f"- Compile time at most linear in N: growth per 10x of N relative to 10x = "
-                   f"{', '.join(f'{s:.2f}' for s in slopes)} (1.0 = linear; the first step is dominated by "
-                   f"fixed costs), {_verdict(worst <= 1.15)}.")
+                   f"{', '.join(f'{s:.2f}' for s in slopes)} from the medians, "
+                   f"{', '.join(f'{s:.2f}' for s in floor)} from each N's fastest run (1.0 = linear; the "
+                   f"first step is dominated by fixed costs), {verdict}.")
     chk = res["cli"].get("gmc check")
     out.append(f"- `gmc check examples/vae.gm` under {GOALS['check_s']} s as a whole process: {chk:.2f} s, "
                f"{_verdict(chk < GOALS['check_s'])}.")
