@@ -7,7 +7,7 @@ of the callbacks (a grammar rule without one would leak a lark Tree into the AST
 from __future__ import annotations
 
 from gmc.dsl import ast
-from gmc.dsl.parser import _ToAst, _parser, parse
+from gmc.dsl.parser import _parser, _ToAst, parse
 
 
 def _let_value(source: str):

@@ -26,6 +26,22 @@ from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.types import constant_value, infer
 
+_ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
+_MAX_PLUS_CHAIN = 256
+_BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
+_TORCH_FUNCTIONS = {
+    "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
+    "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})", "relu": "torch.relu({})",
+    "softmax": "torch.softmax({}, dim=-1)", "log_softmax": "torch.log_softmax({}, dim=-1)",
+    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})", "detach": "{}.detach()",
+    # produced by rewrites (gmc.compiler.rewrites.stable)
+    "log1p": "torch.log1p({})", "xlogy": "torch.xlogy({}, {})", "logsumexp": "torch.logsumexp(torch.flatten({}), 0)",
+}
+#: Element-wise functions of several arguments: on tensors, and on plain numbers (params).
+_TORCH_FUNCTIONS_N = {"min": "torch.minimum({}, {})", "max": "torch.maximum({}, {})", "clamp": "torch.clamp({}, {}, {})"}
+_PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min(max({}, {}), {})"}
+
+
 def _single_term(code: str) -> bool:
     """True when ``code`` is a name or one call (``rt.log_bernoulli(x, h)``), so a method
     call on it needs no brackets."""
@@ -42,22 +58,6 @@ def _single_term(code: str) -> bool:
         if depth == 0:
             return i == len(rest) - 1
     return False
-
-
-_ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
-_MAX_PLUS_CHAIN = 256
-_BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
-_TORCH_FUNCTIONS = {
-    "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
-    "sigmoid": "torch.sigmoid({})", "tanh": "torch.tanh({})", "relu": "torch.relu({})",
-    "softmax": "torch.softmax({}, dim=-1)", "log_softmax": "torch.log_softmax({}, dim=-1)",
-    "sqrt": "torch.sqrt({})", "abs": "torch.abs({})", "detach": "{}.detach()",
-    # produced by rewrites (gmc.compiler.rewrites.stable)
-    "log1p": "torch.log1p({})", "xlogy": "torch.xlogy({}, {})", "logsumexp": "torch.logsumexp(torch.flatten({}), 0)",
-}
-#: Element-wise functions of several arguments: on tensors, and on plain numbers (params).
-_TORCH_FUNCTIONS_N = {"min": "torch.minimum({}, {})", "max": "torch.maximum({}, {})", "clamp": "torch.clamp({}, {}, {})"}
-_PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min(max({}, {}), {})"}
 
 
 @dataclass(frozen=True)

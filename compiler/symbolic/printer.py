@@ -10,8 +10,8 @@ import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes, vlogsumexp, vsize,
-                                             vsum, xlog1py, xlogy)
+from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes,
+                                             vlogsumexp, vsize, vsum, xlog1py, xlogy)
 from gmc.compiler.symbolic.templates import memoize_printer
 
 # sympy function -> (torch form, math form or None when math lacks it)
@@ -187,8 +187,8 @@ def group_scaled_terms(expr: sp.Expr) -> sp.Expr:
     grouped under it: ``a**2/2 + b**2/2`` prints as ``(a**2 + b**2)/2``, one element-wise op
     and one autograd node fewer per group (the Gaussian KL of every VAE has one). Scaling by
     a power of two is exact, so each group equals its terms bit for bit; the sum around it
-    may add in another order (a few ulp). The result is left
-    unevaluated, as sympy would distribute the coefficient again; print it, do not rewrite it."""
+    may add in another order (a few ulp). The result is left unevaluated, as sympy would
+    distribute the coefficient again: print it, do not rewrite it."""
     if expr.is_Atom:
         return expr
     args = tuple(group_scaled_terms(a) for a in expr.args)

@@ -5,7 +5,6 @@ import mpmath as mp
 import pytest
 import sympy as sp
 import torch
-
 from gmc.compiler.symbolic.functions import log1pexp, sigmoid
 from gmc.compiler.symbolic.printer import to_torch
 from gmc.runtime.stable import log_bernoulli
