@@ -84,7 +84,7 @@ def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> l
     for f in model.factors.values():
         if not f.is_product:
             edges_by_name.setdefault(f.name, []).extend((given, out) for given in f.given for out in f.outputs)
-    if not any(_has_cycle(edges) for edges in edges_by_name.values()):
+    if not any(ir.find_cycle_edges(edges) for edges in edges_by_name.values()):
         return []  # the common case; networkx (150 ms to import) only finds and reports a cycle
     import networkx as nx
 
@@ -107,27 +107,6 @@ def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> l
         if not any({f.signature for f in factors} <= leaves for leaves in products):
             errors.append(diag.recursion(closing.span, [(a, b, g.edges[a, b]["factor"].signature) for a, b in edges]))
     return errors
-
-
-def _has_cycle(edges: list[tuple[str, str]]) -> bool:
-    """Whether the directed graph of ``edges`` has a cycle: Kahn's topological sort (Kahn 1962)
-    cannot remove every node."""
-    successors: dict[str, list[str]] = {}
-    indegree: dict[str, int] = {}
-    for a, b in edges:
-        successors.setdefault(a, []).append(b)
-        indegree[b] = indegree.get(b, 0) + 1
-        indegree.setdefault(a, 0)
-    ready = [node for node, d in indegree.items() if d == 0]
-    removed = 0
-    while ready:
-        node = ready.pop()
-        removed += 1
-        for nxt in successors.get(node, ()):
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-    return removed < len(indegree)
 
 
 def _defined_through_itself(model: ir.Model, sig: str, path: tuple[str, ...]) -> bool:
