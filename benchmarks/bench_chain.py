@@ -43,16 +43,16 @@ def _compile_once(n: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def compile_times(ns, reps: int = 5, reps_largest: int = 3) -> dict[int, list[float]]:
+def compile_times(ns, reps: int = 5, reps_large: int = 3) -> dict[int, list[float]]:
     """Fresh-interpreter compile times for each N, interleaved: round r compiles every N once
-    (the largest only in its first ``reps_largest`` rounds), so a slow phase of the shared
-    machine hits all N alike instead of the N that happened to run then; the growth with N
-    is read from these."""
-    largest = max(ns)
+    (an N of 10,000 or more only in the first ``reps_large`` rounds), so a slow phase of the
+    shared machine hits all N alike instead of the N that happened to run then; the growth
+    with N is read from these."""
+    runs = {n: reps_large if n >= 10000 else reps for n in ns}
     times: dict[int, list[float]] = {n: [] for n in ns}
-    for r in range(reps):
+    for r in range(max(runs.values())):
         for n in ns:
-            if n != largest or r < reps_largest or largest < 10000:
+            if r < runs[n]:
                 times[n].append(_compile_once(n))
     return times
 
