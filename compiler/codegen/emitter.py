@@ -42,22 +42,21 @@ _TORCH_FUNCTIONS_N = {"min": "torch.minimum({}, {})", "max": "torch.maximum({}, 
 _PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min(max({}, {}), {})"}
 
 
-def _single_term(code: str) -> bool:
-    """True when ``code`` is a name or one call (``rt.log_bernoulli(x, h)``), so a method
-    call on it needs no brackets."""
+def _receiver(code: str) -> str:
+    """``code`` as the receiver of a method call (``code.sum(-1)``): as it is when it is a
+    name or one call (``rt.log_bernoulli(x, h)``), in brackets otherwise."""
     name = re.match(r"[A-Za-z_][\w.]*", code)
     if name is None:
-        return False
+        return f"({code})"
     rest, depth = code[name.end():], 0
     if not rest:
-        return True
-    if rest[0] != "(":
-        return False
-    for i, char in enumerate(rest):
-        depth += (char == "(") - (char == ")")
-        if depth == 0:
-            return i == len(rest) - 1
-    return False
+        return code
+    if rest[0] == "(":
+        for i, char in enumerate(rest):
+            depth += (char == "(") - (char == ")")
+            if depth == 0:
+                return code if i == len(rest) - 1 else f"({code})"
+    return f"({code})"
 
 
 @dataclass(frozen=True)
@@ -140,9 +139,9 @@ class Emitter:
                 args.append(code if self.is_tensor(a) else f"torch.as_tensor({code}, dtype={env.ref}.dtype)")
             if e.func in ir.REDUCTIONS:
                 arg = args[0]
-                return f"{arg if _is_name(arg) else '(' + arg + ')'}.{e.func}()", _ATOM
+                return f"{_receiver(arg)}.{e.func}()", _ATOM
             if e.func == "detach":
-                return (args[0] if _is_name(args[0]) else f"({args[0]})") + ".detach()", _ATOM
+                return f"{_receiver(args[0])}.detach()", _ATOM
             return _TORCH_FUNCTIONS[e.func].format(*args), _ATOM
         if isinstance(e, ir.Expect):
             var = enumerated_expectation(self.model, e.factor)
@@ -275,7 +274,7 @@ class Emitter:
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
-        return f"{code if _single_term(code) else f'({code})'}.sum({dims})"
+        return f"{_receiver(code)}.sum({dims})"
 
     def sample_shape(self, env: Env, extra: tuple[int, ...] = (), is_global: bool = False) -> str:
         parts = [f"({env.particles},)"] if env.particles else []

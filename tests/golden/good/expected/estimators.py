@@ -276,4 +276,4 @@ class Estimators(rt.GeneratedModel):
         ency_x = self.ency(x)
         # estimators.gm:22  loss info = mmd(q(z|x,y), p(z), kernel=imq) + mean(clamp(detach(KL[q(y|x) || p(y)]), 0, C))
         kl_q_p = (ency_x*torch.sigmoid(ency_x) - rt.log1pexp(ency_x) - torch.special.xlog1py(1 - torch.sigmoid(ency_x), -0.5) - torch.xlogy(torch.sigmoid(ency_x), 0.5)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Bernoulli mass (logits h: x h - log(1 + e^h)); E[X] = probs = sigmoid(logits)
-        return mmd_q_p + (torch.clamp(kl_q_p.detach(), 0, C)).mean()
+        return mmd_q_p + torch.clamp(kl_q_p.detach(), 0, C).mean()
