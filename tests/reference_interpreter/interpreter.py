@@ -1,0 +1,317 @@
+"""A reference interpreter for checked gmc programs: the oracle of the differential tests.
+
+It evaluates the checked IR (``gmc.compiler.driver.compile_model``) directly, with
+torch.distributions objects and ONE EXAMPLE AT A TIME: every per-example value is an
+unbatched event tensor, so batch axes cannot be confused with event axes by construction,
+and ``mean(...)``/``sum(...)`` are the only places where examples meet. It shares nothing
+with the code generator except the nets and weights of the compiled module (so both compute
+with the same parameters) and is deliberately slow and simple.
+
+Modes:
+- exact (``exact=True``): every functional that needs a sample raises :class:`NotExact`;
+  log-densities, closed-form KL/H/CE (torch.distributions' own formulas), enumerated
+  expectations and marginals over discrete variables are exact.
+- sampling (``exact=False``): expectations, ELBO, IWAE and Renyi bounds draw fresh samples
+  (one per ``E``, K for the multi-sample bounds), and KL/H/CE without a torch closed form
+  are one-sample Monte Carlo terms; each call is one stochastic estimate, compared with the
+  generated code's in distribution.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from gmc.compiler import ir
+from reference_interpreter import distributions as rd
+
+
+class NotExact(Exception):
+    """Raised in exact mode where the value needs a sample."""
+
+
+class Reference:
+    """Evaluates ``model`` (a checked IR) with the nets and weights of ``module`` (an instance
+    of the class gmc compiled from the same program).
+
+    Values are tensors [batch, *event] (global variables: [*event]); results are float64 if
+    the module is. ``params`` overrides ``param`` defaults."""
+
+    def __init__(self, model: ir.Model, module: torch.nn.Module, *, exact: bool = True, params=None):
+        self.model, self.module, self.exact = model, module, exact
+        self.params = {n: float(p.default) for n, p in model.params.items()}
+        self.params.update({k: float(getattr(module, k)) for k in self.params if hasattr(module, k)})
+        self.params.update(params or {})
+        self.dtype = next((b.dtype for b in module.buffers()), torch.get_default_dtype())
+
+    # ---- public ------------------------------------------------------------------------
+    def log_prob(self, sig: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """log p(values) of factor ``sig``: [batch], nats (one number, 0-d, over global variables)."""
+        if all(self.model.vars[k].is_global for k in values):
+            return self._log_prob(sig, dict(values))
+        n = self._batch_size(values)
+        return torch.stack([self._log_prob(sig, self._example(values, i)) for i in range(n)])
+
+    def loss(self, name: str, inputs: dict[str, torch.Tensor], n: int | None = None) -> torch.Tensor:
+        """The value of loss ``name`` on ``inputs`` (0-d tensor, nats)."""
+        batch = self._batch_size(inputs) if n is None else n
+        self._global_draws = {}
+        return self._batch_value(self.model.losses[name].expr, inputs, batch)
+
+    # ---- batch level -------------------------------------------------------------------
+    def _batch_value(self, e: ir.Expr, inputs, n: int) -> torch.Tensor:
+        if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
+            per_example = torch.stack([self._value(e.args[0], self._example(inputs, i)) for i in range(n)])
+            return per_example.mean(0) if e.func == "mean" else per_example.sum(0)
+        if isinstance(e, ir.Mmd):
+            return self._mmd(e, inputs, n)
+        if isinstance(e, ir.BinOp):
+            return _binop(e.op, self._batch_value(e.left, inputs, n), self._batch_value(e.right, inputs, n))
+        if isinstance(e, ir.Neg):
+            return -self._batch_value(e.operand, inputs, n)
+        if isinstance(e, ir.Apply):
+            return _apply(e.func, [self._batch_value(a, inputs, n) for a in e.args])
+        return self._value(e, {})  # constants, params, weights
+
+    # ---- one example -------------------------------------------------------------------
+    def _value(self, e: ir.Expr, env: dict) -> torch.Tensor:
+        """The value of per-example expression ``e`` with variables bound in ``env``."""
+        if isinstance(e, (ir.Num, ir.ConstRef)):
+            return torch.tensor(float(e.value), dtype=self.dtype)
+        if isinstance(e, ir.ParamRef):
+            return torch.tensor(self.params[e.name], dtype=self.dtype)
+        if isinstance(e, ir.WeightRef):
+            return getattr(self.module, e.name)
+        if isinstance(e, ir.VarRef):
+            return env[e.name]
+        if isinstance(e, ir.NetCall):
+            return self._net(e, env)
+        if isinstance(e, ir.BinOp):
+            return _binop(e.op, self._value(e.left, env), self._value(e.right, env))
+        if isinstance(e, ir.Neg):
+            return -self._value(e.operand, env)
+        if isinstance(e, ir.Apply):
+            return _apply(e.func, [self._value(a, env) for a in e.args])
+        if isinstance(e, ir.LogProb):
+            return self._log_prob(e.factor, env)
+        if isinstance(e, ir.Expect):
+            return self._expect(e, env)
+        if isinstance(e, ir.KL):
+            return self._kl(e.first, e.second, env)
+        if isinstance(e, ir.Entropy):
+            return self._entropy(e.factor, env)
+        if isinstance(e, ir.CrossEntropy):
+            return self._entropy(e.first, env) + self._kl(e.first, e.second, env)
+        if isinstance(e, ir.Elbo):
+            return self._bound(e.joint, e.posterior, env, k=1, alpha=1.0)
+        if isinstance(e, ir.Iwae):
+            return self._bound(e.joint, e.posterior, env, k=e.k, alpha=0.0)
+        if isinstance(e, ir.Renyi):
+            return self._bound(e.joint, e.posterior, env, k=e.k, alpha=e.alpha)
+        raise NotImplementedError(type(e).__name__)
+
+    def _net(self, e: ir.NetCall, env) -> torch.Tensor:
+        args = [self._value(a, env).unsqueeze(0) for a in e.args]  # a batch of one example
+        out = getattr(self.module, e.net)(*args)
+        net = self.model.nets[e.net]
+        if net.named:
+            names = [name for name, _ in net.outputs]
+            out = out[names.index(e.output)] if isinstance(out, (tuple, list)) else out[e.output]
+        return out[0]
+
+    # ---- factors -----------------------------------------------------------------------
+    def _leaf(self, f: ir.Factor, env):
+        """The torch distribution of leaf factor ``f`` given the variables in ``env``."""
+        var = self.model.vars[f.outputs[0]]
+        shape = var.type.shape
+        params = {}
+        for name, expr in f.params:
+            value = self._value(expr, env)
+            spec = next(p for p in _family(f.family).params if p.name == name)
+            params[name] = value if spec.shared else torch.broadcast_to(value, shape)
+        return rd.build(f.family, params)
+
+    def _log_prob(self, sig: str, env) -> torch.Tensor:
+        f = self.model.factors[sig]
+        if not f.is_product:
+            return rd.log_density(f.family, self._leaf(f, env), env[f.outputs[0]])
+        if f.marginalized:
+            (v,) = f.marginalized
+            terms = [self._product_log_prob(f, {**env, v: value}) for value in self._values_of(v)]
+            return torch.logsumexp(torch.stack(terms), 0)
+        return self._product_log_prob(f, env)
+
+    def _product_log_prob(self, f: ir.Factor, env) -> torch.Tensor:
+        return sum((self._log_prob(c, env) for c in f.components), torch.zeros((), dtype=self.dtype))
+
+    def _values_of(self, v: str) -> list[torch.Tensor]:
+        """Every value of an enumerable variable (one-hot categories, or 0 and 1)."""
+        t = self.model.vars[v].type
+        if t.support == "categorical":
+            return list(torch.eye(t.shape[0], dtype=self.dtype))
+        if t.support == "binary":
+            return [torch.tensor(b, dtype=self.dtype).reshape(t.shape) for b in (0.0, 1.0)]
+        raise NotExact(f"'{v}' ({t}) cannot be enumerated")
+
+    def _sample(self, sig: str, env) -> dict[str, torch.Tensor]:
+        """Ancestral draw of ``sig``'s variables given ``env`` (marginalized ones dropped)."""
+        if self.exact:
+            raise NotExact(f"sampling {sig}")
+        f = self.model.factors[sig]
+        if all(self.model.vars[v].is_global for v in f.variables):
+            # a global variable is drawn once per loss evaluation, shared by every example
+            cache = self.__dict__.setdefault("_global_draws", {})
+            if sig not in cache:
+                cache[sig] = self._draw(f, env)
+            return cache[sig]
+        return self._draw(f, env)
+
+    def _draw(self, f: ir.Factor, env) -> dict[str, torch.Tensor]:
+        if not f.is_product:
+            return {f.outputs[0]: rd.draw(f.family, self._leaf(f, env))}
+        drawn, pending = dict(env), list(f.components)
+        while pending:
+            ready = next(c for c in pending if set(self.model.factors[c].given) <= set(drawn))
+            drawn.update(self._sample(ready, drawn))
+            pending.remove(ready)
+        return {v: drawn[v] for v in f.outputs}
+
+    # ---- functionals -------------------------------------------------------------------
+    def _expect(self, e: ir.Expect, env) -> torch.Tensor:
+        f = self.model.factors[e.factor]
+        if not f.is_product and f.family in ("Categorical", "Bernoulli") and self._enumerable(f.outputs[0]):
+            v = f.outputs[0]  # an exact sum over the values (Kingma et al. 2014, eq. 7)
+            total = torch.zeros((), dtype=self.dtype)
+            for value in self._values_of(v):
+                inner = {**env, v: value}
+                total = total + torch.exp(self._log_prob(e.factor, inner)) * self._value(e.body, inner)
+            return total
+        return self._value(e.body, {**env, **self._sample(e.factor, env)})
+
+    def _enumerable(self, v: str) -> bool:
+        t = self.model.vars[v].type
+        return (t.support == "categorical" and len(t.shape) == 1) or (t.support == "binary" and t.size == 1)
+
+    def _kl(self, first: str, second: str, env) -> torch.Tensor:
+        a, b = self.model.factors[first], self.model.factors[second]
+        if not a.is_product and not b.is_product:
+            da, db = self._leaf(a, env), self._leaf(b, env)
+            singular = _singular(a, b, da, db)
+            if singular is not None:
+                return torch.tensor(singular, dtype=self.dtype)
+            try:
+                return torch.distributions.kl_divergence(da, db).sum()
+            except NotImplementedError:
+                pass
+        draw = self._sample(first, env)
+        inner = {**env, **draw}
+        return self._log_prob(first, inner) - self._log_prob(second, inner)
+
+    def _entropy(self, sig: str, env) -> torch.Tensor:
+        f = self.model.factors[sig]
+        if not f.is_product and not isinstance(self._leaf(f, env), (rd.PointMass, rd.FlatUniform)):
+            try:
+                return self._leaf(f, env).entropy().sum()
+            except NotImplementedError:
+                pass
+        inner = {**env, **self._sample(sig, env)}
+        return -self._log_prob(sig, inner)
+
+    def _bound(self, joint: str, posterior: str, env, k: int, alpha: float) -> torch.Tensor:
+        """ELBO (k=1), IWAE (alpha=0) and Renyi bounds of log p from k draws of the posterior."""
+        log_w = []
+        for _ in range(k):
+            inner = {**env, **self._sample(posterior, env)}
+            log_w.append(self._log_prob(joint, inner) - self._log_prob(posterior, inner))
+        log_w = torch.stack(log_w)
+        if alpha == 1.0:
+            return log_w.mean()
+        return (torch.logsumexp((1 - alpha) * log_w, 0) - math.log(k)) / (1 - alpha)
+
+    def _mmd(self, e: ir.Mmd, inputs, n: int) -> torch.Tensor:
+        """Unbiased squared MMD (Gretton et al. 2012, eq. 3) between one draw of ``first`` per
+        example and ``n`` draws of ``second``."""
+        xs = torch.stack([self._flat_draw(e.first, self._example(inputs, i)) for i in range(n)])
+        ys = torch.stack([self._flat_draw(e.second, self._example(inputs, i)) for i in range(n)])
+        c = e.scale if e.scale is not None else 2.0 * xs.shape[-1]
+
+        def kernel(a, b):
+            d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+            return torch.exp(-d2 / c) if e.kernel == "gaussian" else c / (c + d2)
+
+        off = 1 - torch.eye(n, dtype=xs.dtype)
+        kxx = (kernel(xs, xs) * off).sum() / (n * (n - 1))
+        kyy = (kernel(ys, ys) * off).sum() / (n * (n - 1))
+        return kxx + kyy - 2 * kernel(xs, ys).mean()
+
+    def _flat_draw(self, sig: str, env) -> torch.Tensor:
+        f = self.model.factors[sig]
+        return torch.cat([v.reshape(-1) for v in self._sample(sig, env).values()]) if f.outputs else None
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _example(self, values: dict, i: int) -> dict:
+        return {k: (v if self.model.vars[k].is_global else v[i]) for k, v in values.items()}
+
+    def _batch_size(self, values: dict) -> int:
+        sizes = {v.shape[0] for k, v in values.items() if not self.model.vars[k].is_global}
+        if len(sizes) != 1:
+            raise ValueError(f"inputs disagree on the batch size: {sorted(sizes)}")
+        return sizes.pop()
+
+
+def _family(name: str):
+    from gmc.compiler.families.registry import FAMILIES
+
+    return FAMILIES[name]
+
+
+_CONTINUOUS = {"real", "positive", "unit", "simplex"}
+
+
+def _singular(a: ir.Factor, b: ir.Factor, da, db) -> float | None:
+    """KL[a || b] for mutually singular pairs (a point mass against a density, discrete against
+    continuous): +inf, or 0 for two equal point masses; None otherwise."""
+    if isinstance(da, rd.PointMass) and isinstance(db, rd.PointMass):
+        return 0.0 if torch.equal(da.value, db.value) else math.inf
+    if isinstance(da, rd.PointMass) != isinstance(db, rd.PointMass):
+        return math.inf
+    discrete_a = _family(a.family).support not in _CONTINUOUS
+    discrete_b = _family(b.family).support not in _CONTINUOUS
+    return math.inf if discrete_a != discrete_b else None
+
+
+def _binop(op: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b
+    if op == "**":
+        return a ** b
+    if op == "@":
+        return torch.matmul(a, b)  # event tensors: one example, so only event axes contract
+    raise NotImplementedError(op)
+
+
+def _apply(func: str, args: list[torch.Tensor]) -> torch.Tensor:
+    x = args[0]
+    table = {
+        "exp": torch.exp, "log": torch.log, "softplus": F.softplus, "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh, "relu": torch.relu, "sqrt": torch.sqrt, "abs": torch.abs,
+        "softmax": lambda t: torch.softmax(t, -1), "log_softmax": lambda t: torch.log_softmax(t, -1),
+        "detach": torch.Tensor.detach,
+    }
+    if func in table:
+        return table[func](x)
+    if func == "min":
+        return torch.minimum(*torch.broadcast_tensors(x, args[1]))
+    if func == "max":
+        return torch.maximum(*torch.broadcast_tensors(x, args[1]))
+    if func == "clamp":
+        return torch.minimum(torch.maximum(x, args[1]), args[2])
+    raise NotImplementedError(func)
+
