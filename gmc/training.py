@@ -193,7 +193,7 @@ def train_command(args) -> int:
         print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
               f"{len(test_data[var.name])} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
               + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
-        saved = {"epoch": done}
+        saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
         def checkpoint(epoch, history, training):
             train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
@@ -213,6 +213,8 @@ def train_command(args) -> int:
                                 resume=state["training"] if state is not None else None)
         except TrainingError as exc:
             k = saved["epoch"]
+            if k is None:  # refused before anything was saved
+                raise
             kept = (f"after epoch {k}, with metrics.json for epochs 1..{k}" if k else
                     "from before the first epoch (the initial ones), with an empty metrics.json")
             raise TrainingError(f"{exc} Saved in {out}: model.pt holds the last good parameters, {kept}; "

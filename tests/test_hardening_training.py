@@ -303,3 +303,82 @@ def test_checkpoint_holds_what_resume_needs(finished_run):
     assert training["optimizer"]["state"]  # Adam's moments after one epoch
     assert {k: ckpt["extra"][k] for k in ("epochs", "batch_size", "lr", "seed", "data", "loss")} == {
         "epochs": 1, "batch_size": 512, "lr": 1e-3, "seed": 0, "data": "digits", "loss": "loss"}
+
+
+# ---- the Python API: fit(on_state=..., resume=...) -------------------------------------------
+
+class NoisyGaussian(torch.nn.Module):
+    """A Gaussian NLL with a Monte Carlo term that draws from torch's, Python's and numpy's global
+    generators, so a resumed run matches only if all three are restored; ``nan_at`` makes the
+    loss NaN at that (1-based) step."""
+
+    def __init__(self, nan_at=None):
+        super().__init__()
+        self.mean = torch.nn.Parameter(torch.zeros(2))
+        self.steps, self.nan_at = 0, nan_at
+
+    def loss(self, name, x):
+        import random
+
+        import numpy as np
+
+        self.steps += self.training
+        noise = torch.randn(()) * 1e-3 + random.random() * 1e-3 + float(np.random.rand()) * 1e-3
+        value = 0.5 * ((x - self.mean) ** 2).sum(-1).mean() + noise
+        return value * float("nan") if self.steps == self.nan_at else value
+
+
+def _fit(model, **kw):
+    from gmc.runtime.train import fit
+
+    x = torch.randn(40, 2, generator=torch.Generator().manual_seed(1)) + 3
+    return fit(model, "nll", {"x": x[:30]}, {"x": x[30:]}, batch_size=7, lr=0.1, seed=4, progress=False, log=None, **kw)
+
+
+def _saved_state(tmp_path, model, epoch, history, training):
+    """Round-trip the state through a checkpoint file, as the command line does."""
+    from gmc.runtime.train import save_checkpoint
+
+    path = tmp_path / f"e{epoch}.pt"
+    save_checkpoint(path, model, source="", source_path="", class_name="G", history=history, training=training)
+    return path
+
+
+def test_fit_resumed_from_any_epoch_matches_the_uninterrupted_history(tmp_path):
+    states, original = [], NoisyGaussian()
+    whole = _fit(original, epochs=4,
+                 on_state=lambda e, h, s: states.append(_saved_state(tmp_path, original, e, h, s)))
+    assert len(states) == 5  # before epoch 1, then after each
+    for k in (0, 2, 3):
+        ckpt = load_checkpoint(states[k])
+        model = NoisyGaussian()
+        model.load_state_dict(ckpt["state_dict"])
+        torch.manual_seed(123)  # whatever happened in between
+        resumed = _fit(model, epochs=4, resume=ckpt["training"])
+        assert resumed.to_json_dict() == whole.to_json_dict()
+        assert torch.equal(model.mean, original.mean)
+
+
+def test_divergence_after_some_epochs_has_reported_every_finished_one(tmp_path):
+    from gmc.runtime.errors import TrainingError
+
+    seen = []
+    with pytest.raises(TrainingError, match="diverged"):
+        _fit(NoisyGaussian(nan_at=12), epochs=4, on_state=lambda e, h, s: seen.append((e, list(h.epoch))))
+    assert seen == [(0, []), (1, [1]), (2, [1, 2])]  # 5 steps per epoch: step 12 is in epoch 3
+
+
+def test_resume_state_is_validated(tmp_path):
+    from gmc.runtime.errors import DataError
+
+    states, model = [], NoisyGaussian()
+    _fit(model, epochs=2, on_state=lambda e, h, s: states.append(load_checkpoint(
+        _saved_state(tmp_path, model, e, h, s))["training"]))
+    with pytest.raises(DataError, match="already finished: it holds 2 of 2 epochs"):
+        _fit(NoisyGaussian(), epochs=2, resume=states[2])
+    with pytest.raises(DataError, match="expected 'epoch', 'history', 'optimizer' and 'rng'"):
+        _fit(NoisyGaussian(), epochs=3, resume={"epoch": 1})
+    with pytest.raises(DataError, match="random number generator state is damaged"):
+        _fit(NoisyGaussian(), epochs=3, resume={**states[1], "rng": {"torch": torch.zeros(3)}})
+    with pytest.raises(DataError, match="optimizer state does not fit"):
+        _fit(NoisyGaussian(), epochs=3, resume={**states[1], "optimizer": {"state": {}, "param_groups": []}})
