@@ -161,6 +161,8 @@ def train_command(args) -> int:
             raise DataError(f"--out {args.out} differs from --resume {resume}; a resumed run writes into the "
                             f"folder it resumes")
         out = Path(resume)
+        if not (out / "model.pt").is_file():
+            raise DataError(f"--resume {resume}: no checkpoint {out / 'model.pt'} to continue from")
     else:
         if args.data is None:
             raise DataError("--data is required (or --resume DIR to continue a run)")

@@ -221,6 +221,12 @@ def test_resume_refuses_a_checkpoint_without_training_state(finished_run, tmp_pa
     one_line_error(capsys, "holds no training state")
 
 
+def test_resume_of_a_folder_without_checkpoint_creates_nothing(tmp_path, capsys):
+    assert main(["train", str(VAE), "--resume", str(tmp_path / "none"), "--quiet"]) == 1
+    one_line_error(capsys, "no checkpoint")
+    assert not (tmp_path / "none").exists()
+
+
 def test_train_without_data_or_resume_is_a_clear_error(tmp_path, capsys):
     assert main(["train", str(VAE), "--out", str(tmp_path / "run")]) == 1
     one_line_error(capsys, "--data is required")
