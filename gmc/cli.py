@@ -62,14 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="output .py file (default: standard output)")
     c.set_defaults(command=_compile)
 
+    # Defaults are filled in by gmc.training.TRAIN_DEFAULTS, so that --resume sees what was given.
     c = sub.add_parser("train", help="train the first loss on data")
     c.add_argument("file")
-    c.add_argument("--data", required=True, help="'digits', 'iris', 'diabetes' or a path to .npz/.npy/.csv")
-    c.add_argument("--epochs", type=_positive_int, default=50)
-    c.add_argument("--batch-size", type=_positive_int, default=128)
-    c.add_argument("--lr", type=_positive_float, default=1e-3)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--data", help="'digits', 'iris', 'diabetes' or a path to .npz/.npy/.csv "
+                                  "(required unless --resume)")
+    c.add_argument("--epochs", type=_positive_int, help="total epochs (default 50; with --resume, the run's)")
+    c.add_argument("--batch-size", type=_positive_int, help="examples per step (default 128)")
+    c.add_argument("--lr", type=_positive_float, help="Adam learning rate (default 0.001)")
+    c.add_argument("--seed", type=int, help="random seed (default 0)")
     c.add_argument("--out", help="output folder (default: runs/<file stem>)")
+    c.add_argument("--resume", metavar="DIR",
+                   help="continue the run saved in DIR (its model.pt) up to --epochs in total, with its settings")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--set", action="append", default=[], type=_assignment, metavar="PARAM=VALUE",
                    help="override a param's default, e.g. --set N=354 (repeatable)")

@@ -1,12 +1,17 @@
 """``gmc train`` and ``gmc sample``: compile, match data to variables, fit, write results.
 
-Output folder of ``train`` (DESIGN.md section 4): ``model.pt`` (checkpoint, rewritten after
-every epoch), ``samples.png`` and ``metrics.json`` (per-epoch means of the first loss,
-nats per example).
+Output folder of ``train`` (DESIGN.md section 4): ``model.pt`` (checkpoint with the optimizer
+and random number generator states, written before the first epoch and rewritten after every
+epoch, so ``--resume`` continues from the last finished one), ``samples.png`` and
+``metrics.json`` (per-epoch means of the trained loss, nats per example). The folder is
+checked, locked and probed first (:mod:`gmc.runtime.run_folder`); every file is written
+atomically.
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -129,48 +134,148 @@ def given_tensors(model: ir.Model, assignments, n: int) -> dict:
     return out
 
 
+#: Defaults of ``gmc train``'s options; the parser leaves them None so that ``--resume`` can tell
+#: an option given on the command line from one left out.
+TRAIN_DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "seed": 0}
+
+#: Files ``gmc train`` writes into its output folder.
+TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png")
+
+#: Test hook (docs/cli.md): ``GMC_TEST_KILL_AFTER_EPOCH=k`` makes ``gmc train`` kill itself with
+#: SIGKILL right after saving epoch k, so tests can interrupt a run at a known point.
+KILL_HOOK = "GMC_TEST_KILL_AFTER_EPOCH"
+
+
 def train_command(args) -> int:
     import torch
 
     from gmc.runtime import data, train
+    from gmc.runtime.errors import TrainingError
+    from gmc.runtime.run_folder import claimed_folder
     from gmc.runtime.schedules import check_params, parse_schedule
 
-    schedules = tuple(parse_schedule(s) for s in getattr(args, "schedule", None) or ())
     text, filename, model_ir, cls = _compile(args.file)
-    check_params(schedules, model_ir.params)
-    loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
-    if loss_name not in model_ir.losses:
-        raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: {', '.join(model_ir.losses)})")
-    var = model_ir.vars[observed_variable(model_ir, loss_name)]
-    dataset = data.load_dataset(args.data)
-    train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
-    train_x = train_data[var.name]
-    out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
-    out.mkdir(parents=True, exist_ok=True)
+    resume = getattr(args, "resume", None)
+    if resume is not None:
+        if args.out is not None and Path(args.out).resolve() != Path(resume).resolve():
+            raise DataError(f"--out {args.out} differs from --resume {resume}; a resumed run writes into the "
+                            f"folder it resumes")
+        out = Path(resume)
+        if not (out / "model.pt").is_file():
+            raise DataError(f"--resume {resume}: no checkpoint {out / 'model.pt'} to continue from")
+    else:
+        if args.data is None:
+            raise DataError("--data is required (or --resume DIR to continue a run)")
+        out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
 
-    torch.manual_seed(args.seed)
-    params = param_overrides(model_ir, args.set)
-    model = cls(compile=getattr(args, "compile", False), **params)
-    print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_data[var.name])} "
-          f"held-out examples, loss '{loss_name}', {args.epochs} epochs", file=sys.stderr)
+    with claimed_folder(out, TRAIN_OUTPUTS):
+        state = None
+        if resume is not None:
+            state = train.load_checkpoint(out / "model.pt")
+            _resume_settings(args, state, text, out / "model.pt")
+        settings = {k: v if getattr(args, k, None) is None else getattr(args, k) for k, v in TRAIN_DEFAULTS.items()}
+        schedules = tuple(parse_schedule(s) for s in getattr(args, "schedule", None) or ())
+        check_params(schedules, model_ir.params)
+        loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
+        if loss_name not in model_ir.losses:
+            raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: "
+                            f"{', '.join(model_ir.losses)})")
+        var = model_ir.vars[observed_variable(model_ir, loss_name)]
+        dataset = data.load_dataset(args.data)
+        train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
+        train_x = train_data[var.name]
 
-    def checkpoint(epoch, history):
-        train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
-                              class_name=model_ir.name, history=history,
-                              extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params,
-                                     "schedules": [str(s) for s in schedules]})
-        train.write_metrics(out / "metrics.json", history)
+        torch.manual_seed(settings["seed"])
+        params = param_overrides(model_ir, args.set)
+        model = cls(compile=getattr(args, "compile", False), **params)
+        if state is not None:
+            train.check_state_dict(model, state["state_dict"], str(out / "model.pt"))
+            model.load_state_dict(state["state_dict"])
+        done = _epochs_done(state)
+        print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
+              f"{len(test_data[var.name])} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
+              + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
+        saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
-    history = train.fit(model, loss_name, train_data, test_data, epochs=args.epochs,
-                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=not args.quiet,
-                        log=lambda line: print(line, file=sys.stderr), on_epoch=checkpoint, schedules=schedules)
-    sig = sampling_factor(model_ir, var.name)
-    if sig is not None:
-        _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, args.seed)
+        def checkpoint(epoch, history, training):
+            train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
+                                  class_name=model_ir.name, history=history, training=training,
+                                  extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params,
+                                         "schedules": [str(s) for s in schedules], **settings})
+            train.write_metrics(out / "metrics.json", history)
+            saved["epoch"] = epoch
+            if os.environ.get(KILL_HOOK) == str(epoch):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        try:
+            history = train.fit(model, loss_name, train_data, test_data, epochs=settings["epochs"],
+                                batch_size=settings["batch_size"], lr=settings["lr"], seed=settings["seed"],
+                                progress=not args.quiet, log=lambda line: print(line, file=sys.stderr),
+                                on_state=checkpoint, schedules=schedules,
+                                resume=state["training"] if state is not None else None)
+        except TrainingError as exc:
+            k = saved["epoch"]
+            if k is None:  # refused before anything was saved
+                raise
+            kept = (f"after epoch {k}, with metrics.json for epochs 1..{k}" if k else
+                    "from before the first epoch (the initial ones), with an empty metrics.json")
+            raise TrainingError(f"{exc} Saved in {out}: model.pt holds the last good parameters, {kept}; "
+                                f"'gmc train FILE --resume {out} --lr LR' continues from there.") from None
+        sig = sampling_factor(model_ir, var.name)
+        if sig is not None:
+            _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],
                "epochs": history.epoch[-1], "out": str(out)}
     print(json.dumps(summary))
     return 0
+
+
+def _resume_settings(args, ckpt: dict, text: str, where: Path) -> None:
+    """Fill ``args`` from the checkpoint of the run being resumed; DataError when the checkpoint
+    cannot be resumed (no training state, another source, already finished) or an option given
+    on the command line contradicts it (only ``--lr`` and ``--epochs`` may change)."""
+    if "training" not in ckpt:
+        raise DataError(f"{where}: holds no training state (optimizer and random number generators), so it "
+                        f"cannot be resumed")
+    if ckpt["source"] != text:
+        raise DataError(f"{where}: was trained from a different source than {args.file}; resume with the "
+                        f"same .gm file")
+    extra = ckpt["extra"]
+    recorded = {"data": extra.get("data"), "loss": extra.get("loss"),
+                **{k: extra.get(k) for k in TRAIN_DEFAULTS}}
+    if any(v is None for v in recorded.values()):
+        raise DataError(f"{where}: does not record the settings of its run, so it cannot be resumed")
+    for name, value in recorded.items():
+        given = getattr(args, name, None)
+        if name in ("lr", "epochs") or given is None:
+            continue
+        if given != value:
+            flag = "--" + name.replace("_", "-")
+            raise DataError(f"{flag} {given} differs from {value}, the value the resumed run was started with; "
+                            f"leave {flag} out")
+    for flag, name, value in (("--set", "set", extra.get("params") or {}),
+                              ("--schedule", "schedule", extra.get("schedules") or [])):
+        given = getattr(args, name, None)
+        if given and (dict(given) if name == "set" else list(given)) != value:
+            raise DataError(f"{flag} differs from the resumed run's; leave {flag} out")
+    args.data, args.loss = recorded["data"], recorded["loss"]
+    for name in TRAIN_DEFAULTS:
+        if name not in ("lr", "epochs") or getattr(args, name, None) is None:
+            setattr(args, name, recorded[name])
+    args.set = list((extra.get("params") or {}).items())
+    args.schedule = list(extra.get("schedules") or [])
+    done = _epochs_done(ckpt)
+    if done >= args.epochs:
+        raise DataError(f"{where}: the run already finished ({done} of {args.epochs} epochs); pass --epochs N "
+                        f"with N > {done} (the total number of epochs) to train further")
+
+
+def _epochs_done(ckpt: dict | None) -> int:
+    """Finished epochs recorded in a checkpoint's training state (0 when there is none)."""
+    try:
+        return len(ckpt["training"]["history"]["epoch"])
+    except (KeyError, TypeError):
+        return 0
 
 
 def sample_command(args) -> int:
@@ -178,14 +283,21 @@ def sample_command(args) -> int:
 
     text, filename, model_ir, cls = _compile(args.file)
     state = train.load_checkpoint(args.checkpoint)
+    if state["class_name"] != model_ir.name:
+        raise DataError(f"{args.checkpoint}: is a checkpoint of model '{state['class_name']}', but {args.file} "
+                        f"defines '{model_ir.name}'")
     if state.get("source") != text:
         print(f"warning: {args.file} differs from the source the checkpoint was trained with", file=sys.stderr)
-    model = cls(**state.get("extra", {}).get("params", {}))
-    try:
-        model.load_state_dict(state["state_dict"])
-    except RuntimeError as e:
-        raise DataError(f"checkpoint {args.checkpoint} does not fit {args.file}: {str(e).splitlines()[0]}") from None
-    loss_name = state.get("extra", {}).get("loss") or next(iter(model_ir.losses))
+    params = state["extra"].get("params", {})
+    unknown = [name for name in params if name not in model_ir.params]
+    if unknown:
+        raise DataError(f"{args.checkpoint}: sets param '{unknown[0]}', which {args.file} does not declare")
+    model = cls(**params)
+    train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
+    model.load_state_dict(state["state_dict"])
+    loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
+    if loss_name not in model_ir.losses:
+        raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
     var = observed_variable(model_ir, loss_name)
     given = given_tensors(model_ir, args.given, args.n)
     sig = sampling_factor(model_ir, var, tuple(given))
@@ -222,4 +334,7 @@ def _write_samples(model, sig, var, n, path, image_shape, seed, given=None):
     model.eval()
     with torch.no_grad():
         drawn = model.sample(sig, **given)[var] if given else model.sample(sig, n=n)[var]
-    images.save_sample_grid(drawn.reshape(n, -1), path, image_shape, title=f"samples of {var} from {sig}")
+    from gmc.runtime.train import atomic_output
+
+    atomic_output(path, lambda tmp: images.save_sample_grid(drawn.reshape(n, -1), tmp, image_shape,
+                                                            title=f"samples of {var} from {sig}"))

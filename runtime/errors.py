@@ -15,3 +15,8 @@ class DataError(UserError, ValueError):
 
 class TrainingError(UserError, RuntimeError):
     """Training that cannot go on, e.g. a loss that became NaN or infinite."""
+
+
+class OutputError(UserError, OSError):
+    """An output folder or file that cannot be used or written: a full disk, a read-only or
+    missing folder, a file where a folder should be, or an output folder held by another run."""

@@ -5,9 +5,11 @@ batch, and the per-epoch numbers recorded here are example-weighted means over t
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import random
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -17,9 +19,10 @@ from typing import Any, Callable
 import torch
 from tqdm import tqdm
 
-from gmc.runtime.errors import DataError, TrainingError
+from gmc.runtime.errors import DataError, OutputError, TrainingError
 
-__all__ = ["History", "fit", "adam", "save_checkpoint", "load_checkpoint", "write_metrics", "CHECKPOINT_FORMAT"]
+__all__ = ["History", "fit", "adam", "save_checkpoint", "load_checkpoint", "check_state_dict", "write_metrics",
+           "CHECKPOINT_FORMAT"]
 
 #: Value of the ``"format"`` key of every checkpoint written by :func:`save_checkpoint`.
 CHECKPOINT_FORMAT = "gmc-checkpoint-1"
@@ -38,6 +41,22 @@ class History:
         return {"epoch": [int(e) for e in self.epoch],
                 "train_loss": [float(v) for v in self.train_loss],
                 "test_loss": [float(v) for v in self.test_loss]}
+
+    @classmethod
+    def from_json_dict(cls, data: dict) -> "History":
+        """The inverse of :meth:`to_json_dict`; DataError when the lists are not one entry per
+        epoch 1, 2, ... with finite losses."""
+        try:
+            epochs = [int(e) for e in data["epoch"]]
+            train = [float(v) for v in data["train_loss"]]
+            test = [float(v) for v in data["test_loss"]]
+        except (KeyError, TypeError, ValueError):
+            raise DataError("the history is damaged: expected lists 'epoch', 'train_loss', 'test_loss'") from None
+        if epochs != list(range(1, len(epochs) + 1)) or not len(train) == len(test) == len(epochs):
+            raise DataError("the history is damaged: expected one train and test loss per epoch 1, 2, ...")
+        if not all(math.isfinite(v) for v in train + test):
+            raise DataError("the history is damaged: it holds a NaN or infinite loss")
+        return cls(epochs, train, test)
 
 
 # ------------------------------------------------------------------------------------------
@@ -65,7 +84,8 @@ def adam(params: list[torch.Tensor], lr: float) -> torch.optim.Adam:
 def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], test: dict[str, torch.Tensor], *,
         epochs: int = 50, batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = True,
         log: Callable[[str], Any] | None = print,
-        on_epoch: Callable[[int, History], Any] | None = None, schedules: tuple = ()) -> History:
+        on_epoch: Callable[[int, History], Any] | None = None, schedules: tuple = (),
+        on_state: Callable[[int, History, dict], Any] | None = None, resume: dict | None = None) -> History:
     """Minimize ``model.loss(loss_name, **batch)`` with Adam and return the per-epoch losses.
 
     Args:
@@ -88,6 +108,16 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
         schedules: :class:`gmc.runtime.schedules.Schedule` s; step ``t`` (from 0) passes each
             scheduled param at its value for ``t`` to the loss, and the held-out loss of an
             epoch uses the values of its last step.
+        on_state: called as ``on_state(epoch, history, state)`` once before the first epoch
+            (``epoch`` 0, unless resuming) and after each epoch (after ``on_epoch``). ``state``
+            is what ``resume`` takes to continue from there: ``{"epoch", "history"`` (as
+            :meth:`History.to_json_dict`), ``"optimizer"`` (Adam's state dict), ``"rng"``
+            (:func:`rng_state`)``}``; it refers to live tensors, so save it before returning.
+        resume: a ``state`` from ``on_state`` (e.g. read back from a checkpoint): training
+            continues with epoch ``state["epoch"] + 1`` from that optimizer state, those random
+            number generator states and that history, so that the history equals the one of an
+            uninterrupted call (the model must already hold the parameters of that epoch).
+            ``lr`` replaces the saved learning rate.
 
     Returns:
         The :class:`History`: train loss = example-weighted mean of the batch losses during the
@@ -101,7 +131,10 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
         TrainingError: a batch loss is NaN or infinite, a gradient is not finite (checked before
             the optimizer step, so the model keeps the parameters from before that step), the
             held-out loss is not finite, the loss is not a scalar, or the model has no trainable
-            parameters.
+            parameters. Every finished epoch has been passed to ``on_epoch`` and ``on_state``
+            first, so a caller that saves there keeps the last good epoch.
+        DataError: ``resume`` is damaged, does not fit the model's parameters, or already
+            holds ``epochs`` epochs.
     """
     n_train, n_test = _validate(train, test, epochs, batch_size, lr)
     if schedules:
@@ -119,11 +152,16 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     generator = torch.Generator().manual_seed(seed)
     optimizer = adam(params, lr)
     history = History()
+    if resume is not None:
+        history = _restore(resume, optimizer, generator, lr, epochs)
+    else:
+        _report_state(on_state, 0, history, optimizer, generator)
+    first = len(history.epoch) + 1
     steps_per_epoch = math.ceil(n_train / batch_size)
     width = len(str(epochs)) + 1
 
-    bar = tqdm(range(1, epochs + 1), total=epochs, desc=f"training {loss_name}", unit="epoch",
-               disable=not progress, file=sys.stderr, leave=False, dynamic_ncols=True)
+    bar = tqdm(range(first, epochs + 1), total=epochs, initial=first - 1, desc=f"training {loss_name}",
+               unit="epoch", disable=not progress, file=sys.stderr, leave=False, dynamic_ncols=True)
     if log is print and progress:
         def emit(line: str) -> None:
             tqdm.write(line, file=sys.stdout)
@@ -175,10 +213,77 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                      f"(nats per example)")
             if on_epoch is not None:
                 on_epoch(epoch, history)
+            _report_state(on_state, epoch, history, optimizer, generator)
     finally:
         bar.close()
         model.train(was_training)
     return history
+
+
+def rng_state(generator: torch.Generator) -> dict:
+    """Every random number generator state training depends on, in plain values and tensors
+    (loadable with ``weights_only=True``): ``{"torch"`` (the global CPU generator), ``"cuda"``
+    (one state per device, when CUDA is initialized), ``"python"`` (``random``), ``"numpy"``
+    (``numpy.random``'s global MT19937), ``"shuffle"`` (``generator``, the per-epoch shuffles)``}``."""
+    import numpy as np
+
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    return {"torch": torch.get_rng_state(), "cuda": list(cuda), "shuffle": generator.get_state(),
+            "python": {"version": version, "state": list(internal), "gauss": gauss},
+            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
+
+
+def set_rng_state(state: dict, generator: torch.Generator) -> None:
+    """Restore what :func:`rng_state` returned; DataError when it is damaged."""
+    import numpy as np
+
+    try:
+        torch.set_rng_state(state["torch"])
+        generator.set_state(state["shuffle"])
+        py = state["python"]
+        random.setstate((py["version"], tuple(int(v) for v in py["state"]), py["gauss"]))
+        npy = state["numpy"]
+        np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                             npy["cached_gaussian"]))
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"][:torch.cuda.device_count()])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise DataError(f"the saved random number generator state is damaged ({_first_line(exc)})") from None
+
+
+def _report_state(on_state, epoch, history, optimizer, generator) -> None:
+    if on_state is not None:
+        on_state(epoch, history, {"epoch": epoch, "history": history.to_json_dict(),
+                                  "optimizer": optimizer.state_dict(), "rng": rng_state(generator)})
+
+
+def _restore(state, optimizer, generator, lr, epochs) -> History:
+    """Load a resume ``state`` into ``optimizer`` and the generators; the history so far."""
+    if not isinstance(state, dict) or not {"epoch", "history", "optimizer", "rng"} <= set(state):
+        raise DataError("the training state is damaged: expected 'epoch', 'history', 'optimizer' and 'rng'")
+    history = History.from_json_dict(state["history"])
+    if state["epoch"] != len(history.epoch):
+        raise DataError(f"the training state is damaged: it is at epoch {state['epoch']!r} but its history "
+                        f"has {len(history.epoch)} epochs")
+    if len(history.epoch) >= epochs:
+        raise DataError(f"the run already finished: it holds {len(history.epoch)} of {epochs} epochs "
+                        f"(ask for more epochs to train further)")
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise DataError(f"the saved optimizer state does not fit this model ({_first_line(exc)})") from None
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    set_rng_state(state["rng"], generator)
+    return history
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _validate(train, test, epochs, batch_size, lr) -> tuple[int, int]:
@@ -279,20 +384,24 @@ def _evaluate(model, compute_loss, loss_name, test, n_test, batch_size, epoch, p
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, source: str, source_path: str,
-                    class_name: str, history: History | None, extra: dict | None = None) -> None:
+                    class_name: str, history: History | None, extra: dict | None = None,
+                    training: dict | None = None) -> None:
     """Write a checkpoint loadable with ``torch.load(path, weights_only=True)``.
 
     The file holds the dict ``{"format": "gmc-checkpoint-1", "gmc_version", "source"`` (the
     ``.gm`` text), ``"source_path", "class_name", "state_dict", "history"`` (``History.to_json_dict()``
-    or ``None``), ``"extra"`` (``extra`` or ``{}``)``}``. It is written to a temporary file in the
-    same folder and moved into place with ``os.replace``, so an existing checkpoint is never left
-    half-written. Missing parent folders are created.
+    or ``None``), ``"extra"`` (``extra`` or ``{}``)``}``, and ``"training"`` when given: the
+    ``state`` of :func:`fit`'s ``on_state`` (optimizer and random number generator states), which
+    ``fit(resume=...)`` continues from. The whole file is serialized in memory, written to a
+    temporary file in the same folder and moved into place with ``os.replace``, so an existing
+    checkpoint is never left half-written and a failed write leaves no temporary file behind.
+    Missing parent folders are created.
 
     Raises:
         TypeError: ``extra`` holds values other than str, int, float, bool, None, tensors, and
             lists, tuples or str-keyed dicts of those (they could not be loaded with
             ``weights_only=True``).
-        OSError: the file cannot be written.
+        OutputError: (an OSError) the file cannot be written, e.g. the disk is full.
     """
     import gmc
 
@@ -307,11 +416,15 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, source: 
         "history": history.to_json_dict() if history is not None else None,
         "extra": dict(extra or {}),
     }
-    _atomic_write(Path(path), lambda f: torch.save(payload, f))
+    if training is not None:
+        payload["training"] = training
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    _atomic_write(Path(path), lambda f: f.write(buffer.getbuffer()))
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device | None = "cpu") -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` (with ``torch.load(weights_only=True)``).
+    """Read and validate a checkpoint written by :func:`save_checkpoint` (``torch.load(weights_only=True)``).
 
     Tensors are loaded onto ``map_location`` (CPU by default, so a checkpoint saved on a GPU
     loads anywhere; ``None`` keeps the saved devices).
@@ -320,8 +433,11 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         The checkpoint dict (keys as in :func:`save_checkpoint`).
 
     Raises:
-        DataError: the file does not exist, cannot be read by ``torch.load``, or is not a gmc
-            checkpoint of a supported format.
+        DataError: the file does not exist, cannot be read by ``torch.load``, is not a gmc
+            checkpoint of a supported format, or is damaged: a required entry is missing or of
+            the wrong type, the state dict holds something other than named tensors or a NaN or
+            infinite value, the history or ``extra`` is malformed. Each message names the file
+            and what is wrong. Whether the weights fit a model is :func:`check_state_dict`'s job.
     """
     p = Path(path)
     if not p.exists():
@@ -332,8 +448,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     try:
         ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: not a gmc checkpoint (torch.load cannot read it: {reason})") from None
+        raise DataError(f"{path}: not a gmc checkpoint (torch.load cannot read it: {_first_line(exc)})") from None
     if not isinstance(ckpt, dict) or "format" not in ckpt:
         raise DataError(f"{path}: not a gmc checkpoint (no 'format' entry; expected one written by 'gmc train')")
     if ckpt["format"] != CHECKPOINT_FORMAT:
@@ -342,7 +457,61 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     missing = [k for k in ("source", "source_path", "class_name", "state_dict") if k not in ckpt]
     if missing:
         raise DataError(f"{path}: damaged gmc checkpoint, missing {', '.join(missing)}")
+    for key in ("source", "source_path", "class_name"):
+        if not isinstance(ckpt[key], str):
+            raise DataError(f"{path}: damaged gmc checkpoint, '{key}' is {type(ckpt[key]).__name__}, not text")
+    weights = ckpt["state_dict"]
+    if not isinstance(weights, dict):
+        raise DataError(f"{path}: damaged gmc checkpoint, 'state_dict' is {type(weights).__name__}, not a dict")
+    for name, value in weights.items():
+        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+            raise DataError(f"{path}: damaged gmc checkpoint, state_dict entry {name!r} is not a named tensor")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise DataError(f"{path}: damaged gmc checkpoint, weight '{name}' holds NaN or infinite values")
+    if ckpt.get("history") is not None:
+        if not isinstance(ckpt["history"], dict):
+            raise DataError(f"{path}: damaged gmc checkpoint, 'history' is not a dict")
+        try:
+            History.from_json_dict(ckpt["history"])
+        except DataError as exc:
+            raise DataError(f"{path}: damaged gmc checkpoint, {exc}") from None
+    extra = ckpt.setdefault("extra", {})
+    if not isinstance(extra, dict):
+        raise DataError(f"{path}: damaged gmc checkpoint, 'extra' is {type(extra).__name__}, not a dict")
+    params = extra.get("params", {})
+    if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in params.items()):
+        raise DataError(f"{path}: damaged gmc checkpoint, extra 'params' must map param names to numbers")
+    if "training" in ckpt and not isinstance(ckpt["training"], dict):
+        raise DataError(f"{path}: damaged gmc checkpoint, 'training' is not a dict")
     return ckpt
+
+
+def check_state_dict(model: torch.nn.Module, state_dict: dict, where: str) -> None:
+    """DataError unless ``state_dict`` has exactly the names and shapes of ``model.state_dict()``.
+
+    The message starts with ``where`` (e.g. the checkpoint's path) and names the missing and
+    unexpected weights, or the first weight whose shape differs, with both shapes."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing weights {_names(missing)}")
+        if unexpected:
+            parts.append(f"unexpected weights {_names(unexpected)}")
+        raise DataError(f"{where}: the checkpoint does not fit this model ({'; '.join(parts)})")
+    for name, value in expected.items():
+        got = state_dict[name]
+        if tuple(got.shape) != tuple(value.shape):
+            raise DataError(f"{where}: the checkpoint does not fit this model (weight '{name}' has shape "
+                            f"{list(got.shape)}, the model expects {list(value.shape)})")
+
+
+def _names(names: list[str], limit: int = 4) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def write_metrics(path: str | os.PathLike, history: History) -> None:
@@ -352,27 +521,60 @@ def write_metrics(path: str | os.PathLike, history: History) -> None:
 
     Raises:
         ValueError: a loss is NaN or infinite (not representable in strict JSON).
+        OutputError: (an OSError) the file cannot be written.
     """
     text = json.dumps(history.to_json_dict(), indent=2, allow_nan=False) + "\n"
     _atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
 
 
+def atomic_output(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write(temporary path)`` (a name in ``path``'s folder with ``path``'s suffix), then
+    move the result onto ``path``; the temporary file is removed on any failure, and an
+    OSError becomes an :class:`OutputError` naming ``path``. For writers that take a path
+    (matplotlib) rather than a file object."""
+    fd, tmp = _temporary(path)
+    os.close(fd)
+    _finish(path, tmp, lambda: write(Path(tmp)))
+
+
 def _atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    fd, tmp = _temporary(path)
+
+    def run():
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+    _finish(path, tmp, run)
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+
+
+def _finish(path: Path, tmp: str, run: Callable[[], Any]) -> None:
+    try:
+        run()
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _output_error(path, exc) from None
         raise
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return OutputError(f"cannot write {path}: it is a folder; remove or rename it")
+    return OutputError(f"cannot write {path}: {exc.strerror or _first_line(exc)}")
 
 
 def _umask() -> int:
