@@ -60,6 +60,10 @@ def _receiver(code: str) -> str:
     return f"({code})"
 
 
+#: Families whose samplers call torch functions or tensor methods on their parameters.
+_TENSOR_PARAM_SAMPLERS = frozenset({"Bernoulli"})
+
+
 @dataclass(frozen=True)
 class Env:
     """Where values live while emitting: variable -> Python name, plus shape information.
@@ -321,10 +325,11 @@ class Emitter:
         except UndefinedConstant as error:
             error.locate(leaf.span)
             raise
-        # A param is a Python float: samplers call tensor methods on their parameters
-        # (torch.sigmoid(logits).expand(...)), so it becomes a tensor of the model's dtype.
-        codes = {k: (f"torch.as_tensor({codes[k]}, dtype={env.ref}.dtype, device={env.ref}.device)"
-                     if v.free_symbols and not is_tensor(v) else codes[k]) for k, v in params.items()}
+        # A param is a Python float: samplers that call tensor methods on their parameters
+        # (torch.sigmoid(logits).expand(...)) get it as a tensor of the model's dtype.
+        if leaf.family in _TENSOR_PARAM_SAMPLERS:
+            codes = {k: (f"torch.as_tensor({codes[k]}, dtype={env.ref}.dtype, device={env.ref}.device)"
+                         if v.free_symbols and not is_tensor(v) else codes[k]) for k, v in params.items()}
         # A parameter with one value per example fixes the sample's shape.
         full = next((codes[p] for p, e in leaf.params
                      if self.depends_on_batch(e) and infer(self.model, e).shape == var.type.shape), None)
