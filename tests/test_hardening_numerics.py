@@ -194,3 +194,60 @@ def test_half_precision_is_a_data_error(dtype):
     model = gmc.compile_source(VAE_LIKE)()
     with pytest.raises(DataError, match="'x' is a .*float32 or float64"):
         model.loss(x=torch.zeros(3, 2, dtype=dtype), m=torch.zeros(3, 2))
+
+
+# ---- logits of -inf (impossible categories) --------------------------------------------
+
+CATEGORICAL = """var c: categorical[3]
+var k: count[3]
+var h: real[3]
+var g: real[3]
+q(c|h) = Categorical(logits=h)
+r(c|g) = Categorical(logits=g)
+m(k|h) = Multinomial(4, logits=h)
+loss kl = mean(KL[q(c|h) || r(c|g)])
+"""
+NEG_INF = -math.inf
+
+
+@pytest.mark.parametrize("logits", [[0.0, NEG_INF, 1.0], [NEG_INF, NEG_INF, 2.0], [0.3, -0.2, 1.5]])
+def test_categorical_mass_with_minus_inf_logits(logits):
+    model = _model(CATEGORICAL)
+    h = torch.tensor([logits] * 3, dtype=torch.float64)
+    c = torch.eye(3, dtype=torch.float64)
+    got = model.log_prob("q(c|h)", c=c, h=h)
+    expected = D.OneHotCategorical(logits=h).log_prob(c)
+    assert torch.equal(torch.isinf(got), torch.isinf(expected)) and not torch.isnan(got).any()
+    finite = torch.isfinite(expected)
+    _close(got[finite], expected[finite])
+    counts = torch.tensor([[4.0, 0.0, 0.0], [2.0, 0.0, 2.0]], dtype=torch.float64)
+    got = model.log_prob("m(k|h)", k=counts, h=h[:2])
+    expected = D.Multinomial(4, logits=h[:2]).log_prob(counts)
+    assert not torch.isnan(got).any()
+    assert torch.allclose(got, expected, rtol=1e-9, atol=1e-9) or torch.equal(got, expected)
+
+
+def test_categorical_kl_with_minus_inf_logits():
+    model = _model(CATEGORICAL)
+    h = torch.tensor([[0.0, NEG_INF, 1.0]], dtype=torch.float64, requires_grad=True)
+    same = model.loss("kl", h=h, g=h)
+    assert same.item() == 0.0
+    same.backward()
+    assert torch.isfinite(h.grad).all()
+    g = torch.tensor([[0.5, 2.0, NEG_INF]], dtype=torch.float64)
+    finite_g = torch.tensor([[0.5, 2.0, -1.0]], dtype=torch.float64)
+    for q_logits, p_logits in ((h, g), (g, h), (h, finite_g)):
+        expected = D.kl_divergence(D.Categorical(logits=q_logits), D.Categorical(logits=p_logits))
+        got = model.loss("kl", h=q_logits, g=p_logits)
+        assert got.item() == expected.item() or abs(got.item() - expected.item()) <= 1e-12, (got, expected)
+
+
+def test_xmul_gradients():
+    from gmc.runtime.stable import xmul
+
+    x = torch.tensor([0.0, 0.25, 1.0], dtype=torch.float64, requires_grad=True)
+    h = torch.tensor([NEG_INF, 2.0, -3.0], dtype=torch.float64, requires_grad=True)
+    (xmul(x, h).sum()).backward()
+    assert x.grad.tolist() == [0.0, 2.0, -3.0] and h.grad.tolist() == [0.0, 0.25, 1.0]
+    finite = torch.tensor([0.5, -1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(xmul, (x.detach().requires_grad_(), finite))

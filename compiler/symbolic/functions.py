@@ -50,6 +50,26 @@ class xlogy(sp.Function):
         return None
 
 
+class xmul(sp.Function):
+    """x * h with 0 * h = 0 also for h = -inf (``gmc.runtime.xmul``): a category of logit
+    -inf has probability 0, and its term of a one-hot mass or a KL must be 0, not NaN
+    (torch.distributions masks the same way)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        x, h = (printer._print(a) for a in self.args)
+        return r"%s %s" % (x, h)
+
+    @classmethod
+    def eval(cls, x, h):
+        if x.is_zero:
+            return sp.Integer(0)
+        if x.is_number and h.is_number:
+            return x * h
+        return None
+
+
 class xlog1py(sp.Function):
     """x * log(1 + y) with 0 * log(1 + y) = 0 (``torch.special.xlog1py``): log(1 - p) stays
     accurate when p is tiny (as -p), where log of the rounded 1 - p would not."""

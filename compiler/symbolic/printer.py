@@ -17,7 +17,7 @@ from sympy.printing.str import StrPrinter
 
 from gmc.compiler.symbolic.constants import UndefinedConstant, float_literal, real_value, runs_accurately
 from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes,
-                                             vlogsumexp, vsize, vsum, xlog1py, xlogy)
+                                             vlogsumexp, vsize, vsum, xlog1py, xlogy, xmul)
 from gmc.compiler.symbolic.templates import memoize_printer
 
 # sympy function -> (torch form, math form or None when math lacks it)
@@ -79,6 +79,8 @@ class TorchPrinter(StrPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({self._tensor(expr.args[0])})"
+        if isinstance(expr, xmul):
+            return f"rt.xmul({args})"
         if isinstance(expr, log_bernoulli):
             return f"rt.log_bernoulli({args})"
         if isinstance(expr, log1mexp):
