@@ -125,6 +125,23 @@ def test_undefined_constant_is_located(monkeypatch):
     assert d.kind == "undefined_constant" and d.span.line == 3 and "division by zero" in d.message
 
 
+@pytest.mark.parametrize("params,line", [("Uniform(1.0, 1.0 + 0.0)", 2), ("Normal((-1.0) ** 0.5, 1)", 2),
+                                         ("Normal(1.0 / 0.0, 1)", 2)])
+def test_undefined_constant_arithmetic_is_a_compile_error(params, line):
+    """Arithmetic of numbers is folded at compile time: no math domain error at run time."""
+    model = driver.compile_model(f"var y: real[1]\np(y) = {params}\nloss l = -mean(log p(y))\n")
+    with pytest.raises(gmc.GmcError) as error:
+        driver.python_source(model)
+    assert [(d.kind, d.span.line) for d in error.value.diagnostics] == [("undefined_constant", line)]
+
+
+def test_constant_arithmetic_parameters_fold():
+    model = _model("var y: real[1]\np(y) = Normal(1.0 / 3.0, 2 ** -0.5)\nloss l = -mean(log p(y))\n")
+    y = _t(-1.0, 0.5)
+    reference = D.Normal(torch.tensor(1 / 3, dtype=torch.float64), torch.tensor(2 ** -0.5, dtype=torch.float64))
+    _close(model.log_prob("p(y)", y=y), reference.log_prob(y).squeeze(-1))
+
+
 def test_uniform_with_empty_interval_is_a_check_error():
     with pytest.raises(gmc.GmcError) as error:
         driver.compile_model("var y: real[1]\np(y) = Uniform(1.0, 1.0)\nloss l = -mean(log p(y))\n")

@@ -21,7 +21,7 @@ from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.codegen.vectorize import product_parts
-from gmc.compiler.symbolic.constants import UndefinedConstant
+from gmc.compiler.symbolic.constants import UndefinedConstant, ir_number
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
@@ -213,6 +213,10 @@ class Emitter:
             constant = constant_value(expr)
             if constant is not None:
                 out[pname] = number(constant)
+                continue
+            folded = None if self.is_tensor(expr) else ir_number(expr)
+            if folded is not None:  # 1.0 + 0.0: folded and checked like a literal, not math code at run time
+                out[pname] = folded
                 continue
             if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
                 # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))

@@ -144,3 +144,46 @@ def runs_accurately(code: str, value) -> bool:
     if math.isinf(got) or math.isnan(got):
         return math.isinf(value) and got == float(value)
     return abs(got - float(value)) <= _TOLERANCE * abs(float(value)) or got == float(value)
+
+
+def ir_number(e) -> sp.Expr | None:
+    """A parameter written as arithmetic of numbers and consts (``1.0 + 0.0``, ``2 ** -0.5``)
+    as a sympy number, so that closed forms fold and check it like a literal (its math code
+    would otherwise run, and could fail, in every call); None for an expression that names a
+    param, weight or tensor, applies a function (those are torch code already), or whose value
+    underflows or overflows float64 (then it stays run-time code, as before). Raises
+    UndefinedConstant, located at ``e``, for one with no real value (``(-1.0) ** 0.5``)."""
+    with mp.workdps(_DIGITS):
+        try:
+            value = _ir_value(e)
+        except _NoValue:
+            return None
+        except (ZeroDivisionError, ValueError):
+            value = None
+        undefined = (sp.zoo if value is None else sp.I if isinstance(value, mp.mpc)
+                     else sp.nan if mp.isnan(value) else None)
+        if undefined is not None:
+            error = UndefinedConstant(undefined)
+            error.locate(e.span)
+            raise error
+    number = float(value)
+    if math.isinf(number) or (number == 0 and value != 0):
+        return None
+    from gmc.compiler.symbolic.functions import number as as_sympy
+    return as_sympy(number)
+
+
+def _ir_value(e):
+    from gmc.compiler import ir
+
+    if isinstance(e, (ir.Num, ir.ConstRef)):
+        return mp.mpf(e.value)
+    if isinstance(e, ir.Neg):
+        return -_ir_value(e.operand)
+    if isinstance(e, ir.BinOp) and e.op in ("+", "-", "*", "/", "**"):
+        left, right = _ir_value(e.left), _ir_value(e.right)
+        if e.op == "/" and right == 0:
+            raise ZeroDivisionError
+        return {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
+                "/": lambda: left / right, "**": lambda: mp.power(left, right)}[e.op]()
+    raise _NoValue(e)
