@@ -189,10 +189,12 @@ def test_param_bernoulli_probs_kl():
 def test_normal_with_tiny_scale_is_finite_at_its_mean(dtype):
     model = gmc.compile_source("var y: real[1]\nvar m: real[1]\np(y|m) = Normal(m, 1e-30)\n"
                                "loss l = -mean(log p(y|m))\n")().to(dtype)
-    m = torch.tensor([[0.25], [-3.0]], dtype=dtype)
-    got = model.log_prob("p(y|m)", y=m.clone(), m=m)
+    m = torch.tensor([[0.25], [-3.0]], dtype=dtype, requires_grad=True)
+    got = model.log_prob("p(y|m)", y=m.detach().clone(), m=m)
     exact = float(-mp.log(mp.mpf("1e-30")) - mp.log(2 * mp.pi) / 2)
-    assert torch.allclose(got.double(), torch.full((2,), exact, dtype=torch.float64), rtol=1e-6)
+    assert torch.allclose(got.detach().double(), torch.full((2,), exact, dtype=torch.float64), rtol=1e-6)
+    got.sum().backward()
+    assert torch.equal(m.grad, torch.zeros_like(m))  # the density's peak: d/dm = (y - m)/s^2 = 0
 
 
 # ---- API misuse ------------------------------------------------------------------------
