@@ -10,6 +10,8 @@ generation chose as Python identifiers.
 """
 from __future__ import annotations
 
+import math
+
 import mpmath as mp
 import sympy as sp
 from sympy.printing.precedence import precedence
@@ -54,7 +56,8 @@ class TorchPrinter(StrPrinter):
         return expr.name
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        number = float(expr)  # beyond float64's range: math.inf, never the name inf
+        return repr(number) if not math.isinf(number) else ("math.inf" if number > 0 else "-math.inf")
 
     def _print_Integer(self, expr):
         n = int(expr)
@@ -163,7 +166,9 @@ def fold_constants(expr: sp.Expr) -> sp.Expr:
             code = None
         if code is not None and runs_accurately(code, value):
             return expr
-        return sp.Float(value, 17) if mp.isfinite(value) else (sp.oo if value > 0 else -sp.oo)
+        if math.isinf(float(value)):  # beyond float64 (exp(800) alone): what the tensor code gives
+            return sp.oo if value > 0 else -sp.oo
+        return sp.Float(value, 17)
     args = tuple(fold_constants(a) for a in expr.args)
     return expr.func(*args) if args != expr.args else expr
 
