@@ -147,6 +147,10 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
         elif constant is not None:
             if not _constant_in_support(constant, needed):
                 errors.append(diag.invalid_constant_parameter(value.span, family.name, pname, needed, constant))
+            elif needed == "simplex" and not _shared_simplex(constant, var.type.shape):
+                k = var.type.shape[-1]
+                errors.append(diag.invalid_constant_parameter(
+                    value.span, family.name, pname, f"1/{k} (one value for all {k} categories, summing to 1)", constant))
         elif not ir.within(t.support, needed):
             errors.append(diag.parameter_support_mismatch(value.span, family.name, pname, needed, t.support))
         if broadcast(t.shape, var.type.shape) != var.type.shape:
@@ -156,7 +160,16 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
             expected = var.type.shape[:-1] + ((1,) if spec.shared else var.type.shape[-1:])
             errors.append(diag.shape_mismatch(value.span, f"parameter '{pname}' of {family.name}",
                                               t.shape, var.name, expected))
-    return errors
+    return errors + _check_interval(family.name, factor)
+
+
+def _check_interval(family: str, factor: ir.Factor) -> list[diag.Diagnostic]:
+    """Constant bounds of a family on [low, high) (Uniform) must satisfy low < high."""
+    bounds = {pname: constant_value(value) for pname, value in factor.params}
+    low, high = bounds.get("low"), bounds.get("high")
+    if low is None or high is None or low < high:
+        return []
+    return [diag.empty_interval(factor.span, family, low, high)]
 
 
 def _is_tensor(e: ir.Expr) -> bool:
@@ -167,6 +180,12 @@ def _event_axis_fits(got: tuple[int, ...], declared: tuple[int, ...], spec) -> b
     """A tensor parameter of a family of event rank 1 has the variable's last axis (one value
     per category), or a last axis of 1 for a parameter shared by the whole event."""
     return bool(got) and bool(declared) and got[-1] == (1 if spec.shared else declared[-1])
+
+
+def _shared_simplex(value: float, shape: tuple[int, ...]) -> bool:
+    """A constant ``probs`` stands for K equal probabilities: they sum to 1 only when it is
+    1/K (torch would renormalise any value to 1/K; gmc reports it instead)."""
+    return not shape or abs(value * shape[-1] - 1) <= 1e-6
 
 
 def _constant_in_support(value: float, support: str) -> bool:

@@ -326,6 +326,24 @@ def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: 
     return _error(span, f"Parameter '{parameter}' of {family} must be {needed}, got {value:g}.")
 
 
+def empty_interval(span: Span, family: str, low: float, high: float) -> Diagnostic:
+    """Constant bounds of a family on [low, high) with high <= low: no value has any density."""
+    return _error(span, f"{family} needs low < high, got low = {low:g} and high = {high:g}.",
+                  "Swap the bounds, or make them differ.")
+
+
+_UNDEFINED = {"zoo": "a division by zero or the log of 0", "nan": "0/0 or inf - inf",
+              "I": "the log or square root of a negative number"}
+
+
+def undefined_constant(span: Span, constant: str) -> Diagnostic:
+    """A constant part of a closed form with no real value (sympy's ``zoo``, ``nan`` or
+    ``I``), found while generating code for a program the checker accepted."""
+    reason = _UNDEFINED.get(constant, constant)
+    return _error(span, f"The closed form of this definition has a constant with no real value ({reason}).",
+                  "Check its constant parameters: a bound, scale or probability is at the edge of its range.")
+
+
 # ---- estimators -----------------------------------------------------------------------
 
 def bad_option_value(span: Span, what: str, option: str, value: str, allowed: Iterable[str]) -> Diagnostic:

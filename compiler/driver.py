@@ -107,10 +107,17 @@ def explain(model: ir.Model) -> str:
 @_gc_paused
 def python_source(model: ir.Model) -> str:
     """Generated module source for a checked model (objectives simplified first)."""
+    from gmc.compiler import diagnostics as diag
     from gmc.compiler.codegen.module import generate
     from gmc.compiler.simplify import simplify
+    from gmc.compiler.symbolic.constants import UndefinedConstant
 
-    return generate(simplify(model), latex(model))
+    try:
+        return generate(simplify(model), latex(model))
+    except UndefinedConstant as e:  # a constant checks could not see (log 0 of folded bounds)
+        span = e.span if e.span is not None else next(iter(model.factors.values())).span
+        raise diag.GmcError([diag.undefined_constant(span, str(e.expr))],
+                            model.source, model.filename) from None
 
 
 @_gc_paused

@@ -136,7 +136,9 @@ def _group(text: str, prec: int, parent: int) -> str:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """Whole numbers up to 2**53 as integers; larger ones as floats (1e+30, not 31 digits)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) <= 2 ** 53 else repr(value)
 
 
 def _escape(name: str) -> str:

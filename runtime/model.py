@@ -16,6 +16,11 @@ from torch import nn
 from gmc.runtime.errors import DataError
 
 
+#: Floating-point types the API accepts: half precision (float16, bfloat16) overflows the
+#: log-densities' intermediate values and torch's fused ops reject mixed dtypes.
+_SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+
 class FactorInfo(NamedTuple):
     log_prob: str
     sample: str
@@ -90,6 +95,10 @@ class GeneratedModel(nn.Module):
         if info is None:
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
+        for key, tensor in data.items():
+            if tensor.numel() == 0:  # the mean over no examples would be NaN
+                raise DataError(f"loss '{name}' got an empty batch: '{key}' has shape {list(tensor.shape)}; "
+                                "a loss averages over at least one example")
         return getattr(self, info.method)(**data, **params)
 
     def log_prob(self, factor: str, **values) -> torch.Tensor:
@@ -145,6 +154,9 @@ class GeneratedModel(nn.Module):
         tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
         if not tensor.is_floating_point():
             tensor = tensor.to(self._anchor.dtype)
+        elif tensor.dtype not in _SUPPORTED_DTYPES:
+            raise DataError(f"'{name}' is a {str(tensor.dtype).replace('torch.', '')} tensor; gmc models compute in "
+                            "float32 or float64: convert it with .float() or .double() (and the model with .double())")
         if tuple(tensor.shape[tensor.dim() - len(shape):]) != tuple(shape) or tensor.dim() < len(shape):
             expected = "[batch, " + ", ".join(map(str, shape)) + "]" if shape else "[batch]"
             raise DataError(f"'{name}' is {support}{list(shape) if shape else ''}: expected a tensor of "

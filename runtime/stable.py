@@ -42,6 +42,14 @@ def _minus_one(like: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def xmul(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """x * h, element-wise, broadcast, with 0 * h = 0 also where h is -inf (a logit of an
+    impossible category), as torch.distributions masks Categorical terms. The mask replaces
+    h rather than the product, so gradients stay finite: where x = 0 and h = -inf, d/dx is 0
+    and d/dh is x = 0; elsewhere they are h and x."""
+    return x * torch.where((x == 0) & torch.isneginf(h), 0.0, h)
+
+
 def log1mexp(h: torch.Tensor) -> torch.Tensor:
     """log(1 - exp(h)) for h <= 0, element-wise, to full relative precision in float64.
 

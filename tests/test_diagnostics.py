@@ -16,7 +16,8 @@ WARN = sorted((GOLDEN / "warn").glob("*.gm"))
 GOOD = sorted((GOLDEN / "good").glob("*.gm")) + sorted((ROOT / "examples").glob("*.gm"))
 
 #: Kinds no .gm file can produce, with the test that covers them instead.
-NOT_FROM_A_FILE = {"cannot_read": "tests/test_cli.py::test_check_missing_file_is_a_clear_error"}
+NOT_FROM_A_FILE = {"cannot_read": "tests/test_cli.py::test_check_missing_file_is_a_clear_error",
+                   "undefined_constant": "tests/test_hardening_numerics.py::test_undefined_constant_is_located"}
 
 
 def _diagnostics(path):

@@ -21,6 +21,7 @@ from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.codegen.vectorize import product_parts
+from gmc.compiler.symbolic.constants import UndefinedConstant, ir_number
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
@@ -57,6 +58,10 @@ def _receiver(code: str) -> str:
             if depth == 0:
                 return code if i == len(rest) - 1 else f"({code})"
     return f"({code})"
+
+
+#: Families whose samplers call torch functions or tensor methods on their parameters.
+_TENSOR_PARAM_SAMPLERS = frozenset({"Bernoulli"})
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,10 @@ class Emitter:
             if constant is not None:
                 out[pname] = number(constant)
                 continue
+            folded = None if self.is_tensor(expr) else ir_number(expr)
+            if folded is not None:  # 1.0 + 0.0: folded and checked like a literal, not math code at run time
+                out[pname] = folded
+                continue
             if isinstance(expr, ir.Apply) and expr.func == "exp" and self.is_tensor(expr):
                 # scale = exp(s): keep s, so log(scale) is s itself, never log(exp(s))
                 code = self._named(expr.args[0], f"{leaf.name}_log_{pname}", leaf.span, env)
@@ -226,6 +235,13 @@ class Emitter:
 
     def log_prob(self, sig: str, env: Env) -> str:
         """Name of a [*particles, *batch] tensor holding log ``sig`` at the bound values."""
+        try:
+            return self._log_prob(sig, env)
+        except UndefinedConstant as error:
+            error.locate(self.model.factors[sig].span)
+            raise
+
+    def _log_prob(self, sig: str, env: Env) -> str:
         factor = self.model.factors[sig]
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
@@ -308,7 +324,16 @@ class Emitter:
         """Emit a draw of one distribution factor; (its variable, the Python name of the draw)."""
         var = self.model.vars[leaf.outputs[0]]
         params = self.params(leaf, env)
-        codes = {k: symbolic.to_torch(v) for k, v in params.items()}
+        try:
+            codes = {k: symbolic.to_torch(v) for k, v in params.items()}
+        except UndefinedConstant as error:
+            error.locate(leaf.span)
+            raise
+        # A param is a Python float: samplers that call tensor methods on their parameters
+        # (torch.sigmoid(logits).expand(...)) get it as a tensor of the model's dtype.
+        if leaf.family in _TENSOR_PARAM_SAMPLERS:
+            codes = {k: (f"torch.as_tensor({codes[k]}, dtype={env.ref}.dtype, device={env.ref}.device)"
+                         if v.free_symbols and not is_tensor(v) else codes[k]) for k, v in params.items()}
         # A parameter with one value per example fixes the sample's shape.
         full = next((codes[p] for p, e in leaf.params
                      if self.depends_on_batch(e) and infer(self.model, e).shape == var.type.shape), None)
@@ -330,6 +355,13 @@ class Emitter:
 
     # ---- functionals -------------------------------------------------------------------
     def functional(self, e: ir.Expr, env: Env) -> str:
+        try:
+            return self._functional(e, env)
+        except UndefinedConstant as error:
+            error.locate(e.span)
+            raise
+
+    def _functional(self, e: ir.Expr, env: Env) -> str:
         from gmc.compiler.codegen import estimators
 
         special = estimators.emit(self, e, env)

@@ -31,7 +31,7 @@ import sympy as sp
 
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.ir import within
-from gmc.compiler.symbolic.functions import support_escapes, vsum, xlog1py, xlogy
+from gmc.compiler.symbolic.functions import support_escapes, vsum, xlog1py, xlogy, xmul
 from gmc.compiler.symbolic.registry import FORMULAS, X, Params
 
 _DISCRETE = {"binary", "categorical", "count"}
@@ -94,7 +94,7 @@ def _moment(family: str, params: Params, statistic: sp.Expr, used: list[str]) ->
         return sp.Integer(1)
     if isinstance(statistic, vsum):
         return vsum(_expect(family, params, statistic.args[0], used))
-    if isinstance(statistic, (xlogy, xlog1py)) and not statistic.args[1].has(X):
+    if isinstance(statistic, (xlogy, xlog1py, xmul)) and not statistic.args[1].has(X):
         # x log y is linear in x for fixed y (with 0 log 0 = 0 kept by xlogy)
         return type(statistic)(_expect(family, params, statistic.args[0], used), statistic.args[1])
     scale, statistic = _monic(statistic)

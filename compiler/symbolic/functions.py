@@ -45,8 +45,28 @@ class xlogy(sp.Function):
     def eval(cls, x, y):
         if x.is_zero:
             return sp.Integer(0)
-        if x.is_Number and y.is_Number:
+        if x.is_number and y.is_number and x.is_zero is False:
             return x * sp.log(y)
+        return None
+
+
+class xmul(sp.Function):
+    """x * h with 0 * h = 0 also for h = -inf (``gmc.runtime.xmul``): a category of logit
+    -inf has probability 0, and its term of a one-hot mass or a KL must be 0, not NaN
+    (torch.distributions masks the same way)."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        x, h = (printer._print(a) for a in self.args)
+        return r"%s %s" % (x, h)
+
+    @classmethod
+    def eval(cls, x, h):
+        if x.is_zero:
+            return sp.Integer(0)
+        if x.is_number and h.is_number:
+            return x * h
         return None
 
 
@@ -64,7 +84,7 @@ class xlog1py(sp.Function):
     def eval(cls, x, y):
         if x.is_zero:
             return sp.Integer(0)
-        if x.is_Number and y.is_Number:
+        if x.is_number and y.is_number and x.is_zero is False:
             return x * sp.log(1 + y)
         return None
 
@@ -143,16 +163,40 @@ class log1mexp(sp.Function):
         return None
 
 
+#: Gamma-type functions are evaluated exactly by sympy only at numbers up to this size:
+#: ``loggamma(10000)`` would be the log of a 35,660-digit integer, ``digamma(10**6)`` a harmonic
+#: number of a million terms (minutes), ``loggamma(10**30)`` never ends. Larger arguments stay
+#: unevaluated and print as ``math.lgamma(...)`` or as a float computed by mpmath.
+EXACT_ARGUMENT_LIMIT = 64
+
+
+def _exact(x: sp.Expr) -> bool:
+    return x.is_Number and abs(x) <= EXACT_ARGUMENT_LIMIT
+
+
 def loggamma(x) -> sp.Expr:
-    """sympy's ``loggamma``, evaluated only at numbers (``loggamma(2)`` is 0). At a symbolic
-    argument its evaluation never simplifies anything in gmc's formulas, yet costs 5-10 ms of
-    assumption queries, which was most of a cold derivation of the Weibull, Kumaraswamy and
-    Beta closed forms."""
+    """sympy's ``loggamma``, evaluated only at small numbers (``loggamma(2)`` is 0; see
+    EXACT_ARGUMENT_LIMIT). At a symbolic argument its evaluation never simplifies anything in
+    gmc's formulas, yet costs 5-10 ms of assumption queries, which was most of a cold
+    derivation of the Weibull, Kumaraswamy and Beta closed forms."""
     x = sp.sympify(x)
-    return sp.loggamma(x) if x.is_Number else sp.loggamma(x, evaluate=False)
+    return sp.loggamma(x) if _exact(x) else sp.loggamma(x, evaluate=False)
+
+
+def polygamma(order: int, x) -> sp.Expr:
+    """sympy's ``polygamma(order, x)``, evaluated exactly only at small numbers (see
+    EXACT_ARGUMENT_LIMIT): ``digamma(2)`` is ``1 - EulerGamma``."""
+    x = sp.sympify(x)
+    if x.is_Number and not _exact(x):
+        return sp.polygamma(order, x, evaluate=False)
+    return sp.polygamma(order, x)
 
 
 def number(value: float) -> sp.Expr:
-    """A compile-time constant as sympy: an Integer when whole (so ``2`` prints as ``2``, and
-    sympy simplifies ``x**2`` exactly), a Float otherwise."""
-    return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+    """A compile-time constant as sympy: an Integer when whole and at most 2**53 (so ``2``
+    prints as ``2``, and sympy simplifies ``x**2`` exactly), a Float otherwise (``1e30`` stays
+    a float: as an Integer it would print as 31 digits that overflow torch's int64)."""
+    value = float(value)
+    if abs(value) > 2 ** 53:  # whole; with 40 digits, so that df + 1 is not df (StudentT(1e30))
+        return sp.Float(value, 40)
+    return sp.Integer(int(value)) if value.is_integer() else sp.Float(value)

@@ -17,7 +17,7 @@ from typing import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from gmc.compiler.symbolic.functions import log1mexp, log1pexp, xlogy
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp, polygamma, xlogy
 from gmc.compiler.symbolic.registry import A, B, C, X, Moment, Params
 
 #: E[aX + b] (also matches X itself, with a = 1, b = 0).
@@ -150,11 +150,11 @@ def times_log(mean: Callable[[Params, dict], "sp.Expr | None"], reference: str) 
 
 
 def digamma(x: sp.Expr) -> sp.Expr:
-    return sp.polygamma(0, x)
+    return polygamma(0, x)
 
 
 def trigamma(x: sp.Expr) -> sp.Expr:
-    return sp.polygamma(1, x)
+    return polygamma(1, x)
 
 
 __all__ = [

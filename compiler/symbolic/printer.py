@@ -1,17 +1,25 @@
 """Print sympy expressions as torch code.
 
 Subexpressions with tensors (free symbols other than :class:`Scalar`) become ``torch.*``
-calls; constant and scalar ones stay exact ``math.*`` expressions. Symbols print as their names, which code
+calls; scalar ones (params, Python floats) ``math.*`` expressions, or torch ones on a float64
+``torch.as_tensor`` where ``math`` lacks a stable form (softplus, xlogy). A constant
+subexpression prints as exact ``math`` code when that runs accurately in float64, else as
+the float literal of its 60-digit value (:mod:`gmc.compiler.symbolic.constants`); integers
+and rationals beyond 2**53 print as floats. Symbols print as their names, which code
 generation chose as Python identifiers.
 """
 from __future__ import annotations
 
+import math
+
+import mpmath as mp
 import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
+from gmc.compiler.symbolic.constants import UndefinedConstant, float_literal, real_value, runs_accurately
 from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes,
-                                             vlogsumexp, vsize, vsum, xlog1py, xlogy)
+                                             vlogsumexp, vsize, vsum, xlog1py, xlogy, xmul)
 from gmc.compiler.symbolic.templates import memoize_printer
 
 # sympy function -> (torch form, math form or None when math lacks it)
@@ -33,19 +41,31 @@ def _has_tensor(expr) -> bool:
     return any(_has_tensor(a) for a in expr.args)
 
 
+_EXACT_INTEGER = 2 ** 53  # beyond it integers are not exact in float64 and overflow torch's int64
+
+
 class TorchPrinter(StrPrinter):
     """sympy -> Python source over tensors (``torch``) and floats (``math``)."""
+
+    def _print(self, expr, **kwargs):
+        if expr in (sp.zoo, sp.nan, sp.I):  # never printed as names that do not exist at run time
+            raise UndefinedConstant(expr)
+        return super()._print(expr, **kwargs)
 
     def _print_Symbol(self, expr):
         return expr.name
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        number = float(expr)  # beyond float64's range: math.inf, never the name inf
+        return repr(number) if not math.isinf(number) else ("math.inf" if number > 0 else "-math.inf")
 
     def _print_Integer(self, expr):
-        return str(int(expr))
+        n = int(expr)
+        return str(n) if abs(n) <= _EXACT_INTEGER else float_literal(real_value(expr))
 
     def _print_Rational(self, expr):
+        if max(abs(expr.p), expr.q) > _EXACT_INTEGER:
+            return float_literal(real_value(expr))
         return f"{expr.p}/{expr.q}"
 
     def _print_Pi(self, expr):
@@ -57,20 +77,23 @@ class TorchPrinter(StrPrinter):
     def _print_Function(self, expr):
         name = type(expr).__name__
         if not expr.free_symbols and (name not in _ELEMENTWISE or _ELEMENTWISE[name][1] is None):
-            return repr(float(expr.evalf(17)))  # a number math cannot compute (digamma(2), ...)
+            value = real_value(expr)  # a number math cannot compute (digamma(2), ...)
+            return float_literal(value) if value is not None else repr(float(expr.evalf(17)))
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
-            return f"rt.log1pexp({args})"
+            return f"rt.log1pexp({self._tensor(expr.args[0])})"
+        if isinstance(expr, xmul):
+            return f"rt.xmul({args})"
         if isinstance(expr, log_bernoulli):
             return f"rt.log_bernoulli({args})"
         if isinstance(expr, log1mexp):
             return f"rt.log1mexp({self._tensor(expr.args[0])})"
-        if isinstance(expr, xlogy):
-            return f"torch.xlogy({args})"
-        if isinstance(expr, xlog1py):
-            return f"torch.special.xlog1py({args})"
+        if isinstance(expr, (xlogy, xlog1py)):
+            function = "torch.xlogy" if isinstance(expr, xlogy) else "torch.special.xlog1py"
+            x, y = expr.args
+            return f"{function}({self._tensor(x) if not _has_tensor(y) else self._print(x)}, {self._print(y)})"
         if isinstance(expr, sigmoid):
-            return f"torch.sigmoid({args})" if _has_tensor(expr) else f"1 / (1 + math.exp(-{self._print(expr.args[0])}))"
+            return f"torch.sigmoid({self._tensor(expr.args[0])})"
         if isinstance(expr, support_escapes):
             value, q_low, q_high, p_low, p_high = (self._print(a) for a in expr.args)
             if _has_tensor(expr):
@@ -97,9 +120,10 @@ class TorchPrinter(StrPrinter):
         raise NotImplementedError(f"no torch form for sympy function {name}")
 
     def _tensor(self, value) -> str:
-        """Code for ``value`` as a tensor argument (a param is a Python float)."""
+        """Code for ``value`` as a tensor argument: a param is a Python float, made a float64
+        tensor (a 0-dim tensor takes the dtype of the tensors it meets)."""
         code = self._print(value)
-        return code if _has_tensor(value) else f"torch.as_tensor({code})"
+        return code if _has_tensor(value) else f"torch.as_tensor({code}, dtype=torch.float64)"
 
     _print_log = _print_exp = _print_Abs = _print_tanh = _print_loggamma = _print_polygamma = _print_Function
     _print_gamma = _print_erf = _print_erfc = _print_sin = _print_cos = _print_Function
@@ -123,10 +147,37 @@ class TorchPrinter(StrPrinter):
         return super()._print_Pow(expr, rational)
 
 
+def fold_constants(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each constant subexpression whose exact ``math`` code would fail or lose
+    accuracy in float64 (``log(1 + e^800)``, ``lgamma(1e6 + 1/2) - lgamma(1e6)``) replaced by
+    the float of its 60-digit value; constants that print accurately are left exact. Raises
+    UndefinedConstant for a constant with no real value."""
+    if expr.is_Atom:
+        if expr in (sp.zoo, sp.nan, sp.I):
+            raise UndefinedConstant(expr)
+        return expr
+    if not expr.free_symbols:
+        value = real_value(expr)
+        if value is None:
+            return expr
+        try:
+            code = TorchPrinter().doprint(expr)
+        except (ValueError, OverflowError):  # an integer too long to print or convert
+            code = None
+        if code is not None and runs_accurately(code, value):
+            return expr
+        if math.isinf(float(value)):  # beyond float64 (exp(800) alone): what the tensor code gives
+            return sp.oo if value > 0 else -sp.oo
+        return sp.Float(value, 17)
+    args = tuple(fold_constants(a) for a in expr.args)
+    return expr.func(*args) if args != expr.args else expr
+
+
 def fold_floats(expr: sp.Expr) -> sp.Expr:
     """``expr`` with the number terms of each sum combined into one float when one of them
     is already a float (a decimal constant such as ``scale=0.1``): ``-log(0.1) - log(2 pi)/2``
-    prints as one literal. Exact sums (``log(2 pi)/2`` alone) are left as they are."""
+    prints as one literal; also when adding them in float64 would cancel digits
+    (``lgamma(170.5) - lgamma(170)``). Exact sums (``log(2 pi)/2`` alone) are left as they are."""
     if expr.is_Atom:
         return expr
     args = tuple(fold_floats(a) for a in expr.args)
@@ -134,10 +185,19 @@ def fold_floats(expr: sp.Expr) -> sp.Expr:
         expr = expr.func(*args)
     if expr.is_Add:
         numbers = [a for a in expr.args if not a.free_symbols]
-        if len(numbers) > 1 and any(a.has(sp.Float) for a in numbers):
-            rest = [a for a in expr.args if a.free_symbols]
-            return sp.Add(sp.Float(sp.Add(*numbers).evalf(17), 17), *rest)
+        if len(numbers) > 1:
+            total = sp.Add(*numbers)
+            value = real_value(total)
+            if any(a.has(sp.Float) for a in numbers) or (value is not None and _cancels(total, value)):
+                rest = [a for a in expr.args if a.free_symbols]
+                return sp.Add(sp.Float(value if value is not None else total.evalf(17), 17), *rest)
     return expr
+
+
+def _cancels(total: sp.Expr, value) -> bool:
+    """Whether the constant terms ``total`` of a sum, added in float64, miss their exact sum
+    ``value``: ``lgamma(500000.5) - lgamma(500000)`` (StudentT(1e6)) loses 6 digits."""
+    return not runs_accurately(TorchPrinter().doprint(total), value)
 
 
 def fuse_bernoulli(expr: sp.Expr) -> sp.Expr:
@@ -212,4 +272,4 @@ def group_scaled_terms(expr: sp.Expr) -> sp.Expr:
 @memoize_printer
 def to_torch(expr: sp.Expr) -> str:
     """The Python source of ``expr`` (see module docstring)."""
-    return TorchPrinter().doprint(group_scaled_terms(fuse_bernoulli(fold_floats(expr))))
+    return TorchPrinter().doprint(group_scaled_terms(fuse_bernoulli(fold_floats(fold_constants(expr)))))

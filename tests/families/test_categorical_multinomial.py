@@ -162,5 +162,6 @@ def test_generated_code_is_straight_line_torch(tmp_path):
     path.write_text(f"var y: categorical[{K}]\nvar h: real[{K}]\np(y|h) = Categorical(logits=h)\n"
                     "loss = mean(log p(y|h))\n")
     text = gmc.to_python(path)
-    assert "(h*y).sum(-1, keepdim=True)" in text and "torch.logsumexp(h, -1, keepdim=True)" in text
+    # x h with 0 * (-inf) = 0 (rt.xmul), so a logit of -inf leaves the other categories finite
+    assert "(rt.xmul(y, h)).sum(-1, keepdim=True)" in text and "torch.logsumexp(h, -1, keepdim=True)" in text
     assert "distributions" not in text

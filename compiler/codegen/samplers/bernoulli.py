@@ -9,7 +9,7 @@ def bernoulli(params, like, shape, ref):
     logits = params.get("logits")
     constant = _number(logits if logits is not None else params["probs"])
     if constant is not None:
-        probs = repr(1 / (1 + math.exp(-constant))) if logits is not None else params["probs"]
+        probs = repr(_sigmoid(constant)) if logits is not None else params["probs"]
     else:
         probs = f"torch.sigmoid({logits})" if logits is not None else params["probs"]
     if like is None:
@@ -26,3 +26,9 @@ def _number(code: str) -> float | None:
         return float(code)
     except ValueError:
         return None
+
+
+def _sigmoid(h: float) -> float:
+    """1 / (1 + e^-h) without overflow: e^-h overflows for h below -709, where the
+    probability is e^h (0.0 below -745)."""
+    return 1 / (1 + math.exp(-h)) if h >= 0 else math.exp(h) / (1 + math.exp(h))

@@ -38,7 +38,7 @@ class GMM(rt.GeneratedModel):
     def log_p_y(self, y):
         """log p(y) at the given values: [batch], nats."""
         # gmm.gm:15  p(y)   = Categorical(logits=logits)
-        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (self.logits*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_p_y
 
     def sample_p_y(self, n):
@@ -71,7 +71,7 @@ class GMM(rt.GeneratedModel):
         p_log_scale = y_all @ self.log_sd
         log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # gmm.gm:15  p(y)   = Categorical(logits=logits)
-        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (self.logits*y_all).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # gmm.gm:17  p(x)   = sum_{y} p(x|y) p(y)
         log_joint_y = log_p_x_given_y + log_p_y  # [K, batch] for each value of y
         log_p_x = torch.logsumexp(log_joint_y, dim=0)  # exact: sum over y
@@ -95,7 +95,7 @@ class GMM(rt.GeneratedModel):
         p_log_scale = y_all @ self.log_sd
         log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # gmm.gm:15  p(y)   = Categorical(logits=logits)
-        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (self.logits*y_all).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # gmm.gm:17  p(x)   = sum_{y} p(x|y) p(y)
         log_joint_y = log_p_x_given_y + log_p_y  # [K, batch] for each value of y
         log_p_x = torch.logsumexp(log_joint_y, dim=0)  # exact: sum over y

@@ -114,7 +114,7 @@ class JMVAE(rt.GeneratedModel):
         """log p(y|z) at the given values: [batch], nats."""
         # jmvae.gm:26  p(y|z)   = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
-        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (rt.xmul(y, dec_y_z)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_p_y_given_z
 
     def sample_p_y_given_z(self, z, *, alpha=None):
@@ -131,7 +131,7 @@ class JMVAE(rt.GeneratedModel):
         log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z)   = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
-        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (rt.xmul(y, dec_y_z)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:24  p(z)     = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # jmvae.gm:27  p(x,y,z) = p(x|z) p(y|z) p(z)
@@ -161,7 +161,7 @@ class JMVAE(rt.GeneratedModel):
         log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z)   = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
-        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (dec_y_z*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (rt.xmul(y, dec_y_z)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
         kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # jmvae.gm:22  q(z|x)   = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)

@@ -43,7 +43,7 @@ class M2(rt.GeneratedModel):
         """log q(y|x) at the given values: [batch], nats."""
         # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
         cls_x = self.cls(x)
-        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (cls_x*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_q_y_given_x
 
     def sample_q_y_given_x(self, x, *, alpha=None):
@@ -121,7 +121,7 @@ class M2(rt.GeneratedModel):
         log_p_y = ((torch.xlogy(y, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
         cls_x = self.cls(x)
-        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (cls_x*y).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:28  loss labeled = mean(L - alpha * log q(y|x))
         return (kl_q_p - log_p_x_given_y_z - log_p_y - alpha * log_q_y_given_x).mean()
 
@@ -130,7 +130,7 @@ class M2(rt.GeneratedModel):
         y_all = torch.eye(10, dtype=x.dtype, device=x.device).reshape((10,) + (1,) * len(x.shape[:-1]) + (10,)).expand((10,) + x.shape[:-1] + (10,))  # [10, batch, ...]: every value of y
         # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
         cls_x = self.cls(x)
-        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (cls_x*y_all).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
+        log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y_all, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y_all)
         # m2.gm:26  let L = KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)] - log p(y)
@@ -144,5 +144,5 @@ class M2(rt.GeneratedModel):
         log_p_y = ((torch.xlogy(y_all, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:29  loss unlabeled = mean(E_{q(y|x)}[L] - H[q(y|x)])
         expect_y = (torch.exp(log_q_y_given_x) * (kl_q_p - log_p_x_given_y_z - log_p_y)).sum(0)  # exact sum over the values of y
-        entropy_q = (torch.logsumexp(cls_x, -1, keepdim=True) - (cls_x*torch.exp(cls_x - torch.logsumexp(cls_x, -1, keepdim=True))).sum(-1, keepdim=True)).sum(-1)  # closed form: H[q] = -E_q[log q]; one-hot categorical mass (logits h: sum x h - logsumexp(h)); E[X] = probs (Bishop 2006, eq. 2.27)
+        entropy_q = (torch.logsumexp(cls_x, -1, keepdim=True) - (rt.xmul(torch.exp(cls_x - torch.logsumexp(cls_x, -1, keepdim=True)), cls_x)).sum(-1, keepdim=True)).sum(-1)  # closed form: H[q] = -E_q[log q]; one-hot categorical mass (logits h: sum x h - logsumexp(h)); E[X] = probs (Bishop 2006, eq. 2.27)
         return (expect_y - entropy_q).mean()
