@@ -351,12 +351,6 @@ def baseline_without_score_function(span: Span, method: str) -> Diagnostic:
                   "Remove 'baseline=...' or use estimator=reinforce.")
 
 
-# ---- warnings --------------------------------------------------------------------------
-
-def no_loss(span: Span) -> Diagnostic:
-    return _error(span, "The program defines no loss.", "Add one, e.g. loss = mean(-elbo(p(x,z), q(z|x))).")
-
-
 # ---- declarations (more) -----------------------------------------------------------------
 
 def cannot_read(path: str, reason: str) -> Diagnostic:

@@ -112,8 +112,6 @@ class _Lowering:
         for s in statements:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
-        if not self.model.losses and not self.errors:
-            self.errors.append(diag.no_loss(_end_of_file(self.program.source)))
         return self.model
 
     def error(self, d: diag.Diagnostic) -> None:
@@ -669,12 +667,6 @@ class _Scope:
 
     def __init__(self, given, outputs, signature):
         self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
-
-
-def _end_of_file(source: str) -> ast.Span:
-    """The position just after the last non-empty line (where a missing statement belongs)."""
-    lines = source.rstrip("\n").splitlines() or [""]
-    return ast.Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
 
 
 def _text(source: str, span: ast.Span) -> str:

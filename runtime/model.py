@@ -77,6 +77,11 @@ class GeneratedModel(nn.Module):
 
         cls.__init__ = __init__
 
+    def forward(self, *args, **kwargs):
+        """Overridden by generated classes with their first loss; a model without losses has none."""
+        raise DataError(f"{type(self).__name__} defines no loss, so it has no forward(); use sample(...) and "
+                        "log_prob(...)")
+
     # ---- API ---------------------------------------------------------------------------
     def loss(self, name: str | None = None, **inputs) -> torch.Tensor:
         """The scalar loss ``name`` (default: the first in the file), in nats.
@@ -85,6 +90,9 @@ class GeneratedModel(nn.Module):
         optionally overrides of params. Raises DataError for unknown, missing or misshaped
         inputs."""
         if name is None:
+            if not self.losses:
+                raise DataError(f"{type(self).__name__} defines no loss; it can be sampled and scored "
+                                "(sample(...), log_prob(...))")
             name = next(iter(self.losses))
         info = self.losses.get(name)
         if info is None:
