@@ -8,6 +8,7 @@ call; the generated methods themselves are straight-line torch with no checks.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import NamedTuple
 
 import torch
@@ -24,8 +25,11 @@ class FactorInfo(NamedTuple):
 
 
 class LossInfo(NamedTuple):
+    """``batch_from_n``: the loss reads no data and draws its own batch; the caller gives its size n."""
+
     method: str
     inputs: tuple[str, ...]
+    batch_from_n: bool = False
 
 
 class GeneratedModel(nn.Module):
@@ -97,8 +101,24 @@ class GeneratedModel(nn.Module):
         info = self.losses.get(name)
         if info is None:
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
+        n = inputs.pop("n", None)
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
+        if info.batch_from_n:
+            data["n"] = self._batch_size(f"loss '{name}' reads no data, so it", n)
+        elif n is not None:
+            raise DataError(f"loss '{name}' takes its batch from its data ({', '.join(info.inputs) or 'none'}); "
+                            "n is not used")
         return getattr(self, info.method)(**data, **params)
+
+    @staticmethod
+    def _batch_size(what: str, n) -> int:
+        try:
+            size = None if isinstance(n, bool) else operator.index(n)
+        except TypeError:
+            size = None
+        if size is None or size < 1:
+            raise DataError(f"{what} needs the number of draws, an integer n >= 1, e.g. n=128; got {n!r}")
+        return size
 
     def log_prob(self, factor: str, **values) -> torch.Tensor:
         """log density of ``factor`` (e.g. ``"p(x|z)"``) at ``values``: shape [batch], nats."""

@@ -12,7 +12,7 @@ from gmc.compiler import ir
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.emitter import Emitter, Env, _mangle
 from gmc.compiler.codegen.estimators import Extras, finish
-from gmc.compiler.dataflow import data_inputs
+from gmc.compiler.dataflow import data_inputs, draws_own_batch
 from gmc.compiler.marginals import exact_marginal
 
 _INDENT = "    "
@@ -70,7 +70,8 @@ def _class_attributes(model: ir.Model, latex: str) -> str:
     out.append("}")
     out.append("losses = {")
     for name, loss in model.losses.items():
-        out.append(f"    {name!r}: rt.LossInfo({('loss_' + name)!r}, {data_inputs(model, loss.expr)!r}),")
+        sized = ", batch_from_n=True" if draws_own_batch(model, loss.expr) else ""
+        out.append(f"    {name!r}: rt.LossInfo({('loss_' + name)!r}, {data_inputs(model, loss.expr)!r}{sized}),")
     out.append("}")
     out.append("param_defaults = {" + ", ".join(f"{p!r}: {param.default!r}" for p, param in model.params.items()) + "}")
     out.append(f"latex_source = {latex!r}")
@@ -117,7 +118,8 @@ def _builtin_net(model: ir.Model, net: ir.Net) -> str | None:
 
 
 def _forward(model: ir.Model, first: str) -> str:
-    inputs = data_inputs(model, model.losses[first].expr)
+    expr = model.losses[first].expr
+    inputs = ("n",) if draws_own_batch(model, expr) else data_inputs(model, expr)
     params = list(model.params)
     sig = ", ".join(["self", *inputs] + (["*", *(f"{p}=None" for p in params)] if params else []))
     call = ", ".join([*inputs, *(f"{p}={p}" for p in params)])
@@ -170,7 +172,9 @@ def _sample_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
 def _loss_method(model: ir.Model, name: str, lines, extras: Extras) -> FunctionBuilder:
     loss = model.losses[name]
     inputs = data_inputs(model, loss.expr)
-    fb = _builder(model, f"loss_{name}", inputs, f"Loss '{name}': a scalar, in nats.", lines)
-    code, _ = Emitter(model, fb, extras).value(loss.expr, _batch_env(model, inputs, False))
+    sized = draws_own_batch(model, loss.expr)
+    doc = f"Loss '{name}': a scalar, in nats" + (" (over n draws: it reads no data)." if sized else ".")
+    fb = _builder(model, f"loss_{name}", ("n",) if sized else inputs, doc, lines)
+    code, _ = Emitter(model, fb, extras).value(loss.expr, _batch_env(model, inputs, sized))
     fb.emit(f"return {finish(fb, code)}", loss.span)
     return fb
