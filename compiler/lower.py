@@ -535,10 +535,11 @@ class _Lowering:
                 return None
             arg = self.expr(e.args[0], scope)
             return None if arg is None else ir.Apply(e.func, (arg,), span=e.span)
-        if e.func in ir.ELEMENTWISE_N:
-            arity = ir.ELEMENTWISE_N[e.func]
+        if e.func in ir.ELEMENTWISE_N or e.func in ir.EVENT_REDUCTIONS:
+            arity = {**ir.ELEMENTWISE_N, **ir.EVENT_REDUCTIONS}[e.func]
             if len(e.args) != arity or e.keywords or e.given is not None:
-                form = "clamp(x, low, high)" if e.func == "clamp" else f"{e.func}(a, b)"
+                form = {"clamp": "clamp(x, low, high)", "sum_event": "sum_event(e)",
+                        "mean_event": "mean_event(e)"}.get(e.func, f"{e.func}(a, b)")
                 self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {form}."))
                 return None
             args = [self.expr(a, scope) for a in e.args]
@@ -549,7 +550,7 @@ class _Lowering:
             self.error(diag.bad_arguments(e.span, f"factor '{e.func}(...)'",
                                           "a factor is not a value; use log p(...), E_{q(...)}[...] or KL[...]."))
             return None
-        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
+        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.EVENT_REDUCTIONS, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
         self.error(diag.unknown_function(e.func_span, e.func, known))
         return None
 

@@ -1,11 +1,32 @@
-"""Type inference for IR expressions: support and event shape, and per-example versus scalar.
+"""Type inference for IR expressions: support, event shape and batch structure.
 
-Used by :mod:`gmc.compiler.checks`. Supports are conservative: ``exp(h)`` is positive,
-``sigmoid(h)`` is unit, a sum of positives is positive, anything unknown is real.
+Used by :mod:`gmc.compiler.checks` (which reports what does not fit) and by code generation
+(which aligns axes from these types). Every expression has
+
+- a **support**, conservative: ``exp(h)`` is positive, ``sigmoid(h)`` is unit, a sum of
+  positives is positive, anything unknown is real;
+- an **event shape**: the axes of one example's value (``real[3]`` has event shape (3,));
+- a **batch structure** (:data:`BATCH_LEVELS`): ``constant`` (numbers, consts, params),
+  ``global`` (weights, global variables and terms over them only: one value per data set),
+  ``batch`` (one value per batch: ``mean``, ``sum``, ``logsumexp``, ``mmd``) or ``example``
+  (one value per example: data, latents, nets and functionals over them). Only ``example``
+  values carry batch (and particle) axes in generated code, always in front of the event axes.
+
+Rules (the table in docs/language.md): element-wise operators broadcast event shapes against
+each other (numpy's right-aligned rule) and batch axes against batch axes, never one kind
+against the other; ``@`` contracts event axes only (numpy's matmul rule on event shapes); the
+event reductions ``sum_event``, ``mean_event`` and ``dot`` remove event axes and keep the
+batch; ``mean`` and ``sum`` reduce everything to one number per batch.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gmc.compiler import ir
+
+#: Batch structures, from the one that broadcasts most freely to the one that carries batch axes.
+CONSTANT, GLOBAL, BATCH, EXAMPLE = "constant", "global", "batch", "example"
+BATCH_LEVELS = (CONSTANT, GLOBAL, BATCH, EXAMPLE)
 
 _RESULT_SUPPORT = {"exp": "positive", "softplus": "positive", "sigmoid": "unit", "softmax": "simplex"}
 
@@ -59,6 +80,57 @@ class ShapeError(Exception):
         self.node, self.left, self.right = node, left, right
 
 
+class EventAxisError(ShapeError):
+    """Raised by :func:`infer` for a function that acts on event axes (``softmax``, ``dot``,
+    ``sum_event``, the operands of ``@``) given a value without any: its only axes would be
+    batch axes. ``operand`` is the offending argument."""
+
+    def __init__(self, node: ir.Expr, what: str, operand: ir.Expr):
+        Exception.__init__(self, what)
+        self.node, self.what, self.operand = node, what, operand
+        self.left = self.right = ()
+
+
+@dataclass(frozen=True)
+class ExprType:
+    """The static type of an expression: support, event shape and batch structure."""
+
+    support: str
+    shape: tuple[int, ...]
+    batch: str
+
+    def __str__(self) -> str:
+        return f"{ir.Type(self.support, self.shape)} ({self.batch})"
+
+
+def expr_type(model: ir.Model, e: ir.Expr) -> ExprType:
+    """Support, event shape and batch structure of ``e``; raises :class:`ShapeError`."""
+    t = infer(model, e)
+    return ExprType(t.support, t.shape, batch_of(model, e))
+
+
+def batch_of(model: ir.Model, e: ir.Expr) -> str:
+    """The batch structure of ``e``, one of :data:`BATCH_LEVELS` (see the module docstring)."""
+    if isinstance(e, (ir.Num, ir.ConstRef, ir.ParamRef)):
+        return CONSTANT
+    if isinstance(e, ir.WeightRef):
+        return GLOBAL
+    if isinstance(e, ir.VarRef):
+        return GLOBAL if model.vars[e.name].is_global else EXAMPLE
+    if isinstance(e, ir.Apply) and (e.func in ir.REDUCTIONS or e.func == "logsumexp") or isinstance(e, ir.Mmd):
+        return BATCH
+    if isinstance(e, (ir.Elbo, ir.Iwae, ir.Renyi)):
+        return EXAMPLE
+    if isinstance(e, (ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy)):
+        variables = {v for sig in ir.factor_refs(e) for v in model.factors[sig].variables}
+        if any(not model.vars[v].is_global for v in variables):
+            return EXAMPLE
+        return batch_of(model, e.body) if isinstance(e, ir.Expect) else GLOBAL
+    levels = [batch_of(model, c) for c in ir.children(e)]
+    return max(levels, key=BATCH_LEVELS.index) if levels else CONSTANT
+
+
+
 def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
     """The support and event shape of a value expression (not of functionals).
 
@@ -80,8 +152,12 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         return ir.Type("real", infer(model, e.operand).shape)
     if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
         return _infer_elementwise_n(model, e)
+    if isinstance(e, ir.Apply) and e.func in ir.EVENT_REDUCTIONS:
+        return _infer_event_reduction(model, e)
     if isinstance(e, ir.Apply):
         arg = infer(model, e.args[0])
+        if e.func in ir.LAST_AXIS_FUNCTIONS and not arg.shape:
+            raise EventAxisError(e, f"{e.func}(...) normalizes over the last event axis", e.args[0])
         if e.func == "detach":
             return arg
         if e.func in ir.REDUCTIONS or e.func == "logsumexp":
@@ -93,6 +169,10 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         return ir.Type(_RESULT_SUPPORT.get(e.func, "real"), arg.shape)
     if isinstance(e, ir.BinOp):
         left, right = infer(model, e.left), infer(model, e.right)
+        if e.op == "@":
+            for operand, t in ((e.left, left), (e.right, right)):
+                if not t.shape:
+                    raise EventAxisError(e, "'@' contracts event axes", operand)
         shape = matmul_shape(left.shape, right.shape) if e.op == "@" else broadcast(left.shape, right.shape)
         if shape is None:
             raise ShapeError(e, left.shape, right.shape)
@@ -114,6 +194,24 @@ def _infer_elementwise_n(model: ir.Model, e: ir.Apply) -> ir.Type:
     return ir.Type("positive" if positive else "real", shape)
 
 
+def _infer_event_reduction(model: ir.Model, e: ir.Apply) -> ir.Type:
+    """sum_event(e), mean_event(e): event shape (); dot(a, b): the broadcast event shape of a
+    and b without its last axis, which both must have."""
+    types = [infer(model, a) for a in e.args]
+    for arg, t in zip(e.args, types):
+        if not t.shape:
+            what = "dot(a, b) contracts the last event axis" if e.func == "dot" else \
+                f"{e.func}(...) reduces event axes"
+            raise EventAxisError(e, what, arg)
+    if e.func == "dot":
+        joined = broadcast(types[0].shape, types[1].shape)
+        if joined is None:
+            raise ShapeError(ir.BinOp("dot", e.args[0], e.args[1], span=e.span), types[0].shape, types[1].shape)
+        return ir.Type("real", joined[:-1])
+    positive = ir.within(types[0].support, "positive")
+    return ir.Type("positive" if positive else "real", ())
+
+
 def _binary_support(op: str, a: str, b: str) -> str:
     both_positive = ir.within(a, "positive") and ir.within(b, "positive")
     if op in ("+", "/") and both_positive:
@@ -125,25 +223,6 @@ def _binary_support(op: str, a: str, b: str) -> str:
     return "real"
 
 
-def per_example(e: ir.Expr, model: ir.Model | None = None) -> bool:
-    """True when ``e`` has one value per example (it mentions data or a functional outside
-    a batch reduction); False for batch-level scalars.
-
-    With ``model``, a term that involves only global variables (``var global w``), such as
-    ``KL[q(w) || p(w)]`` or ``log p(w)``, is one number for the data set, not per example."""
-    if isinstance(e, ir.Apply) and (e.func in ir.REDUCTIONS or e.func == "logsumexp"):
-        return False
-    if model is not None:
-        if isinstance(e, ir.VarRef):
-            return not model.vars[e.name].is_global
-        if isinstance(e, ir.NetCall):
-            return any(per_example(a, model) for a in e.args)
-        if isinstance(e, (ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy)):
-            variables = {v for sig in ir.factor_refs(e) for v in model.factors[sig].variables}
-            if any(not model.vars[v].is_global for v in variables):
-                return True
-            return isinstance(e, ir.Expect) and per_example(e.body, model)
-    if isinstance(e, (ir.VarRef, ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
-                      ir.Elbo, ir.Iwae, ir.Renyi)):
-        return True
-    return any(per_example(c, model) for c in ir.children(e))
+def per_example(e: ir.Expr, model: ir.Model) -> bool:
+    """True when ``e`` has one value per example (batch structure ``example``)."""
+    return batch_of(model, e) == EXAMPLE
