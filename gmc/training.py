@@ -132,6 +132,7 @@ def given_tensors(model: ir.Model, assignments, n: int) -> dict:
 def train_command(args) -> int:
     import torch
 
+    from gmc.compiler.dataflow import draws_own_batch
     from gmc.runtime import data, train
     from gmc.runtime.schedules import check_params, parse_schedule
 
@@ -143,17 +144,22 @@ def train_command(args) -> int:
     loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
     if loss_name not in model_ir.losses:
         raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: {', '.join(model_ir.losses)})")
-    var = model_ir.vars[observed_variable(model_ir, loss_name)]
     dataset = data.load_dataset(args.data)
-    train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
-    train_x = train_data[var.name]
+    if draws_own_batch(model_ir, model_ir.losses[loss_name].expr):
+        # reads no data (a GAN's generator loss): each step draws as many examples as a data batch has
+        var, train_data, test_data = None, {"examples": dataset.train}, {"examples": dataset.test}
+    else:
+        var = model_ir.vars[observed_variable(model_ir, loss_name)]
+        train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
+    train_x = next(iter(train_data.values()))
     out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
     out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(args.seed)
     params = param_overrides(model_ir, args.set)
     model = cls(compile=getattr(args, "compile", False), **params)
-    print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / {len(test_data[var.name])} "
+    print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
+          f"{len(next(iter(test_data.values())))} "
           f"held-out examples, loss '{loss_name}', {args.epochs} epochs", file=sys.stderr)
 
     def checkpoint(epoch, history):
@@ -166,7 +172,7 @@ def train_command(args) -> int:
     history = train.fit(model, loss_name, train_data, test_data, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=not args.quiet,
                         log=lambda line: print(line, file=sys.stderr), on_epoch=checkpoint, schedules=schedules)
-    sig = sampling_factor(model_ir, var.name)
+    sig = sampling_factor(model_ir, var.name) if var is not None else None
     if sig is not None:
         _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, args.seed)
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],
