@@ -91,8 +91,10 @@ class GeneratedModel(nn.Module):
         """The scalar loss ``name`` (default: the first in the file), in nats.
 
         ``inputs``: a tensor [batch, *event_shape] for each variable the loss reads, and
-        optionally overrides of params. Raises DataError for unknown, missing or misshaped
-        inputs."""
+        optionally overrides of params. A loss that reads no data but draws per-example
+        variables (a GAN's generator loss) takes ``n``, the number of draws it averages
+        (default 1); any other refuses it. Raises DataError for unknown, missing or
+        misshaped inputs, and an ``n`` that is not an integer >= 1."""
         if name is None:
             if not self.losses:
                 raise DataError(f"{type(self).__name__} defines no loss; it can be sampled and scored "
@@ -103,8 +105,8 @@ class GeneratedModel(nn.Module):
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
         n = inputs.pop("n", None)
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
-        if info.batch_from_n:
-            data["n"] = self._batch_size(f"loss '{name}' reads no data, so it", n)
+        if info.batch_from_n:  # one draw unless the caller asks for a batch
+            data["n"] = 1 if n is None else self._batch_size(f"loss '{name}' reads no data, so it", n)
         elif n is not None:
             raise DataError(f"loss '{name}' takes its batch from its data ({', '.join(info.inputs) or 'none'}); "
                             "n is not used")

@@ -42,11 +42,15 @@ def test_scalar_output_net_without_batch_axes():
     assert m.disc(torch.randn(4)).shape == ()
 
 
-def test_n_is_required_where_no_data_sets_the_batch_and_refused_elsewhere():
+def test_n_defaults_to_one_draw_where_no_data_sets_the_batch_and_is_refused_elsewhere():
     m = GAN()
-    for bad in (None, 0, -2, 1.5, True):
+    torch.manual_seed(5)
+    one = m.loss("g")
+    torch.manual_seed(5)
+    torch.testing.assert_close(one, m.loss("g", n=1), rtol=0, atol=0)
+    for bad in (0, -2, 1.5, True, None):
         with pytest.raises(DataError, match="reads no data, so it needs the number of draws"):
-            m.loss("g", **({} if bad is None else {"n": bad}))
+            m.loss("g", n=bad if bad is not None else "3")
     with pytest.raises(DataError, match="takes its batch from its data"):
         m.loss("d", x=torch.randn(3, 4), n=3)
 

@@ -119,9 +119,10 @@ def _builtin_net(model: ir.Model, net: ir.Net) -> str | None:
 
 def _forward(model: ir.Model, first: str) -> str:
     expr = model.losses[first].expr
-    inputs = ("n",) if draws_own_batch(model, expr) else data_inputs(model, expr)
+    sized = draws_own_batch(model, expr)
+    inputs = ("n",) if sized else data_inputs(model, expr)
     params = list(model.params)
-    sig = ", ".join(["self", *inputs] + (["*", *(f"{p}=None" for p in params)] if params else []))
+    sig = ", ".join(["self", *(("n=1",) if sized else inputs)] + (["*", *(f"{p}=None" for p in params)] if params else []))
     call = ", ".join([*inputs, *(f"{p}={p}" for p in params)])
     return (f"def forward({sig}):\n{_INDENT}\"\"\"The first loss, '{first}' (scalar, nats).\"\"\"\n"
             f"{_INDENT}return self.loss_{first}({call})")
