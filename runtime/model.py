@@ -103,13 +103,10 @@ class GeneratedModel(nn.Module):
         info = self.losses.get(name)
         if info is None:
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
-        n = inputs.pop("n", None)
+        n = inputs.pop("n", None) if info.batch_from_n else None
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
         if info.batch_from_n:  # one draw unless the caller asks for a batch
             data["n"] = 1 if n is None else self._batch_size(f"loss '{name}' reads no data, so it", n)
-        elif n is not None:
-            raise DataError(f"loss '{name}' takes its batch from its data ({', '.join(info.inputs) or 'none'}); "
-                            "n is not used")
         return getattr(self, info.method)(**data, **params)
 
     @staticmethod

@@ -51,7 +51,7 @@ def test_n_defaults_to_one_draw_where_no_data_sets_the_batch_and_is_refused_else
     for bad in (0, -2, 1.5, True, None):
         with pytest.raises(DataError, match="reads no data, so it needs the number of draws"):
             m.loss("g", n=bad if bad is not None else "3")
-    with pytest.raises(DataError, match="takes its batch from its data"):
+    with pytest.raises(DataError, match="does not take 'n'; it takes: x"):
         m.loss("d", x=torch.randn(3, 4), n=3)
 
 
