@@ -177,7 +177,10 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         if shape is None:
             raise ShapeError(e, left.shape, right.shape)
         return ir.Type(_binary_support(e.op, left.support, right.support), shape)
-    # functionals: one real value per example
+    if isinstance(e, ir.Expect):  # E_q[body] has the body's type (values averaged over draws of q)
+        body = infer(model, e.body)
+        return ir.Type(body.support if ir.within(body.support, "positive") else "real", body.shape)
+    # other functionals: one real value per example
     return ir.Type("real", ())
 
 

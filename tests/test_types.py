@@ -25,6 +25,8 @@ weight M: real[2, 3] = 0.25
 param c = 2.0
 p(z|A,x) = Normal(A @ x, 1)
 q(g) = Normal(0, 1)
+var w: real[3]
+r(w|x) = Normal(x, 2)
 loss matmul = mean(x @ y)
 loss dotted = mean(dot(x, y))
 loss summed = mean(sum_event(x * y))
@@ -37,6 +39,7 @@ loss matrix_matrix = mean(sum_event(A @ B))
 loss stacked = mean(sum_event(T @ x))
 loss scaled_dot = mean(dot(s * x, y))
 loss density = mean(log p(z|A,x))
+loss expected = mean(dot(E_{r(w|x)}[w], y))
 loss global_dot = E_{q(g)}[mean(dot(x, g)) + 0 * sum_event(M @ g)]
 """
 MODEL = gmc.compile_source(SOURCE, name="Typed")
@@ -86,6 +89,17 @@ def test_a_global_vector_contracts_with_each_example():
     torch.manual_seed(1)
     g = torch.randn(3)  # the one draw of q(g) per loss evaluation
     torch.testing.assert_close(value, (v["x"] @ g).mean(), rtol=1e-12, atol=1e-12)
+
+
+def test_an_expectation_keeps_the_event_shape_of_its_body():
+    """E_{r(w|x)}[w] is real[3] per example (it was typed as one number, so dot(...) rejected it)."""
+    m = MODEL()
+    v = _inputs(6, 2)
+    torch.manual_seed(4)
+    value = m.loss("expected", x=v["x"], y=v["y"])
+    torch.manual_seed(4)
+    w = v["x"] + 2 * torch.randn(6, 3)
+    torch.testing.assert_close(value, (w * v["y"]).sum(-1).mean(), rtol=1e-12, atol=1e-12)
 
 
 def _loss_type(name):
