@@ -22,6 +22,7 @@ var z: real[2]
 var global g: real[3]
 weight W: real[3, 2] = 0.5
 weight M: real[2, 3] = 0.25
+weight K: real[5, 3, 4] = Normal(0, 1)
 param c = 2.0
 p(z|A,x) = Normal(A @ x, 1)
 q(g) = Normal(0, 1)
@@ -37,6 +38,8 @@ loss matrix_vector = mean(sum_event(A @ x))
 loss vector_matrix = mean(sum_event(x @ B))
 loss matrix_matrix = mean(sum_event(A @ B))
 loss stacked = mean(sum_event(T @ x))
+loss weight_matrix = mean(sum_event(M @ B))
+loss vector_stack = mean(sum_event(x @ K))
 loss scaled_dot = mean(dot(s * x, y))
 loss density = mean(log p(z|A,x))
 loss expected = mean(dot(E_{r(w|x)}[w], y))
@@ -65,6 +68,8 @@ def _references(v, m):
         "vector_matrix": torch.einsum("bi,bij->bj", x, B).sum(-1).mean(),
         "matrix_matrix": torch.einsum("bij,bjk->bik", A, B).sum((-2, -1)).mean(),
         "stacked": torch.einsum("bkij,bj->bki", T, x).sum((-2, -1)).mean(),
+        "weight_matrix": torch.einsum("ij,bjk->bik", m.M, B).sum((-2, -1)).mean(),
+        "vector_stack": torch.einsum("bj,kjl->bkl", x, m.K).sum((-2, -1)).mean(),
         "scaled_dot": (s[:, None] * x * y).sum(-1).mean(),
         "density": D.Normal(mean_a_x, 1.0).log_prob(z).sum(-1).mean(),
     }
