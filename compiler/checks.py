@@ -201,6 +201,7 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
     shape_errors: dict[tuple, diag.Diagnostic] = {}
+    typed: dict = {}  # infer's cache: each node typed once, however deep the loss
     for node in ir.walk(loss.expr):
         # Every functional but E_{...}[...] needs the log-density of the factors it names.
         if isinstance(node, ir.Expect):
@@ -216,7 +217,7 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
     else:
         try:
-            shape = infer(model, loss.expr).shape
+            shape = infer(model, loss.expr, typed).shape
         except ShapeError:
             shape = ()  # reported below, at the node whose operands disagree
         if shape:
@@ -241,7 +242,7 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
                     node.span, type(node).__name__.lower(), ",".join(joint.outputs), ",".join(posterior.outputs)))
         elif isinstance(node, (ir.BinOp, ir.Apply)):
             try:
-                infer(model, node)
+                infer(model, node, typed)
             except ShapeError as e:
                 # each failing node once, however many of its ancestors are walked
                 shape_errors.setdefault((e.node.span, type(e).__name__), _shape_error(model, e))

@@ -130,11 +130,22 @@ def batch_of(model: ir.Model, e: ir.Expr) -> str:
     return max(levels, key=BATCH_LEVELS.index) if levels else CONSTANT
 
 
+def infer(model: ir.Model, e: ir.Expr, cache: dict | None = None) -> ir.Type:
+    """The support and event shape of an expression (of a functional: its value per example).
 
-def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
-    """The support and event shape of a value expression (not of functionals).
+    ``cache`` (id of a node -> (node, type); the node is kept so its id stays unique) lets a
+    caller that asks about every node of a tree, as the checks do, type each node once. Raises :class:`ShapeError` for operands that do
+    not fit (:class:`EventAxisError` for a function of event axes given a value with none)."""
+    if cache is None:
+        cache = {}
+    key = id(e)
+    if key not in cache:
+        cache[key] = (e, _infer_node(model, e, cache))
+    return cache[key][1]
 
-    Raises :class:`ShapeError` for operands that do not broadcast."""
+
+def _infer_node(model: ir.Model, e: ir.Expr, cache: dict) -> ir.Type:
+    """:func:`infer` of one node, its operands typed through ``cache``."""
     if isinstance(e, ir.Num):
         return ir.Type(number_support(e.value))
     if isinstance(e, ir.ConstRef):
@@ -149,13 +160,13 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         declared = model.nets[e.net].output_type(e.output)
         return ir.Type("real", declared.shape) if e.pre_activation else declared
     if isinstance(e, ir.Neg):
-        return ir.Type("real", infer(model, e.operand).shape)
+        return ir.Type("real", infer(model, e.operand, cache).shape)
     if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
-        return _infer_elementwise_n(model, e)
+        return _infer_elementwise_n(model, e, cache)
     if isinstance(e, ir.Apply) and e.func in ir.EVENT_REDUCTIONS:
-        return _infer_event_reduction(model, e)
+        return _infer_event_reduction(model, e, cache)
     if isinstance(e, ir.Apply):
-        arg = infer(model, e.args[0])
+        arg = infer(model, e.args[0], cache)
         if e.func in ir.LAST_AXIS_FUNCTIONS and not arg.shape:
             raise EventAxisError(e, f"{e.func}(...) normalizes over the last event axis", e.args[0])
         if e.func == "detach":
@@ -163,12 +174,12 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
         if e.func in ir.REDUCTIONS or e.func == "logsumexp":
             return ir.Type("real", ())
         if e.func == "xlogy":
-            return ir.Type("real", broadcast(arg.shape, infer(model, e.args[1]).shape) or arg.shape)
+            return ir.Type("real", broadcast(arg.shape, infer(model, e.args[1], cache).shape) or arg.shape)
         if e.func == "sqrt" and ir.within(arg.support, "positive"):
             return ir.Type("positive", arg.shape)
         return ir.Type(_RESULT_SUPPORT.get(e.func, "real"), arg.shape)
     if isinstance(e, ir.BinOp):
-        left, right = infer(model, e.left), infer(model, e.right)
+        left, right = infer(model, e.left, cache), infer(model, e.right, cache)
         if e.op == "@":
             for operand, t in ((e.left, left), (e.right, right)):
                 if not t.shape:
@@ -178,15 +189,15 @@ def infer(model: ir.Model, e: ir.Expr) -> ir.Type:
             raise ShapeError(e, left.shape, right.shape)
         return ir.Type(_binary_support(e.op, left.support, right.support), shape)
     if isinstance(e, ir.Expect):  # E_q[body] has the body's type (values averaged over draws of q)
-        body = infer(model, e.body)
+        body = infer(model, e.body, cache)
         return ir.Type(body.support if ir.within(body.support, "positive") else "real", body.shape)
     # other functionals: one real value per example
     return ir.Type("real", ())
 
 
-def _infer_elementwise_n(model: ir.Model, e: ir.Apply) -> ir.Type:
+def _infer_elementwise_n(model: ir.Model, e: ir.Apply, cache: dict) -> ir.Type:
     """min(a, b), max(a, b), clamp(x, lo, hi): broadcast shapes; positive when every argument is."""
-    types = [infer(model, a) for a in e.args]
+    types = [infer(model, a, cache) for a in e.args]
     shape = types[0].shape
     for arg, t in zip(e.args[1:], types[1:]):
         joined = broadcast(shape, t.shape)
@@ -197,10 +208,10 @@ def _infer_elementwise_n(model: ir.Model, e: ir.Apply) -> ir.Type:
     return ir.Type("positive" if positive else "real", shape)
 
 
-def _infer_event_reduction(model: ir.Model, e: ir.Apply) -> ir.Type:
+def _infer_event_reduction(model: ir.Model, e: ir.Apply, cache: dict) -> ir.Type:
     """sum_event(e), mean_event(e): event shape (); dot(a, b): the broadcast event shape of a
     and b without its last axis, which both must have."""
-    types = [infer(model, a) for a in e.args]
+    types = [infer(model, a, cache) for a in e.args]
     for arg, t in zip(e.args, types):
         if not t.shape:
             what = "dot(a, b) contracts the last event axis" if e.func == "dot" else \
