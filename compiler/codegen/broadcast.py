@@ -14,7 +14,7 @@ from __future__ import annotations
 from gmc.compiler import ir
 from gmc.compiler.types import ShapeError, infer
 
-_ATOM = 100  # the precedence of a name or call in the emitter's printing (codegen.emitter)
+_ATOM, _MUL = 100, 70  # precedences of a name or call and of '*' / '@' in the emitter's printing
 
 #: Functionals have one value per example.
 _PER_EXAMPLE = (ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi)
@@ -73,9 +73,9 @@ def matmul(em, e: ir.BinOp, left: tuple[str, int], right: tuple[str, int], env) 
     left_batched, right_batched = (em.is_tensor(x) and has_leading_axes(model, x, env) for x in (e.left, e.right))
     (lcode, lp), (rcode, rp) = left, right
     if not right_batched and len(b) <= 2 or not left_batched and not right_batched:
-        return f"{_wrap(lcode, lp, 70)} @ {_wrap(rcode, rp, 71)}", 70
+        return f"{_wrap(lcode, lp, _MUL)} @ {_wrap(rcode, rp, _MUL + 1)}", _MUL
     if len(a) == 1 and len(b) == 1:
-        return f"({_wrap(lcode, lp, 70)} * {_wrap(rcode, rp, 71)}).sum(-1)", _ATOM
+        return f"({_wrap(lcode, lp, _MUL)} * {_wrap(rcode, rp, _MUL + 1)}).sum(-1)", _ATOM
     if len(a) == 1:
         lcode, lp = _wrap(lcode, lp, _ATOM) + ".unsqueeze(-2)", _ATOM
     if len(b) == 1:
@@ -85,7 +85,7 @@ def matmul(em, e: ir.BinOp, left: tuple[str, int], right: tuple[str, int], env) 
         lcode, lp = _padded(lcode, lp, ra, rb - ra)
     if right_batched:
         rcode, rp = _padded(rcode, rp, rb, ra - rb)
-    code = f"({_wrap(lcode, lp, 70)} @ {_wrap(rcode, rp, 71)})"
+    code = f"({_wrap(lcode, lp, _MUL)} @ {_wrap(rcode, rp, _MUL + 1)})"
     if len(b) == 1:
         code += ".squeeze(-1)"
     if len(a) == 1:

@@ -125,9 +125,8 @@ class Emitter:
             right, rp = self.value(e.right, env)
             if e.op == "@":
                 return broadcast.matmul(self, e, (left, lp), (right, rp), env)
-            if e.op != "@":
-                left, lp = broadcast.operand(self, e.left, left, lp, e, env)
-                right, rp = broadcast.operand(self, e.right, right, rp, e, env)
+            left, lp = broadcast.operand(self, e.left, left, lp, e, env)
+            right, rp = broadcast.operand(self, e.right, right, rp, e, env)
             # ** is right-associative; - and / are not associative on the right.
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1

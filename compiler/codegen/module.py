@@ -24,7 +24,7 @@ def generate(model: ir.Model, latex: str) -> str:
     extras = Extras(model)  # filled while the losses are emitted, declared in __init__
     losses = [_loss_method(model, name, lines, extras).render() for name in model.losses]
     methods = [_init(model, extras)]
-    if model.losses:  # a model without losses only samples and scores: nn.Module's forward raises
+    if model.losses:  # without losses, GeneratedModel.forward says there is none
         methods.append(_forward(model, next(iter(model.losses))))
     for sig in model.factors:
         methods.append(_log_prob_method(model, sig, lines).render())
@@ -122,7 +122,8 @@ def _forward(model: ir.Model, first: str) -> str:
     sized = draws_own_batch(model, expr)
     inputs = ("n",) if sized else data_inputs(model, expr)
     params = list(model.params)
-    sig = ", ".join(["self", *(("n=1",) if sized else inputs)] + (["*", *(f"{p}=None" for p in params)] if params else []))
+    formal = ("n=1",) if sized else inputs  # one draw by default, as Model.loss
+    sig = ", ".join(["self", *formal] + (["*", *(f"{p}=None" for p in params)] if params else []))
     call = ", ".join([*inputs, *(f"{p}={p}" for p in params)])
     return (f"def forward({sig}):\n{_INDENT}\"\"\"The first loss, '{first}' (scalar, nats).\"\"\"\n"
             f"{_INDENT}return self.loss_{first}({call})")
