@@ -60,16 +60,20 @@ def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
 
 
 def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """numpy's matmul rule on two event shapes, or None when they do not fit: a vector
+    contracts its only axis; matrices contract a's last axis with b's second-to-last, and
+    their leading (stacked) axes broadcast."""
     if not a or not b:
         return None
+    contracted = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != contracted:
+        return None
     if len(b) == 1:
-        return a[:-1] if a[-1] == b[0] else None
-    if a[-1] != b[-2]:
-        return None
-    batch = broadcast(a[:-1] if len(a) > 1 else (), b[:-2])
-    if batch is None:
-        return None
-    return batch + (b[-1],) if len(a) > 1 else b[:-2] + (b[-1],)
+        return a[:-1]
+    if len(a) == 1:
+        return b[:-2] + b[-1:]
+    stacked = broadcast(a[:-2], b[:-2])
+    return None if stacked is None else stacked + (a[-2], b[-1])
 
 
 class ShapeError(Exception):

@@ -3,6 +3,8 @@ the event reductions, against float64 references written with explicit batch axe
 import pytest
 import torch
 import torch.distributions as D
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gmc
 from gmc.compiler import ir
@@ -132,3 +134,84 @@ def test_constants_have_no_batch_structure():
     model = compile_model(SOURCE)
     t = expr_type(model, ir.BinOp("*", ir.ParamRef("c"), ir.Num(2.0)))
     assert (t.support, t.shape, t.batch) == ("positive", (), CONSTANT)
+
+
+@st.composite
+def _matmul_operands(draw):
+    """Event shapes a, b that numpy's matmul accepts (each of rank 1 to 3), and whether each
+    operand is per example (a var) or not (a weight)."""
+    n, m, k = (draw(st.integers(1, 3)) for _ in range(3))
+    stack = draw(st.sampled_from([(), (2,)]))
+    a = draw(st.sampled_from([(n,), (m, n), stack + (m, n)]))
+    b = draw(st.sampled_from([(n,), (n, k), stack + (n, k)]))
+    return a, b, draw(st.booleans()), draw(st.booleans())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_matmul_operands(), st.sampled_from([1, 2, 7]))
+def test_matmul_contracts_event_axes_of_each_example(float64, operands, n):
+    """a @ b for every combination of vector, matrix and stacked-matrix event shapes, each
+    operand per example or a weight: the generated code equals torch.matmul applied to each
+    example's event values on their own."""
+    a, b, a_batched, b_batched = operands
+    dims = lambda shape: ", ".join(map(str, shape))  # noqa: E731
+    declare = lambda name, shape, batched: (f"var {name}: real[{dims(shape)}]" if batched  # noqa: E731
+                                            else f"weight {name}: real[{dims(shape)}] = Normal(0, 1)")
+    result = torch.matmul(torch.zeros(a), torch.zeros(b)).shape
+    term = "a @ b" if not result else "sum_event(a @ b)"
+    anchor = "var u: real\np(u) = Normal(0, 1)\n" if not (a_batched or b_batched) else ""
+    source = "\n".join([declare("a", a, a_batched), declare("b", b, b_batched), anchor,
+                        f"loss = mean({term}){' + 0 * mean(log p(u))' if anchor else ''}"])
+    model = gmc.compile_source(source, name="Matmul")()
+    g = torch.Generator().manual_seed(n)
+    values = {"a": torch.randn(n, *a, generator=g) if a_batched else model.a.detach(),
+              "b": torch.randn(n, *b, generator=g) if b_batched else model.b.detach()}
+    inputs = {k: v for k, v in values.items() if k in model.losses["loss"].inputs}
+    if anchor:
+        inputs["u"] = torch.zeros(n)
+    per_example = torch.stack([torch.matmul(values["a"][i] if a_batched else values["a"],
+                                            values["b"][i] if b_batched else values["b"]) for i in range(n)])
+    reference = per_example.reshape(n, -1).sum(-1).mean()
+    torch.testing.assert_close(model.loss("loss", **inputs), reference, rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def _broadcast_operands(draw):
+    """Event shapes a, b (rank 1 to 3) that broadcast, and whether each is per example."""
+    full = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+
+    def part():
+        rank = draw(st.integers(1, len(full)))
+        return tuple(d if draw(st.booleans()) else 1 for d in full[len(full) - rank:])
+    return part(), part(), draw(st.booleans()), draw(st.booleans())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_broadcast_operands(), st.sampled_from(["dot", "*", "-"]), st.sampled_from([1, 2, 7]))
+def test_elementwise_and_dot_pair_event_axes_per_example(float64, operands, op, n):
+    """a * b, a - b and dot(a, b) with event shapes of different ranks, each operand per
+    example or a weight: equal to the operation on each example's event values."""
+    a, b, a_batched, b_batched = operands
+    dims = lambda shape: ", ".join(map(str, shape))  # noqa: E731
+    declare = lambda name, shape, batched: (f"var {name}: real[{dims(shape)}]" if batched  # noqa: E731
+                                            else f"weight {name}: real[{dims(shape)}] = Normal(0, 1)")
+    term = "dot(a, b)" if op == "dot" else f"a {op} b"
+    anchor = "var u: real\np(u) = Normal(0, 1)\n" if not (a_batched or b_batched) else ""
+    result_rank = len(torch.broadcast_shapes(a, b)) - (op == "dot")
+    summed = f"sum_event({term})" if result_rank else term
+    source = "\n".join([declare("a", a, a_batched), declare("b", b, b_batched), anchor,
+                        f"loss = mean({summed}){' + 0 * mean(log p(u))' if anchor else ''}"])
+    model = gmc.compile_source(source, name="Pairs")()
+    g = torch.Generator().manual_seed(n)
+    values = {"a": torch.randn(n, *a, generator=g) if a_batched else model.a.detach(),
+              "b": torch.randn(n, *b, generator=g) if b_batched else model.b.detach()}
+    inputs = {k: v for k, v in values.items() if k in model.losses["loss"].inputs}
+    if anchor:
+        inputs["u"] = torch.zeros(n)
+    apply = {"dot": lambda x, y: (x * y).sum(-1), "*": torch.mul, "-": torch.sub}[op]
+    per_example = [apply(values["a"][i] if a_batched else values["a"], values["b"][i] if b_batched else values["b"])
+                   for i in range(n)]
+    reference = torch.stack([v.sum() for v in per_example]).mean()
+    torch.testing.assert_close(model.loss("loss", **inputs), reference, rtol=1e-12, atol=1e-12)
