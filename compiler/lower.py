@@ -550,7 +550,8 @@ class _Lowering:
             self.error(diag.bad_arguments(e.span, f"factor '{e.func}(...)'",
                                           "a factor is not a value; use log p(...), E_{q(...)}[...] or KL[...]."))
             return None
-        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.EVENT_REDUCTIONS, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
+        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.EVENT_REDUCTIONS, *ir.REDUCTIONS,
+                 *(_ESTIMATORS if scope is None else ())]
         self.error(diag.unknown_function(e.func_span, e.func, known))
         return None
 

@@ -138,8 +138,9 @@ def infer(model: ir.Model, e: ir.Expr, cache: dict | None = None) -> ir.Type:
     """The support and event shape of an expression (of a functional: its value per example).
 
     ``cache`` (id of a node -> (node, type); the node is kept so its id stays unique) lets a
-    caller that asks about every node of a tree, as the checks do, type each node once. Raises :class:`ShapeError` for operands that do
-    not fit (:class:`EventAxisError` for a function of event axes given a value with none)."""
+    caller that asks about every node of a tree, as the checks do, type each node once.
+    Raises :class:`ShapeError` for operands that do not fit (:class:`EventAxisError` for a
+    function of event axes given a value with none)."""
     if cache is None:
         cache = {}
     key = id(e)

@@ -140,7 +140,8 @@ def train_command(args) -> int:
     text, filename, model_ir, cls = _compile(args.file)
     check_params(schedules, model_ir.params)
     if not model_ir.losses:
-        raise DataError(f"{filename} defines no loss: there is nothing to train (it can be sampled and scored from Python)")
+        raise DataError(f"{filename} defines no loss: there is nothing to train "
+                        "(it can be sampled and scored from Python)")
     loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
     if loss_name not in model_ir.losses:
         raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: {', '.join(model_ir.losses)})")
