@@ -21,7 +21,7 @@ from gmc.compiler import estimation, ir
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.flow_checks import check_loss_flow
-from gmc.compiler.types import ShapeError, broadcast, constant_value, infer, per_example
+from gmc.compiler.types import EventAxisError, ShapeError, broadcast, constant_value, infer, per_example
 
 
 def check(model: ir.Model) -> ir.Model:
@@ -137,7 +137,7 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
         try:
             t = infer(model, value)
         except ShapeError as e:
-            errors.append(diag.incompatible_shapes(e.node.span, e.node.op, e.left, e.right))
+            errors.append(_shape_error(model, e))
             continue
         spec = family.param(pname)
         needed = spec.support
@@ -219,6 +219,8 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
+    shape_errors: dict[tuple, diag.Diagnostic] = {}
+    typed: dict = {}  # infer's cache: each node typed once, however deep the loss
     for node in ir.walk(loss.expr):
         # Every functional but E_{...}[...] needs the log-density of the factors it names.
         if isinstance(node, ir.Expect):
@@ -232,6 +234,13 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
                                                                    str(model.vars[blocking].type)))
     if per_example(loss.expr, model):
         errors.append(diag.loss_not_scalar(loss.expr.span, loss.name))
+    else:
+        try:
+            shape = infer(model, loss.expr, typed).shape
+        except ShapeError:
+            shape = ()  # reported below, at the node whose operands disagree
+        if shape:
+            errors.append(diag.loss_has_event_axes(loss.expr.span, loss.name, shape))
     for node in ir.walk(loss.expr):
         errors += estimation.check(model, node)
         if isinstance(node, (ir.KL, ir.CrossEntropy, ir.Mmd)):
@@ -250,9 +259,24 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
             elif not latent <= set(joint.outputs):
                 errors.append(diag.functional_over_different_variables(
                     node.span, type(node).__name__.lower(), ",".join(joint.outputs), ",".join(posterior.outputs)))
-        elif isinstance(node, ir.BinOp) or isinstance(node, ir.Apply) and node.func in ir.ELEMENTWISE_N:
+        elif isinstance(node, (ir.BinOp, ir.Apply)):
             try:
-                infer(model, node)
+                infer(model, node, typed)
             except ShapeError as e:
-                errors.append(diag.incompatible_shapes(e.node.span, e.node.op, e.left, e.right))
-    return errors
+                # each failing node once, however many of its ancestors are walked
+                shape_errors.setdefault((e.node.span, type(e).__name__), _shape_error(model, e))
+    return errors + list(shape_errors.values())
+
+
+def _shape_error(model: ir.Model, e: ShapeError) -> diag.Diagnostic:
+    """The diagnostic of a :class:`ShapeError` from :func:`infer`."""
+    if isinstance(e, EventAxisError):
+        try:
+            operand = str(infer(model, e.operand))
+        except ShapeError:
+            operand = "a value without event axes"
+        return diag.no_event_axis(e.operand.span, e.what, f"{operand}, one value per example"
+                                  if per_example(e.operand, model) else operand)
+    if isinstance(e.node, ir.BinOp) and e.node.op == "@":
+        return diag.matmul_axes(e.node.span, e.left, e.right)
+    return diag.incompatible_shapes(e.node.span, e.node.op, e.left, e.right)

@@ -15,6 +15,15 @@ def data_inputs(model: ir.Model, expr: ir.Expr) -> tuple[str, ...]:
     return tuple(v for v in model.vars if v in needed)
 
 
+def draws_own_batch(model: ir.Model, expr: ir.Expr) -> bool:
+    """True when a loss reads no data yet draws per-example (non-global) variables, as a GAN
+    generator's ``-mean(E_{p(xg,z)}[log(sigmoid(disc(xg)))])``: its batch size is not set by
+    any input, so the caller gives it (``m.loss("g", n=128)``, ``gmc train`` its batch size)."""
+    if data_inputs(model, expr):
+        return False
+    return any(not model.vars[v].is_global for sig in ir.factor_refs(expr) for v in model.factors[sig].variables)
+
+
 def _sampled(model: ir.Model, sig: str, bound: frozenset[str]) -> tuple[set[str], frozenset[str]]:
     """(inputs that sampling ``sig`` needs, bound variables afterwards)."""
     f = model.factors[sig]

@@ -317,9 +317,34 @@ def shape_mismatch(span: Span, what: str, got: tuple[int, ...], variable: str, e
 
 
 def incompatible_shapes(span: Span, op: str, left: tuple[int, ...], right: tuple[int, ...]) -> Diagnostic:
-    hint = ("'@' needs the last dimension of the left operand to equal the first of the right." if op == "@" else
-            "Each trailing dimension must be equal, or 1 on one side.")
-    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.", hint)
+    return _error(span, f"Shapes {_shape(left)} and {_shape(right)} do not broadcast under '{op}'.",
+                  "Each trailing dimension must be equal, or 1 on one side.")
+
+
+def matmul_axes(span: Span, left: tuple[int, ...], right: tuple[int, ...]) -> Diagnostic:
+    """'@' on event shapes whose contracted axes (or leading event axes) disagree."""
+    contracted = right[0] if len(right) == 1 else right[-2]
+    if left[-1] != contracted:
+        which = "only" if len(right) == 1 else "second-to-last"
+        detail = (f"the left operand's last event axis has size {left[-1]} (event shape {_shape(left)}), "
+                  f"but the right operand's {which} event axis has size {contracted} (event shape {_shape(right)}).")
+    else:
+        detail = (f"the leading event axes {_shape(left[:-2])} and {_shape(right[:-2])} of the operands "
+                  f"(event shapes {_shape(left)} and {_shape(right)}) do not broadcast.")
+    return _error(span, f"'@' contracts event axes, and they disagree: {detail}",
+                  "Batch axes are never contracted: each example's value is multiplied on its own.")
+
+
+def no_event_axis(span: Span, what: str, support_type: str) -> Diagnostic:
+    """A function of event axes (softmax, dot, sum_event, '@') given a value with none."""
+    return _error(span, f"{what}, but this operand is {support_type}: it has no event axis, only the batch axis.",
+                  "Batch axes never mix with event axes: reduce over the batch with mean(...) or sum(...), "
+                  "or scale by a per-example scalar with '*'.")
+
+
+def loss_has_event_axes(span: Span, name: str, shape: tuple[int, ...]) -> Diagnostic:
+    return _error(span, f"Loss '{name}' has event shape {_shape(shape)}, but a loss is one number.",
+                  "Reduce the event axes first, with sum_event(...), mean_event(...) or dot(a, b).")
 
 
 def invalid_constant_parameter(span: Span, family: str, parameter: str, needed: str, value: float) -> Diagnostic:
@@ -367,12 +392,6 @@ def vimco_needs_particles(span: Span, k: int) -> Diagnostic:
 def baseline_without_score_function(span: Span, method: str) -> Diagnostic:
     return _error(span, f"A baseline applies to the score-function estimator only, not to estimator={method}.",
                   "Remove 'baseline=...' or use estimator=reinforce.")
-
-
-# ---- warnings --------------------------------------------------------------------------
-
-def no_loss(span: Span) -> Diagnostic:
-    return _error(span, "The program defines no loss.", "Add one, e.g. loss = mean(-elbo(p(x,z), q(z|x))).")
 
 
 # ---- declarations (more) -----------------------------------------------------------------

@@ -283,6 +283,11 @@ ELEMENTWISE = ("exp", "log", "softplus", "sigmoid", "tanh", "relu", "softmax", "
 REDUCTIONS = ("mean", "sum")
 #: Element-wise functions of several arguments, by arity: min(a, b), max(a, b), clamp(x, lo, hi).
 ELEMENTWISE_N = {"min": 2, "max": 2, "clamp": 3}
+#: Per-example reductions over event axes, by arity (not over the batch, unlike REDUCTIONS):
+#: sum_event(e) and mean_event(e) over every event axis, dot(a, b) over the last one.
+EVENT_REDUCTIONS = {"sum_event": 1, "mean_event": 1, "dot": 2}
+#: Functions that act along the last event axis, so their argument needs one.
+LAST_AXIS_FUNCTIONS = ("softmax", "log_softmax")
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

@@ -82,6 +82,8 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
             return f"{{{expr(model, e.left, 4)}}}^{{{expr(model, e.right)}}}"
         op = {"*": r" \cdot " if _needs_dot(e) else r"\,", "@": " ", "+": " + ", "-": " - "}[e.op]
         return _group(f"{left}{op}{right}", prec, parent)
+    if isinstance(e, ir.Apply) and e.func == "dot":  # per example, over the last event axis
+        return rf"\langle {expr(model, e.args[0])}, {expr(model, e.args[1])} \rangle"
     if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
         args = ", ".join(expr(model, a) for a in e.args)
         name = {"min": r"\min", "max": r"\max"}.get(e.func, r"\mathrm{" + e.func + "}")

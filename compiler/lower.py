@@ -112,8 +112,6 @@ class _Lowering:
         for s in statements:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
-        if not self.model.losses and not self.errors:
-            self.errors.append(diag.no_loss(_end_of_file(self.program.source)))
         return self.model
 
     def error(self, d: diag.Diagnostic) -> None:
@@ -537,10 +535,11 @@ class _Lowering:
                 return None
             arg = self.expr(e.args[0], scope)
             return None if arg is None else ir.Apply(e.func, (arg,), span=e.span)
-        if e.func in ir.ELEMENTWISE_N:
-            arity = ir.ELEMENTWISE_N[e.func]
+        if e.func in ir.ELEMENTWISE_N or e.func in ir.EVENT_REDUCTIONS:
+            arity = {**ir.ELEMENTWISE_N, **ir.EVENT_REDUCTIONS}[e.func]
             if len(e.args) != arity or e.keywords or e.given is not None:
-                form = "clamp(x, low, high)" if e.func == "clamp" else f"{e.func}(a, b)"
+                form = {"clamp": "clamp(x, low, high)", "sum_event": "sum_event(e)",
+                        "mean_event": "mean_event(e)"}.get(e.func, f"{e.func}(a, b)")
                 self.error(diag.bad_arguments(e.span, f"{e.func}(...)", f"write {form}."))
                 return None
             args = [self.expr(a, scope) for a in e.args]
@@ -551,7 +550,8 @@ class _Lowering:
             self.error(diag.bad_arguments(e.span, f"factor '{e.func}(...)'",
                                           "a factor is not a value; use log p(...), E_{q(...)}[...] or KL[...]."))
             return None
-        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.REDUCTIONS, *(_ESTIMATORS if scope is None else ())]
+        known = [*m.nets, *ir.ELEMENTWISE, *ir.ELEMENTWISE_N, *ir.EVENT_REDUCTIONS, *ir.REDUCTIONS,
+                 *(_ESTIMATORS if scope is None else ())]
         self.error(diag.unknown_function(e.func_span, e.func, known))
         return None
 
@@ -669,12 +669,6 @@ class _Scope:
 
     def __init__(self, given, outputs, signature):
         self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
-
-
-def _end_of_file(source: str) -> ast.Span:
-    """The position just after the last non-empty line (where a missing statement belongs)."""
-    lines = source.rstrip("\n").splitlines() or [""]
-    return ast.Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 1)
 
 
 def _text(source: str, span: ast.Span) -> str:

@@ -149,6 +149,7 @@ KILL_HOOK = "GMC_TEST_KILL_AFTER_EPOCH"
 def train_command(args) -> int:
     import torch
 
+    from gmc.compiler.dataflow import draws_own_batch
     from gmc.runtime import data, train
     from gmc.runtime.errors import TrainingError
     from gmc.runtime.run_folder import claimed_folder
@@ -176,14 +177,21 @@ def train_command(args) -> int:
         settings = {k: v if getattr(args, k, None) is None else getattr(args, k) for k, v in TRAIN_DEFAULTS.items()}
         schedules = tuple(parse_schedule(s) for s in getattr(args, "schedule", None) or ())
         check_params(schedules, model_ir.params)
+        if not model_ir.losses:
+            raise DataError(f"{filename} defines no loss: there is nothing to train "
+                            "(it can be sampled and scored from Python)")
         loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
         if loss_name not in model_ir.losses:
             raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: "
                             f"{', '.join(model_ir.losses)})")
-        var = model_ir.vars[observed_variable(model_ir, loss_name)]
         dataset = data.load_dataset(args.data)
-        train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
-        train_x = train_data[var.name]
+        if draws_own_batch(model_ir, model_ir.losses[loss_name].expr):
+            # reads no data (a GAN's generator loss): each step draws as many examples as a data batch has
+            var, train_data, test_data = None, {"examples": dataset.train}, {"examples": dataset.test}
+        else:
+            var = model_ir.vars[observed_variable(model_ir, loss_name)]
+            train_data, test_data = observed_tensors(model_ir, loss_name, dataset, f"--data {args.data}")
+        train_x = next(iter(train_data.values()))
 
         torch.manual_seed(settings["seed"])
         params = param_overrides(model_ir, args.set)
@@ -193,7 +201,7 @@ def train_command(args) -> int:
             model.load_state_dict(state["state_dict"])
         done = _epochs_done(state)
         print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
-              f"{len(test_data[var.name])} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
+              f"{len(next(iter(test_data.values())))} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
               + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
         saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
@@ -221,7 +229,7 @@ def train_command(args) -> int:
                     "from before the first epoch (the initial ones), with an empty metrics.json")
             raise TrainingError(f"{exc} Saved in {out}: model.pt holds the last good parameters, {kept}; "
                                 f"'gmc train FILE --resume {out} --lr LR' continues from there.") from None
-        sig = sampling_factor(model_ir, var.name)
+        sig = sampling_factor(model_ir, var.name) if var is not None else None
         if sig is not None:
             _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],

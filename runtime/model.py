@@ -8,6 +8,7 @@ call; the generated methods themselves are straight-line torch with no checks.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import NamedTuple
 
 import torch
@@ -29,8 +30,11 @@ class FactorInfo(NamedTuple):
 
 
 class LossInfo(NamedTuple):
+    """``batch_from_n``: the loss reads no data and draws its own batch; the caller gives its size n."""
+
     method: str
     inputs: tuple[str, ...]
+    batch_from_n: bool = False
 
 
 class GeneratedModel(nn.Module):
@@ -82,24 +86,47 @@ class GeneratedModel(nn.Module):
 
         cls.__init__ = __init__
 
+    def forward(self, *args, **kwargs):
+        """Overridden by generated classes with their first loss; a model without losses has none."""
+        raise DataError(f"{type(self).__name__} defines no loss, so it has no forward(); use sample(...) and "
+                        "log_prob(...)")
+
     # ---- API ---------------------------------------------------------------------------
     def loss(self, name: str | None = None, **inputs) -> torch.Tensor:
         """The scalar loss ``name`` (default: the first in the file), in nats.
 
         ``inputs``: a tensor [batch, *event_shape] for each variable the loss reads, and
-        optionally overrides of params. Raises DataError for unknown, missing or misshaped
-        inputs."""
+        optionally overrides of params. A loss that reads no data but draws per-example
+        variables (a GAN's generator loss) takes ``n``, the number of draws it averages
+        (default 1); any other refuses it. Raises DataError for unknown, missing or
+        misshaped inputs, and an ``n`` that is not an integer >= 1."""
         if name is None:
+            if not self.losses:
+                raise DataError(f"{type(self).__name__} defines no loss; it can be sampled and scored "
+                                "(sample(...), log_prob(...))")
             name = next(iter(self.losses))
         info = self.losses.get(name)
         if info is None:
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
+        n = inputs.pop("n", None) if info.batch_from_n else None
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
         for key, tensor in data.items():
             if tensor.numel() == 0:  # the mean over no examples would be NaN
                 raise DataError(f"loss '{name}' got an empty batch: '{key}' has shape {list(tensor.shape)}; "
                                 "a loss averages over at least one example")
+        if info.batch_from_n:  # one draw unless the caller asks for a batch
+            data["n"] = 1 if n is None else self._batch_size(f"loss '{name}' reads no data, so it", n)
         return getattr(self, info.method)(**data, **params)
+
+    @staticmethod
+    def _batch_size(what: str, n) -> int:
+        try:
+            size = None if isinstance(n, bool) else operator.index(n)
+        except TypeError:
+            size = None
+        if size is None or size < 1:
+            raise DataError(f"{what} needs the number of draws, an integer n >= 1, e.g. n=128; got {n!r}")
+        return size
 
     def log_prob(self, factor: str, **values) -> torch.Tensor:
         """log density of ``factor`` (e.g. ``"p(x|z)"``) at ``values``: shape [batch], nats."""

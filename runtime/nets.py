@@ -74,7 +74,7 @@ class MLP(nn.Module):
             return h
         shape = self.output_shapes[i]
         if len(shape) != 1:
-            h = h.reshape(*h.shape[:-1], *shape)
+            h = h.reshape(h.shape[:-1] + shape)  # shape () (a scalar output) drops the last axis
         mapping = self.output_maps[i] if mapped else None
         return h if mapping is None else mapping(h)
 

@@ -332,6 +332,13 @@ def _loss_function(model, loss_name, train, test):
     if not isinstance(model, GeneratedModel) or loss_name not in type(model).losses:
         return generic
     info = type(model).losses[loss_name]
+    if info.batch_from_n:  # reads no data: as many draws per step as the batch has examples
+        method = getattr(model, info.method)
+
+        def draws(**batch):
+            params = {k: v for k, v in batch.items() if k in model.param_defaults}
+            return method(n=len(next(v for k, v in batch.items() if k not in params)), **params)
+        return draws, train, test
     checked = []
     for data in (train, test):
         tensors, params = model._split_inputs(f"loss '{loss_name}'", info.inputs, data)

@@ -164,3 +164,38 @@ def test_reparameterized_gradients_pass_gradcheck():
         torch.manual_seed(0)
         return model.sample("q(z|m,s)", m=m, s=s)["z"]
     assert torch.autograd.gradcheck(sampled, (m, s))
+
+
+POINT_MASSES = gmc.compile_source("""
+var z: real
+var v: real[2]
+var a: real[2]
+var b: real[2]
+q(z) = Normal(0, 1)
+p(z) = Deterministic(0)
+d(z) = Deterministic(0)
+e(z) = Deterministic(1)
+u(v|a) = Deterministic(a)
+w(v|b) = Deterministic(b)
+loss density_point = mean(KL[q(z) || p(z)])
+loss point_density = mean(KL[p(z) || q(z)])
+loss same_points = mean(KL[p(z) || d(z)])
+loss other_points = mean(KL[p(z) || e(z)])
+loss tensor_points = sum(KL[u(v|a) || w(v|b)])
+""", name="PointMasses")
+
+
+def test_point_mass_divergences_follow_the_definition():
+    """KL between a point mass and a density is +inf both ways (they are mutually singular;
+    it was -H[Normal] = -1.4189 and -log N(0; 0, 1) = 0.9189); between point masses 0 at equal
+    values, else +inf, decided per element for tensors."""
+    m = POINT_MASSES()
+    assert m.loss("density_point", n=3).item() == math.inf
+    assert m.loss("point_density", n=3).item() == math.inf
+    assert m.loss("same_points", n=3).item() == 0.0
+    assert m.loss("other_points", n=3).item() == math.inf
+    a = torch.tensor([[1.0, 2.0], [3.0, -0.0]])
+    per_row = [m.loss("tensor_points", a=a[i:i + 1], b=b[i:i + 1]).item()
+               for b in (torch.tensor([[1.0, 2.0], [3.0, 0.0]]), torch.tensor([[1.0, 2.5], [3.0, 1e-300]]))
+               for i in range(2)]
+    assert per_row == [0.0, 0.0, math.inf, math.inf]

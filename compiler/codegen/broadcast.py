@@ -14,7 +14,7 @@ from __future__ import annotations
 from gmc.compiler import ir
 from gmc.compiler.types import ShapeError, infer
 
-_ATOM = 100  # the precedence of a name or call in the emitter's printing (codegen.emitter)
+_ATOM, _MUL = 100, 70  # precedences of a name or call and of '*' / '@' in the emitter's printing
 
 #: Functionals have one value per example.
 _PER_EXAMPLE = (ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi)
@@ -32,19 +32,69 @@ def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:
                         f"+{gap} event axis(es) to broadcast against {leaf.outputs[0]}")
 
 
-def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple[str, int]:
+def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.Expr, env) -> tuple[str, int]:
     """(code, precedence) of an element-wise operand, with singleton axes after its batch axes
     when it has fewer event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
-    if not em.is_tensor(e) or not has_leading_axes(em.model, e, env):
-        return code, prec
     try:
-        rank = len(infer(em.model, e).shape)
-        gap = len(infer(em.model, whole).shape) - rank
+        return to_rank(em, e, code, prec, len(infer(em.model, whole).shape), env)
     except ShapeError:
         return code, prec
+
+
+def to_rank(em, e: ir.Expr, code: str, prec: int, rank: int, env) -> tuple[str, int]:
+    """(code, precedence) of ``e`` with singleton axes after its batch axes up to ``rank``
+    event axes; unchanged when it has that many, or no batch axes to keep apart."""
+    if not em.is_tensor(e) or not has_leading_axes(em.model, e, env):
+        return code, prec
+    own = len(infer(em.model, e).shape)
+    return _padded(code, prec, own, rank - own)
+
+
+def _padded(code: str, prec: int, rank: int, gap: int) -> tuple[str, int]:
+    """``code`` (a value with ``rank`` event axes) with ``gap`` singleton axes inserted in front
+    of its event axes."""
     if gap <= 0:
         return code, prec
     return (code if prec >= _ATOM else f"({code})") + f".unsqueeze({-rank - 1})" * gap, _ATOM
+
+
+def matmul(em, e: ir.BinOp, left: tuple[str, int], right: tuple[str, int], env) -> tuple[str, int]:
+    """(code, precedence) of ``a @ b`` contracting event axes only (numpy's matmul rule on the
+    event shapes; docs/language.md): batch axes stay batch axes whichever operand has them.
+
+    torch's own ``@`` is already right when the right operand has no batch axes and at most
+    two event axes (``x @ W`` for ``x: real[D]`` and a weight ``W: real[D, K]``), so that case
+    is emitted as written. Otherwise vectors are made matrices (a row ``[1, n]`` on the left,
+    a column ``[n, 1]`` on the right), the operand with fewer event axes gets singleton axes
+    after its batch axes, and the added axes are squeezed out of the product; two vectors
+    give ``(a * b).sum(-1)``."""
+    model = em.model
+    a, b = infer(model, e.left).shape, infer(model, e.right).shape
+    left_batched, right_batched = (em.is_tensor(x) and has_leading_axes(model, x, env) for x in (e.left, e.right))
+    (lcode, lp), (rcode, rp) = left, right
+    if not right_batched and len(b) <= 2 or not left_batched and not right_batched:
+        return f"{_wrap(lcode, lp, _MUL)} @ {_wrap(rcode, rp, _MUL + 1)}", _MUL
+    if len(a) == 1 and len(b) == 1:
+        return f"({_wrap(lcode, lp, _MUL)} * {_wrap(rcode, rp, _MUL + 1)}).sum(-1)", _ATOM
+    if len(a) == 1:
+        lcode, lp = _wrap(lcode, lp, _ATOM) + ".unsqueeze(-2)", _ATOM
+    if len(b) == 1:
+        rcode, rp = _wrap(rcode, rp, _ATOM) + ".unsqueeze(-1)", _ATOM
+    ra, rb = max(len(a), 2), max(len(b), 2)
+    if left_batched:
+        lcode, lp = _padded(lcode, lp, ra, rb - ra)
+    if right_batched:
+        rcode, rp = _padded(rcode, rp, rb, ra - rb)
+    code = f"({_wrap(lcode, lp, _MUL)} @ {_wrap(rcode, rp, _MUL + 1)})"
+    if len(b) == 1:
+        code += ".squeeze(-1)"
+    if len(a) == 1:
+        code += ".squeeze(-1)" if len(b) == 1 else ".squeeze(-2)"
+    return code, _ATOM
+
+
+def _wrap(code: str, prec: int, needed: int) -> str:
+    return code if prec >= needed else f"({code})"
 
 
 def has_leading_axes(model: ir.Model, e: ir.Expr, env) -> bool:

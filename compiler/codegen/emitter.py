@@ -128,15 +128,18 @@ class Emitter:
             prec = _BINARY_PRECEDENCE[e.op]
             left, lp = self.value(e.left, env)
             right, rp = self.value(e.right, env)
-            if e.op != "@":
-                left, lp = broadcast.operand(self, e.left, left, lp, e, env)
-                right, rp = broadcast.operand(self, e.right, right, rp, e, env)
+            if e.op == "@":
+                return broadcast.matmul(self, e, (left, lp), (right, rp), env)
+            left, lp = broadcast.operand(self, e.left, left, lp, e, env)
+            right, rp = broadcast.operand(self, e.right, right, rp, e, env)
             # ** is right-associative; - and / are not associative on the right.
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
             return f"{_wrap(left, lp, left_needed)} {e.op} {_wrap(right, rp, right_needed)}", prec
         if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:
             return self.elementwise_n(e, env), _ATOM
+        if isinstance(e, ir.Apply) and e.func in ir.EVENT_REDUCTIONS:
+            return self.event_reduction(e, env), _ATOM
         if isinstance(e, ir.Apply):
             args = []
             for a in e.args:
@@ -172,6 +175,18 @@ class Emitter:
         codes = [c if t else f"torch.as_tensor({c}, dtype={env.ref}.dtype, device={env.ref}.device)"
                  for c, t in zip(codes, tensors)]
         return _TORCH_FUNCTIONS_N[e.func].format(*codes)
+
+    def event_reduction(self, e: ir.Apply, env: Env) -> str:
+        """``sum_event``/``mean_event`` over every event axis of their argument, ``dot`` over the
+        last axis of its broadcast operands: per example, never over batch axes."""
+        if e.func == "dot":
+            rank = len(infer(self.model, e).shape) + 1
+            a, b = (broadcast.to_rank(self, x, *self.value(x, env), rank, env) for x in e.args)
+            return f"({_wrap(a[0], a[1], _MUL)} * {_wrap(b[0], b[1], _MUL + 1)}).sum(-1)"
+        code, _ = self.value(e.args[0], env)
+        rank = len(infer(self.model, e.args[0]).shape)
+        dims = "-1" if rank == 1 else "(" + ", ".join(str(-i) for i in range(rank, 0, -1)) + ")"
+        return f"{_receiver(code)}.{e.func.removesuffix('_event')}({dims})"
 
     def is_tensor(self, e: ir.Expr) -> bool:
         return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy,

@@ -219,9 +219,23 @@ def _kl(first: str, first_key, second: str, second_key) -> Derivation | None:
     return _with_penalty(value, references, first, q, second, p)
 
 
+#: Families whose distribution is a point mass (singular with respect to any density).
+_POINT_MASSES = {"Deterministic"}
+
+
 def _singular(first: str, second: str) -> Derivation | None:
-    """+inf when q puts mass where p has none, judged from the declared supports."""
+    """+inf when q puts mass where p has none, judged from the declared supports.
+
+    A point mass (Deterministic) and a continuous density are mutually singular: the point
+    has Lebesgue measure 0, and the density's mass lies off the point, so KL is +inf in both
+    directions (Cover & Thomas 2006, eq. 8.47 needs q << p). Two point masses are decided
+    by Deterministic's own KL rule (0 at equal values, else +inf)."""
     a, b = FAMILIES[first].support, FAMILIES[second].support
+    point_q, point_p = first in _POINT_MASSES, second in _POINT_MASSES
+    if point_q != point_p and a not in _DISCRETE and b not in _DISCRETE:
+        mass, density = (first, second) if point_q else (second, first)
+        return Derivation(sp.oo, ("mutually singular measures",),
+                          f"{mass} is a point mass and {density} a continuous density: KL is +inf")
     if (a in _DISCRETE) != (b in _DISCRETE):
         return Derivation(sp.oo, ("mutually singular measures",),
                           f"{first} is {'discrete' if a in _DISCRETE else 'continuous'} and {second} is not: "

@@ -138,6 +138,14 @@ class support_escapes(sp.Function):
 
     nargs = 5
 
+    @classmethod
+    def eval(cls, value, q_low, q_high, p_low, p_high):
+        # Decided at compile time when every bound is a number (two constant point masses).
+        bounds = (q_low, q_high, p_low, p_high)
+        if all(b.is_comparable or b.is_infinite for b in bounds):
+            return sp.oo if bool(q_low < p_low) or bool(q_high > p_high) else value
+        return None
+
     def _latex(self, printer):
         value, a, b, c, d = (printer._print(x) for x in self.args)
         return r"%s + \infty \cdot \left[%s < %s \lor %s > %s\right]" % (value, a, c, b, d)

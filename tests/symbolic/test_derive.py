@@ -143,6 +143,30 @@ def test_point_masses_diverge_unless_equal():
     assert value.tolist() == [0.0, float("inf")]
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if _continuous(c)], ids=lambda c: c.id)
+def test_point_mass_and_density_are_mutually_singular(case):
+    """A point mass and a continuous density: KL = +inf both ways (q << p fails; Cover & Thomas
+    2006, eq. 8.47), and so does CE; it was E_q[log q] = -H[q] (negative) and -log p(value)."""
+    point = generic_params("Deterministic", prefix="d")
+    density = generic_params(case.family, prefix="c")
+    for derived in (symbolic.kl("Deterministic", point, case.family, density),
+                    symbolic.kl(case.family, density, "Deterministic", point),
+                    symbolic.cross_entropy("Deterministic", point, case.family, density),
+                    symbolic.cross_entropy(case.family, density, "Deterministic", point)):
+        assert derived is not None and derived.expr == float("inf"), derived
+
+
+def test_point_mass_against_itself_is_zero_elementwise():
+    """KL[Deterministic(a) || Deterministic(b)] per element: 0 where a == b, +inf elsewhere,
+    including at equal infinities' neighbours and signed zeros (-0.0 == 0.0)."""
+    derived = symbolic.kl("Deterministic", generic_params("Deterministic", prefix="q"),
+                          "Deterministic", generic_params("Deterministic", prefix="p"))
+    a = torch.tensor([[0.0, -0.0], [3.0, 1e-300]], dtype=torch.float64)
+    b = torch.tensor([[0.0, 0.0], [3.0 + 1e-12, 0.0]], dtype=torch.float64)
+    value = evaluate(derived.expr, {"q": {"value": a}, "p": {"value": b}})
+    assert value.tolist() == [[0.0, 0.0], [float("inf"), float("inf")]]
+
+
 @pytest.mark.parametrize("q,p", [(q, p) for q, p in PAIRS if q.family == p.family], ids=lambda c: c.id)
 def test_cross_entropy_is_entropy_plus_kl(q, p):
     """CE[q || p] = H[q] + KL[q || p] (Cover & Thomas 2006, eq. 2.90), against torch's pieces."""

@@ -260,7 +260,7 @@ class Estimators(rt.GeneratedModel):
         log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z_sg)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
         # estimators.gm:21  loss forced = -mean(E_{q(z|x,y), estimator=reinforce, baseline=none}[log p(x|z,y)]) + 0 * mean(y @ y)
         expect_q_sf = log_p_x_given_z_y + log_p_x_given_z_y.detach() * (log_q_z_given_x_y - log_q_z_given_x_y.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
-        return -expect_q_sf.mean() + 0 * (y @ y).mean()
+        return -expect_q_sf.mean() + 0 * ((y * y).sum(-1)).mean()
 
     def loss_info(self, x, y, *, C=None):
         """Loss 'info': a scalar, in nats."""
