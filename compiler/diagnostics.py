@@ -376,6 +376,19 @@ def repeated_variable(span: Span, variable: str, where: str) -> Diagnostic:
                   "List each variable once.")
 
 
+def reserved_name(span: Span, what: str, name: str, reason: str) -> Diagnostic:
+    """A declared name the generated Python cannot use (see gmc.compiler.names); ``reason``
+    completes "it ..."."""
+    suggestion = (name.strip("_") or "v") + "_"
+    return _error(span, f"The {what} name '{name}' cannot be used: it {reason}.",
+                  f"Rename it, e.g. '{suggestion}'.")
+
+
+def method_name_clash(span: Span, signature: str, method: str, other: str) -> Diagnostic:
+    return _error(span, f"The factor {signature} would get the generated method '{method}', which {other} has "
+                        "already.", "Rename one of the two factors or their variables.")
+
+
 # ---- data flow in losses -----------------------------------------------------------------
 
 def unsupplied_variable(span: Span, loss: str, variable: str, sampler: str) -> Diagnostic:

@@ -78,11 +78,12 @@ class GeneratedModel(nn.Module):
         cls.__init__ = __init__
 
     # ---- API ---------------------------------------------------------------------------
-    def loss(self, name: str | None = None, **inputs) -> torch.Tensor:
+    def loss(self, name: str | None = None, /, **inputs) -> torch.Tensor:
         """The scalar loss ``name`` (default: the first in the file), in nats.
 
         ``inputs``: a tensor [batch, *event_shape] for each variable the loss reads, and
-        optionally overrides of params. Raises DataError for unknown, missing or misshaped
+        optionally overrides of params. ``name`` is positional-only, so a variable or param
+        may itself be called ``name``. Raises DataError for unknown, missing or misshaped
         inputs."""
         if name is None:
             name = next(iter(self.losses))
@@ -92,13 +93,13 @@ class GeneratedModel(nn.Module):
         data, params = self._split_inputs(f"loss '{name}'", info.inputs, inputs)
         return getattr(self, info.method)(**data, **params)
 
-    def log_prob(self, factor: str, **values) -> torch.Tensor:
+    def log_prob(self, factor: str, /, **values) -> torch.Tensor:
         """log density of ``factor`` (e.g. ``"p(x|z)"``) at ``values``: shape [batch], nats."""
         info = self._factor(factor)
         data, params = self._split_inputs(f"log {factor}", info.outputs + info.given, values)
         return getattr(self, info.log_prob)(**data, **params)
 
-    def sample(self, factor: str, n: int | None = None, **given) -> dict[str, torch.Tensor]:
+    def sample(self, factor: str, /, n: int | None = None, **given) -> dict[str, torch.Tensor]:
         """Ancestral samples of ``factor``'s variables, as a dict name -> [batch, *event].
 
         An unconditioned factor (``p(x,z)``) needs ``n``; a conditional one (``q(z|x)``)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
-from gmc.compiler.codegen import broadcast, marginal
+from gmc.compiler.codegen import broadcast, marginal, text
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
@@ -24,6 +24,7 @@ from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
+from gmc.compiler.names import mangle
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -414,7 +415,9 @@ class Emitter:
 
 
 def _literal(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    """A number as code: integral values as integers, the rest (inf and NaN included, which
+    have no literal) by :func:`gmc.compiler.codegen.text.literal`."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else text.literal(float(value))
 
 
 def _wrap(code: str, precedence: int, needed: int) -> str:
@@ -425,9 +428,7 @@ def _is_name(code: str) -> bool:
     return code.replace("_", "a").replace(".", "a").isalnum() and not code[0].isdigit()
 
 
-def _mangle(sig: str) -> str:
-    """``q(z|x)`` -> ``q_z_given_x``; ``p(x,z)`` -> ``p_x_z``."""
-    return sig.replace("|", "_given_").replace(",", "_").replace("(", "_").replace(")", "")
+_mangle = mangle
 
 
 def _short(sig: str) -> str:
