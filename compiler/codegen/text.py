@@ -10,9 +10,11 @@ text goes through one function here, chosen by where it lands:
   ``\\r``, NUL, U+0085, U+2028, U+000C, ... anything :meth:`str.isprintable` rejects) is
   written as its Python escape (``\\x00``, ``\\u2028``), so a comment never ends early and
   :func:`str.splitlines` (which ``linecache`` uses) sees the same lines as Python's tokenizer.
-- :func:`docstring` for text inside ``\"\"\"...\"\"\"``: :func:`comment`'s rule after doubling
-  backslashes and escaping double quotes, so the text can neither close the string nor form
-  an escape; the docstring's value is the original text.
+- :func:`docstring` for text inside ``\"\"\"...\"\"\"``: :func:`comment`'s rule, then every
+  backslash doubled and every double quote escaped, so the text can neither close the string
+  nor form an escape. The docstring's value is the text as a comment shows it: printable
+  only (a lone surrogate from an undecodable file name in a docstring would make the class
+  fail to build).
 - :func:`literal` for a string or number that becomes a Python value: ``repr`` (which escapes
   every non-printable character), except that non-finite floats, whose ``repr`` (``inf``,
   ``nan``) would read as names, are written as expressions without names.
@@ -37,8 +39,8 @@ def comment(text: str) -> str:
 
 
 def docstring(text: str) -> str:
-    """``text`` safe inside a triple-double-quoted, non-raw string whose value is ``text``."""
-    return inert(text.replace("\\", "\\\\").replace('"', '\\"'))
+    """``text`` safe inside a triple-double-quoted, non-raw string whose value is ``comment(text)``."""
+    return inert(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def literal(value) -> str:
