@@ -57,7 +57,7 @@ class Diagnostic:
         return "\n".join(lines)
 
     def _header(self, filename: str) -> str:
-        where = f"{self.phase} in '{filename}'"
+        where = f"{self.phase} in {filename!r}"  # repr: control characters in a file name stay inert
         s = self.span
         if s.line <= 0:
             return where + ":"

@@ -378,3 +378,15 @@ def test_generated_names_cover_every_free_name_of_the_generated_modules():
                   for a in n.args + n.kwonlyargs + n.posonlyargs}
         free = loaded - bound
         assert free <= GENERATED_NAMES, (path.name, sorted(free - GENERATED_NAMES))
+
+
+def test_check_prints_an_undecodable_file_name_without_a_traceback(tmp_path):
+    path = _write(tmp_path, HOSTILE_STEMS["undecodable_byte"])
+    bad = _write(tmp_path, os.fsdecode(b"bad\xff\x1b[2J"), "var x: real[2]\nloss = 1 +\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    ok = subprocess.run([sys.executable, "-m", "gmc", "check", path.name], cwd=tmp_path, env=env, capture_output=True)
+    assert ok.returncode == 0 and b"\\udcff" in ok.stdout and b"Traceback" not in ok.stderr, ok.stderr
+    failed = subprocess.run([sys.executable, "-m", "gmc", "check", bad.name], cwd=tmp_path, env=env,
+                            capture_output=True)
+    assert failed.returncode == 1 and b"Syntax error in 'bad\\udcff\\x1b[2J.gm'" in failed.stderr, failed.stderr
+    assert not (tmp_path / MARKER).exists()
