@@ -8,13 +8,15 @@ identifier that is not
 
 - a Python keyword (``lambda``, ``if``, ``None``, ``True``, ...; the soft keywords ``match``,
   ``case``, ``type`` and ``_`` are ordinary identifiers and allowed),
-- a name the generated module itself uses (:data:`GENERATED_NAMES`: ``self``, ``n``, the
-  modules ``torch``, ``F``, ``math``, ``rt`` and the builtins its code calls),
+- a name the generated module itself uses (:data:`GENERATED_NAMES`: ``self``, the modules
+  ``torch``, ``F``, ``math``, ``rt`` and the builtins its code calls),
 
 and a param, weight or net, being an attribute, must not start with ``_`` nor be an attribute
 every generated model has (:data:`MODEL_ATTRIBUTES`: torch.nn.Module's and gmc's API), nor the
 name of one of this model's generated methods (``log_p_x_given_z``, ``sample_q_z_given_x``,
-``loss_NAME``). :func:`reserved_name_errors` reports each violation as a located error, so
+``loss_NAME``). A param may not be ``n`` either: sample methods of unconditioned factors take
+the number of draws as ``n`` beside every param. (A variable may be ``n``: it is a method
+argument only where that count is not.) :func:`reserved_name_errors` reports each violation as a located error, so
 ``gmc check`` rejects exactly what code generation cannot handle. Constants, lets, factors,
 losses and net outputs never become bare Python names and may be called anything.
 
@@ -32,11 +34,14 @@ import re
 from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 
-#: Names the generated code refers to: arguments it adds, module globals and the builtins it calls.
+#: Names the generated code refers to: ``self``, module globals and the builtins it calls.
 GENERATED_NAMES = frozenset({
-    "self", "n", "torch", "F", "math", "rt",
+    "self", "torch", "F", "math", "rt",
     "super", "len", "sum", "min", "max", "TypeError", "NotImplementedError",
 })
+
+#: The argument of unconditioned sample methods (the number of draws); params are keywords there too.
+SAMPLE_COUNT = "n"
 
 #: Public attributes of every generated model (torch.nn.Module 2.x and gmc.runtime.GeneratedModel).
 MODEL_ATTRIBUTES = frozenset({
@@ -89,6 +94,8 @@ def attribute_problem(name: str, methods: dict[str, str]) -> str | None:
         return problem
     if name.startswith("_"):
         return "starts with '_', which generated models keep for their own attributes"
+    if name == SAMPLE_COUNT:
+        return "is the number of draws of every sample method, which params are keywords of"
     if name in MODEL_ATTRIBUTES:
         return "is an attribute every generated model has (torch.nn.Module or gmc's API)"
     if name in methods:

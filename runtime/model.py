@@ -103,8 +103,11 @@ class GeneratedModel(nn.Module):
         """Ancestral samples of ``factor``'s variables, as a dict name -> [batch, *event].
 
         An unconditioned factor (``p(x,z)``) needs ``n``; a conditional one (``q(z|x)``)
-        takes its conditioning variables and draws one sample per example."""
+        takes its conditioning variables and draws one sample per example. A factor
+        conditioned on a variable named ``n`` takes it as ``n=``."""
         info = self._factor(factor)
+        if "n" in info.given and n is not None:
+            given, n = {**given, "n": n}, None
         data, params = self._split_inputs(f"sampling {factor}", info.given, given)
         if not info.given:
             if n is None or int(n) < 1:

@@ -299,7 +299,7 @@ def _program(kind: str, name: str) -> str:
 
 
 NAMES = sorted(set(keyword.kwlist) | set(keyword.softkwlist) | GENERATED_NAMES
-               | {"training", "forward", "loss", "sample", "log_prob", "parameters", "compile", "to", "_anchor",
+               | {"n", "training", "forward", "loss", "sample", "log_prob", "parameters", "compile", "to", "_anchor",
                   "input", "id", "print", "float", "name", "factor", "inf", "nan", "String", "Model",
                   "log_p_z", "loss_main", "sample_q_z_given_x"})
 KINDS = ["var", "param", "const", "let", "weight", "net", "net_output", "factor", "model", "loss"]

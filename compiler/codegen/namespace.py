@@ -5,10 +5,10 @@ import builtins
 import keyword
 import re
 
-from gmc.compiler.names import GENERATED_NAMES
+from gmc.compiler.names import GENERATED_NAMES, SAMPLE_COUNT
 
 #: Names a fresh local never takes: the generated code's own names and every builtin.
-RESERVED = GENERATED_NAMES | set(dir(builtins))
+RESERVED = GENERATED_NAMES | {SAMPLE_COUNT} | set(dir(builtins))
 
 
 class Namespace:
@@ -34,8 +34,8 @@ class Namespace:
     def claim(self, name: str) -> str:
         """Take ``name`` exactly (a method argument). The checks of :mod:`gmc.compiler.names`
         keep keywords and the generated code's own names out; a builtin the generated code
-        never calls (``input``) may be shadowed. ``n`` is the sample methods' own argument."""
-        assert name == "n" or (name not in self.claimed and name not in GENERATED_NAMES
+        never calls (``input``) may be shadowed. ``n`` is a variable or the sample count."""
+        assert name == SAMPLE_COUNT or (name not in self.claimed and name not in GENERATED_NAMES
                                and not keyword.iskeyword(name)), name
         self.claimed.add(name)
         self.taken.add(name)
