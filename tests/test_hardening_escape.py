@@ -301,7 +301,9 @@ def _program(kind: str, name: str) -> str:
 NAMES = sorted(set(keyword.kwlist) | set(keyword.softkwlist) | GENERATED_NAMES
                | {"n", "training", "forward", "loss", "sample", "log_prob", "parameters", "compile", "to", "_anchor",
                   "input", "id", "print", "float", "name", "factor", "inf", "nan", "String", "Model",
-                  "log_p_z", "loss_main", "sample_q_z_given_x"})
+                  "log_p_z", "loss_main", "sample_q_z_given_x",
+                  # names sympy gives a meaning (the closed forms are sympy expressions over these symbols)
+                  "E", "I", "S", "N", "O", "Q", "pi", "oo", "zoo", "beta", "gamma", "Symbol", "exp", "log"})
 KINDS = ["var", "param", "const", "let", "weight", "net", "net_output", "factor", "model", "loss"]
 
 
