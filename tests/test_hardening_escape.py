@@ -392,3 +392,20 @@ def test_check_prints_an_undecodable_file_name_without_a_traceback(tmp_path):
                             capture_output=True)
     assert failed.returncode == 1 and b"Syntax error in 'bad\\udcff\\x1b[2J.gm'" in failed.stderr, failed.stderr
     assert not (tmp_path / MARKER).exists()
+
+
+def test_non_finite_numbers_are_printed_without_names():
+    """``repr`` prints inf and nan as names, which a variable called ``inf`` would capture."""
+    import sympy as sp
+
+    from gmc.compiler.symbolic.printer import TorchPrinter
+
+    for value in (sp.Float("inf"), -sp.oo, sp.oo, sp.nan, sp.zoo):
+        code = TorchPrinter().doprint(value)
+        names = {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
+        assert names <= {"math"}, code
+    source = driver.python_source(driver.compile_model(
+        "var inf: real[2]\nvar nan: real[2]\np(nan|inf) = Normal(inf * 1e400, 1)\nloss = mean(-log p(nan|inf))\n"))
+    method = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == "loss_loss")
+    assert sum(isinstance(n, ast.Name) and n.id == "inf" for n in ast.walk(method)) == 1  # the variable, once
+    assert "inf * 1e999" in ast.unparse(method)

@@ -6,6 +6,8 @@ generation chose as Python identifiers.
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
@@ -33,6 +35,16 @@ def _has_tensor(expr) -> bool:
     return any(_has_tensor(a) for a in expr.args)
 
 
+def _float(value: float) -> str:
+    """A float as code; ``repr`` would print ``inf`` and ``nan``, names (a user's variable may be
+    called ``inf``), so non-finite values go through ``math``."""
+    if value != value:
+        return "math.nan"
+    if value in (math.inf, -math.inf):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    return repr(value)
+
+
 class TorchPrinter(StrPrinter):
     """sympy -> Python source over tensors (``torch``) and floats (``math``)."""
 
@@ -40,7 +52,7 @@ class TorchPrinter(StrPrinter):
         return expr.name
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        return _float(float(expr))
 
     def _print_Integer(self, expr):
         return str(int(expr))
@@ -57,7 +69,7 @@ class TorchPrinter(StrPrinter):
     def _print_Function(self, expr):
         name = type(expr).__name__
         if not expr.free_symbols and (name not in _ELEMENTWISE or _ELEMENTWISE[name][1] is None):
-            return repr(float(expr.evalf(17)))  # a number math cannot compute (digamma(2), ...)
+            return _float(float(expr.evalf(17)))  # a number math cannot compute (digamma(2), ...)
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({args})"
@@ -107,11 +119,19 @@ class TorchPrinter(StrPrinter):
     def _print_Infinity(self, expr):
         return "math.inf"
 
+    def _print_NegativeInfinity(self, expr):
+        return "(-math.inf)"
+
+    def _print_NaN(self, expr):
+        return "math.nan"
+
+    _print_ComplexInfinity = _print_NaN  # zoo: no real value
+
     def _print_EulerGamma(self, expr):
-        return repr(float(expr.evalf(17)))
+        return _float(float(expr.evalf(17)))
 
     def _print_NumberSymbol(self, expr):
-        return repr(float(expr.evalf(17)))
+        return _float(float(expr.evalf(17)))
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
