@@ -232,21 +232,21 @@ class Emitter:
         if key in self.fb.memo:
             return self.fb.memo[key]
         if factor.marginalized:
-            name = self.fb.assign(f"log_{_mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
+            name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
         elif factor.is_product:
             parts = product_parts(self, sig, env)  # repeated leaves: one stacked term per group
             # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
             # overflows, so long products sum a flat tuple instead (same additions, in order).
             total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
-            name = self.fb.assign(f"log_{_mangle(sig)}", total, factor.span)
+            name = self.fb.assign(f"log_{mangle(sig)}", total, factor.span)
         else:
             var = factor.outputs[0]
             value = env.name(var)
             density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
             code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
                                        factor.family, value)
-            name = self.fb.assign(f"log_{_mangle(sig)}", code, factor.span, density.reference)
+            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, density.reference)
         self.fb.memo[key] = name
         return name
 
@@ -426,9 +426,6 @@ def _wrap(code: str, precedence: int, needed: int) -> str:
 
 def _is_name(code: str) -> bool:
     return code.replace("_", "a").replace(".", "a").isalnum() and not code[0].isdigit()
-
-
-_mangle = mangle
 
 
 def _short(sig: str) -> str:
