@@ -20,6 +20,7 @@ from gmc.compiler import diagnostics as diag
 from gmc.compiler import estimation, ir
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
+from gmc.compiler.names import reserved_name_errors
 from gmc.compiler.flow_checks import check_loss_flow
 from gmc.compiler.types import EventAxisError, ShapeError, broadcast, constant_value, infer, per_example
 
@@ -39,6 +40,7 @@ def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
     for factor in model.factors.values():
         errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
     errors += _check_definition_cycles(model, errors)
+    errors += reserved_name_errors(model)
     for loss in model.losses.values():
         errors += _check_loss(model, loss)
         errors += check_loss_flow(model, loss)

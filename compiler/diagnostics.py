@@ -57,7 +57,7 @@ class Diagnostic:
         return "\n".join(lines)
 
     def _header(self, filename: str) -> str:
-        where = f"{self.phase} in '{filename}'"
+        where = f"{self.phase} in {filename!r}"  # repr: control characters in a file name stay inert
         s = self.span
         if s.line <= 0:
             return where + ":"
@@ -411,6 +411,19 @@ def duplicate_net_output(span: Span, net: str, name: str) -> Diagnostic:
 def repeated_variable(span: Span, variable: str, where: str) -> Diagnostic:
     return _error(span, f"Variable '{variable}' appears more than once in {where}.",
                   "List each variable once.")
+
+
+def reserved_name(span: Span, what: str, name: str, reason: str) -> Diagnostic:
+    """A declared name the generated Python cannot use (see gmc.compiler.names); ``reason``
+    completes "it ..."."""
+    suggestion = (name.strip("_") or "v") + "_"
+    return _error(span, f"The {what} name '{name}' cannot be used: it {reason}.",
+                  f"Rename it, e.g. '{suggestion}'.")
+
+
+def method_name_clash(span: Span, signature: str, method: str, other: str) -> Diagnostic:
+    return _error(span, f"The factor {signature} would get the generated method '{method}', which {other} has "
+                        "already.", "Rename one of the two factors or their variables.")
 
 
 # ---- data flow in losses -----------------------------------------------------------------

@@ -15,7 +15,9 @@ from gmc.compiler import ir
 
 
 def read_source(path: str | Path) -> tuple[str, str]:
-    """(text, display name) of a .gm file; raises GmcError when it cannot be read or is not UTF-8."""
+    """(text, display name) of a .gm file; raises GmcError when it cannot be read or is not UTF-8.
+
+    A UTF-8 byte-order mark at the start (some Windows editors write one) is skipped."""
     from gmc.compiler import diagnostics as diag
     from gmc.dsl.ast import Span
 
@@ -25,7 +27,7 @@ def read_source(path: str | Path) -> tuple[str, str]:
     except OSError as e:
         raise diag.GmcError([diag.cannot_read(str(path), e.strerror or str(e))], "", str(path)) from None
     try:
-        return data.decode("utf-8"), p.name
+        return data.decode("utf-8").removeprefix(_BOM), p.name
     except UnicodeDecodeError as e:
         before = data[:e.start].decode("utf-8", errors="replace")
         line = before.count("\n") + 1
@@ -33,6 +35,9 @@ def read_source(path: str | Path) -> tuple[str, str]:
         span = Span(line, column, line, column)
         raise diag.GmcError([diag.not_utf8(span, data[e.start])], data.decode("utf-8", errors="replace"),
                             p.name) from None
+
+
+_BOM = "\ufeff"
 
 
 def _gc_paused(stage):
@@ -71,6 +76,7 @@ def check_source(text: str, filename: str = "<string>", name: str | None = None)
     from gmc.compiler.unused import unused_warnings
     from gmc.dsl.parser import parse
 
+    text = text.removeprefix(_BOM)
     program = parse(text, filename)
     model, errors = lower_partial(program)
     if errors:

@@ -61,11 +61,11 @@ def _prune(model: ir.Model) -> None:
 
 
 def default_model_name(filename: str) -> str:
-    """CamelCase of a file stem: ``my_vae.gm`` -> ``MyVae``; ``<string>`` -> ``Model``."""
-    stem = re.sub(r"\.gm$", "", filename.replace("\\", "/").rsplit("/", 1)[-1])
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", stem) if w]
-    name = "".join(w[:1].upper() + w[1:] for w in words)
-    return name if name and name[0].isalpha() else "Model"
+    """CamelCase of a file stem: ``my_vae.gm`` -> ``MyVae``; ``<string>`` -> ``Model`` (see
+    :func:`gmc.compiler.names.class_name_from_stem`)."""
+    from gmc.compiler.names import class_name_from_stem
+
+    return class_name_from_stem(filename)
 
 
 class _Lowering:
@@ -138,6 +138,7 @@ class _Lowering:
             else:
                 self.first_line["model", ""] = s.span.line
                 self.model.name = s.name
+                self.model.name_span = s.span
             return
         if not self.claim(type(s).__name__.removesuffix("Decl").lower(), s.name, s.span):
             return

@@ -79,7 +79,9 @@ def cached_source(text: str, filename: str, name: str | None, generate: Callable
     folder = cache_dir()
     if folder is None:
         return generate()
-    key = hashlib.sha256("\0".join((compiler_fingerprint(), filename, name or "", text)).encode()).hexdigest()
+    # surrogatepass: a file name that is not UTF-8 (os.fsdecode's lone surrogates) still hashes
+    key = hashlib.sha256("\0".join((compiler_fingerprint(), filename, name or "", text))
+                         .encode("utf-8", "surrogatepass")).hexdigest()
     if not _usable(folder):
         return generate()
     path = folder / f"{key}.py"

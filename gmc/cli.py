@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    _printable_output()
     args = _parser().parse_args(argv)
     from gmc.compiler.diagnostics import GmcError
     from gmc.runtime.errors import UserError
@@ -26,6 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _printable_output() -> None:
+    """Print what the terminal's encoding cannot show (a file name that is not UTF-8, read
+    by Python as lone surrogates) as backslash escapes instead of failing with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,7 +14,10 @@ _counter = itertools.count()
 
 def load_module(source: str, origin: str = "<string>") -> types.ModuleType:
     """Execute generated ``source`` as a fresh module; ``origin`` names the .gm file."""
-    key = f"<gmc-generated {origin} #{next(_counter)}>"
+    from gmc.compiler.codegen.text import inert
+
+    # the file name is user text: no line break or control character in tracebacks' headers
+    key = f"<gmc-generated {inert(origin)} #{next(_counter)}>"
     linecache.cache[key] = (len(source), None, source.splitlines(keepends=True), key)
     module = types.ModuleType(f"gmc_generated_{next(_counter)}")
     module.__file__ = key

@@ -92,11 +92,12 @@ class GeneratedModel(nn.Module):
                         "log_prob(...)")
 
     # ---- API ---------------------------------------------------------------------------
-    def loss(self, name: str | None = None, **inputs) -> torch.Tensor:
+    def loss(self, name: str | None = None, /, **inputs) -> torch.Tensor:
         """The scalar loss ``name`` (default: the first in the file), in nats.
 
         ``inputs``: a tensor [batch, *event_shape] for each variable the loss reads, and
-        optionally overrides of params. A loss that reads no data but draws per-example
+        optionally overrides of params. ``name`` is positional-only, so a variable or param
+        may itself be called ``name``. A loss that reads no data but draws per-example
         variables (a GAN's generator loss) takes ``n``, the number of draws it averages
         (default 1); any other refuses it. Raises DataError for unknown, missing or
         misshaped inputs, and an ``n`` that is not an integer >= 1."""
@@ -128,18 +129,21 @@ class GeneratedModel(nn.Module):
             raise DataError(f"{what} needs the number of draws, an integer n >= 1, e.g. n=128; got {n!r}")
         return size
 
-    def log_prob(self, factor: str, **values) -> torch.Tensor:
+    def log_prob(self, factor: str, /, **values) -> torch.Tensor:
         """log density of ``factor`` (e.g. ``"p(x|z)"``) at ``values``: shape [batch], nats."""
         info = self._factor(factor)
         data, params = self._split_inputs(f"log {factor}", info.outputs + info.given, values)
         return getattr(self, info.log_prob)(**data, **params)
 
-    def sample(self, factor: str, n: int | None = None, **given) -> dict[str, torch.Tensor]:
+    def sample(self, factor: str, /, n: int | None = None, **given) -> dict[str, torch.Tensor]:
         """Ancestral samples of ``factor``'s variables, as a dict name -> [batch, *event].
 
         An unconditioned factor (``p(x,z)``) needs ``n``; a conditional one (``q(z|x)``)
-        takes its conditioning variables and draws one sample per example."""
+        takes its conditioning variables and draws one sample per example. A factor
+        conditioned on a variable named ``n`` takes it as ``n=``."""
         info = self._factor(factor)
+        if "n" in info.given and n is not None:
+            given, n = {**given, "n": n}, None
         data, params = self._split_inputs(f"sampling {factor}", info.given, given)
         if not info.given:
             if n is None or int(n) < 1:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
-from gmc.compiler.codegen import broadcast, marginal
+from gmc.compiler.codegen import broadcast, marginal, text
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
@@ -25,6 +25,7 @@ from gmc.compiler.symbolic.constants import UndefinedConstant, ir_number
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
+from gmc.compiler.names import mangle
 from gmc.compiler.types import constant_value, infer
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
@@ -262,21 +263,21 @@ class Emitter:
         if key in self.fb.memo:
             return self.fb.memo[key]
         if factor.marginalized:
-            name = self.fb.assign(f"log_{_mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
+            name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
         elif factor.is_product:
             parts = product_parts(self, sig, env)  # repeated leaves: one stacked term per group
             # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
             # overflows, so long products sum a flat tuple instead (same additions, in order).
             total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
-            name = self.fb.assign(f"log_{_mangle(sig)}", total, factor.span)
+            name = self.fb.assign(f"log_{mangle(sig)}", total, factor.span)
         else:
             var = factor.outputs[0]
             value = env.name(var)
             density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
             code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
                                        factor.family, value)
-            name = self.fb.assign(f"log_{_mangle(sig)}", code, factor.span, density.reference)
+            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, density.reference)
         self.fb.memo[key] = name
         return name
 
@@ -461,7 +462,9 @@ class Emitter:
 
 
 def _literal(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    """A number as code: integral values as integers, the rest (inf and NaN included, which
+    have no literal) by :func:`gmc.compiler.codegen.text.literal`."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else text.literal(float(value))
 
 
 def _wrap(code: str, precedence: int, needed: int) -> str:
@@ -470,11 +473,6 @@ def _wrap(code: str, precedence: int, needed: int) -> str:
 
 def _is_name(code: str) -> bool:
     return code.replace("_", "a").replace(".", "a").isalnum() and not code[0].isdigit()
-
-
-def _mangle(sig: str) -> str:
-    """``q(z|x)`` -> ``q_z_given_x``; ``p(x,z)`` -> ``p_x_z``."""
-    return sig.replace("|", "_given_").replace(",", "_").replace("(", "_").replace(")", "")
 
 
 def _short(sig: str) -> str:

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Callable
 
 from gmc.compiler import ir
+from gmc.compiler.codegen import text
 from gmc.compiler.codegen.emitter import _is_name, _literal, _short
 from gmc.compiler.estimation import resolve, score_leaves
 from gmc.compiler.families import FAMILIES
@@ -221,7 +222,7 @@ def mmd(em, e: ir.Mmd, env) -> str:
     a = _flat(em, [first.name(v) for v in variables], variables, e.span, "mmd_q")
     b = _flat(em, [second.name(v) for v in variables], variables, e.span, "mmd_p")
     return em.fb.assign(f"mmd_{_short(e.first)}_{_short(e.second)}",
-                        f"rt.mmd({a}, {b}, {e.kernel!r}, {_literal(scale)})", e.span,
+                        f"rt.mmd({a}, {b}, {text.literal(e.kernel)}, {_literal(scale)})", e.span,
                         "squared MMD, unbiased (Gretton et al. 2012, eq. 3)")
 
 

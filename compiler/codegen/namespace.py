@@ -5,8 +5,10 @@ import builtins
 import keyword
 import re
 
-#: Names generated code relies on: modules, ``self`` and the builtins it calls.
-RESERVED = {"self", "torch", "F", "math", "rt", "n"} | set(dir(builtins))
+from gmc.compiler.names import GENERATED_NAMES, SAMPLE_COUNT
+
+#: Names a fresh local never takes: the generated code's own names and every builtin.
+RESERVED = GENERATED_NAMES | {SAMPLE_COUNT} | set(dir(builtins))
 
 
 class Namespace:
@@ -14,6 +16,7 @@ class Namespace:
 
     def __init__(self, taken=()):
         self.taken = set(RESERVED) | set(taken)
+        self.claimed: set[str] = set()
 
     def fresh(self, base: str) -> str:
         base = re.sub(r"\W+", "_", base).strip("_") or "v"
@@ -29,7 +32,11 @@ class Namespace:
         return name
 
     def claim(self, name: str) -> str:
-        """Take ``name`` exactly (a method argument); it must be free."""
-        assert name not in self.taken or name == "n", name
+        """Take ``name`` exactly (a method argument). The checks of :mod:`gmc.compiler.names`
+        keep keywords and the generated code's own names out; a builtin the generated code
+        never calls (``input``) may be shadowed. ``n`` is a variable or the sample count."""
+        assert name == SAMPLE_COUNT or (name not in self.claimed and name not in GENERATED_NAMES
+                               and not keyword.iskeyword(name)), name
+        self.claimed.add(name)
         self.taken.add(name)
         return name

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import mpmath as mp
 import sympy as sp
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
@@ -44,6 +43,16 @@ def _has_tensor(expr) -> bool:
 _EXACT_INTEGER = 2 ** 53  # beyond it integers are not exact in float64 and overflow torch's int64
 
 
+def _float(value: float) -> str:
+    """A float as code; ``repr`` would print ``inf`` and ``nan``, names (a user's variable may be
+    called ``inf``), so non-finite values go through ``math``."""
+    if value != value:
+        return "math.nan"
+    if value in (math.inf, -math.inf):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    return repr(value)
+
+
 class TorchPrinter(StrPrinter):
     """sympy -> Python source over tensors (``torch``) and floats (``math``)."""
 
@@ -56,8 +65,7 @@ class TorchPrinter(StrPrinter):
         return expr.name
 
     def _print_Float(self, expr):
-        number = float(expr)  # beyond float64's range: math.inf, never the name inf
-        return repr(number) if not math.isinf(number) else ("math.inf" if number > 0 else "-math.inf")
+        return _float(float(expr))  # beyond float64's range: math.inf, never the name inf
 
     def _print_Integer(self, expr):
         n = int(expr)
@@ -78,7 +86,7 @@ class TorchPrinter(StrPrinter):
         name = type(expr).__name__
         if not expr.free_symbols and (name not in _ELEMENTWISE or _ELEMENTWISE[name][1] is None):
             value = real_value(expr)  # a number math cannot compute (digamma(2), ...)
-            return float_literal(value) if value is not None else repr(float(expr.evalf(17)))
+            return float_literal(value) if value is not None else _float(float(expr.evalf(17)))
         args = ", ".join(self._print(a) for a in expr.args)
         if isinstance(expr, log1pexp):
             return f"rt.log1pexp({self._tensor(expr.args[0])})"
@@ -131,11 +139,19 @@ class TorchPrinter(StrPrinter):
     def _print_Infinity(self, expr):
         return "math.inf"
 
+    def _print_NegativeInfinity(self, expr):
+        return "(-math.inf)"
+
+    def _print_NaN(self, expr):
+        return "math.nan"
+
+    _print_ComplexInfinity = _print_NaN  # zoo: no real value
+
     def _print_EulerGamma(self, expr):
-        return repr(float(expr.evalf(17)))
+        return _float(float(expr.evalf(17)))
 
     def _print_NumberSymbol(self, expr):
-        return repr(float(expr.evalf(17)))
+        return _float(float(expr.evalf(17)))
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
