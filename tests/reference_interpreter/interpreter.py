@@ -59,6 +59,12 @@ class Reference:
         self._global_draws = {}
         return self._batch_value(self.model.losses[name].expr, inputs, batch)
 
+    def sample(self, sig: str, given: dict | None = None) -> dict[str, torch.Tensor]:
+        """One ancestral draw of ``sig``'s variables (unbatched event tensors) given the
+        unbatched values in ``given``; a fresh draw of global variables too. Sampling mode only."""
+        self._global_draws = {}
+        return self._sample(sig, dict(given or {}))
+
     # ---- batch level -------------------------------------------------------------------
     def _batch_value(self, e: ir.Expr, inputs, n: int) -> torch.Tensor:
         if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
