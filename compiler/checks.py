@@ -200,6 +200,7 @@ def _check_net_calls(model: ir.Model, e: ir.Expr) -> list[diag.Diagnostic]:
 
 def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
     errors = _check_net_calls(model, loss.expr)
+    operands: set[int] = set()  # ids of the operands of arithmetic nodes seen so far
     for node in ir.walk(loss.expr):
         # Every functional but E_{...}[...] needs the log-density of the factors it names.
         if isinstance(node, ir.Expect):
@@ -232,6 +233,11 @@ def _check_loss(model: ir.Model, loss: ir.Loss) -> list[diag.Diagnostic]:
                 errors.append(diag.functional_over_different_variables(
                     node.span, type(node).__name__.lower(), ",".join(joint.outputs), ",".join(posterior.outputs)))
         elif isinstance(node, ir.BinOp) or isinstance(node, ir.Apply) and node.func in ir.ELEMENTWISE_N:
+            # Inferred once from the outermost operator: inferring at every operator of a
+            # chain of N terms was O(N^2) and reported an inner mismatch once per enclosing one.
+            operands.update(map(id, ir.children(node)))
+            if id(node) in operands:
+                continue
             try:
                 infer(model, node)
             except ShapeError as e:

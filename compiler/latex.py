@@ -74,12 +74,14 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
     if isinstance(e, ir.Neg):
         return _group(f"-{expr(model, e.operand, 3)}", 1, parent)
     if isinstance(e, ir.BinOp):
-        prec = _PRECEDENCE[e.op]
-        left, right = expr(model, e.left, prec), expr(model, e.right, prec + 1)
+        # Each operand is printed once: printing it twice per level made a chain a / a / ... / a
+        # of N terms cost 2^N.
         if e.op == "/":
             return rf"\frac{{{expr(model, e.left)}}}{{{expr(model, e.right)}}}"
         if e.op == "**":
             return f"{{{expr(model, e.left, 4)}}}^{{{expr(model, e.right)}}}"
+        prec = _PRECEDENCE[e.op]
+        left, right = expr(model, e.left, prec), expr(model, e.right, prec + 1)
         op = {"*": r" \cdot " if _needs_dot(e) else r"\,", "@": " ", "+": " + ", "-": " - "}[e.op]
         return _group(f"{left}{op}{right}", prec, parent)
     if isinstance(e, ir.Apply) and e.func in ir.ELEMENTWISE_N:

@@ -35,11 +35,12 @@ def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:
 def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple[str, int]:
     """(code, precedence) of an element-wise operand, with singleton axes after its batch axes
     when it has fewer event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
-    if not em.is_tensor(e) or not has_leading_axes(em.model, e, env):
+    if not em.is_tensor(e) or not em.any_node(e, ("leading axes", env.global_batch, env.particle_vars),
+                                              lambda n: _has_leading_axes(em.model, n, env)):
         return code, prec
     try:
-        rank = len(infer(em.model, e).shape)
-        gap = len(infer(em.model, whole).shape) - rank
+        rank = len(em.shape(e))
+        gap = len(em.shape(whole)) - rank
     except ShapeError:
         return code, prec
     if gap <= 0:
@@ -50,10 +51,10 @@ def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple
 def has_leading_axes(model: ir.Model, e: ir.Expr, env) -> bool:
     """True when ``e``'s value may carry batch or particle axes before its event axes in the
     method being emitted (``env``: global variables have them only outside losses)."""
-    for n in ir.walk(e):
-        if isinstance(n, _PER_EXAMPLE):
-            return True
-        if isinstance(n, ir.VarRef) and (not model.vars[n.name].is_global or env.global_batch != "()"
-                                         or n.name in env.particle_vars):
-            return True
-    return False
+    return any(_has_leading_axes(model, n, env) for n in ir.walk(e))
+
+
+def _has_leading_axes(model: ir.Model, node: ir.Expr, env) -> bool:
+    """:func:`has_leading_axes` of one node, ignoring its children."""
+    return isinstance(node, _PER_EXAMPLE) or isinstance(node, ir.VarRef) and (
+        not model.vars[node.name].is_global or env.global_batch != "()" or node.name in env.particle_vars)

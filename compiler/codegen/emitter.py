@@ -24,10 +24,13 @@ from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
-from gmc.compiler.types import constant_value, infer
+from gmc.compiler.types import ShapeError, constant_value, infer, matmul_shape
+from gmc.compiler.types import broadcast as broadcast_shapes
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_PLUS_CHAIN = 256
+_TENSOR_NODES = (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
+                 ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply)
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
@@ -102,6 +105,9 @@ class Emitter:
         self.model = model
         self.fb = fb
         self.extras = extras
+        # Per-node facts, keyed by id() with the node kept alive beside its fact: asking them
+        # of every operand of a chain of N terms must cost O(N) in all, not O(N^2).
+        self._facts: dict[tuple, tuple[ir.Expr, object]] = {}
 
     # ---- plain values ------------------------------------------------------------------
     def value(self, e: ir.Expr, env: Env) -> tuple[str, int]:
@@ -169,9 +175,48 @@ class Emitter:
         return _TORCH_FUNCTIONS_N[e.func].format(*codes)
 
     def is_tensor(self, e: ir.Expr) -> bool:
-        return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy,
-                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply))
-                   for n in ir.walk(e))
+        """True when some node of ``e`` is a tensor (anything but numbers, consts and params)."""
+        return self.any_node(e, "tensor", lambda n: isinstance(n, _TENSOR_NODES))
+
+    def any_node(self, e: ir.Expr, fact: str, test) -> bool:
+        """Whether ``test`` holds for some node of ``e``, memoized per node under ``fact``
+        (which must name ``test``), computed bottom-up without recursion."""
+        facts = self._facts
+        stack = [(e, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if (fact, id(node)) in facts:
+                continue
+            children = ir.children(node)
+            if children_done or not children:
+                holds = test(node) or any(facts[fact, id(c)][1] for c in children)
+                facts[fact, id(node)] = (node, holds)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children)
+        return facts[fact, id(e)][1]
+
+    def shape(self, e: ir.Expr) -> tuple[int, ...]:
+        """The event shape of ``e`` (:func:`gmc.compiler.types.infer`), memoized along chains
+        of binary operators and negations. Raises ShapeError as ``infer`` does."""
+        facts = self._facts
+        spine = []
+        node = e
+        while ("shape", id(node)) not in facts and isinstance(node, (ir.BinOp, ir.Neg)):
+            spine.append(node)
+            node = node.left if isinstance(node, ir.BinOp) else node.operand
+        if ("shape", id(node)) not in facts:
+            facts["shape", id(node)] = (node, infer(self.model, node).shape)
+        for node in reversed(spine):
+            if isinstance(node, ir.Neg):
+                shape = facts["shape", id(node.operand)][1]
+            else:
+                left, right = facts["shape", id(node.left)][1], self.shape(node.right)
+                shape = matmul_shape(left, right) if node.op == "@" else broadcast_shapes(left, right)
+                if shape is None:
+                    raise ShapeError(node, left, right)
+            facts["shape", id(node)] = (node, shape)
+        return facts["shape", id(e)][1]
 
     def param(self, name: str) -> str:
         key = ("param", name)
