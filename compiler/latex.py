@@ -6,6 +6,7 @@ mathtext: no alignment characters and no ``\\operatorname``.
 from __future__ import annotations
 
 from gmc.compiler import ir
+from gmc.compiler.recursion import deep_stack
 
 _FAMILY = {"Normal": r"\mathcal{N}", "Bernoulli": r"\mathrm{Bernoulli}"}
 _PARAM = {"loc": r"\mu", "scale": r"\sigma", "probs": r"\pi", "logits": r"\mathrm{logits}"}
@@ -19,6 +20,7 @@ def model_latex(model: ir.Model) -> str:
     return "\n".join(lines)
 
 
+@deep_stack
 def loss_latex(model: ir.Model, name: str) -> str:
     symbol = r"\mathcal{L}" if name == "loss" else r"\mathcal{L}_{\mathrm{" + _escape(name) + "}}"
     return f"{symbol} = {expr(model, model.losses[name].expr)}"

@@ -29,6 +29,7 @@ from gmc.compiler.types import broadcast as broadcast_shapes
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_PLUS_CHAIN = 256
+_MAX_CHAIN = 200
 _TENSOR_NODES = (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
                  ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply)
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
@@ -128,6 +129,13 @@ class Emitter:
         if isinstance(e, ir.BinOp):
             prec = _BINARY_PRECEDENCE[e.op]
             left, lp = self.value(e.left, env)
+            # Python's compiler recurses once per operator of a chain and overflows past a few
+            # thousand (at import of the generated module): every _MAX_CHAIN operators the
+            # chain so far is assigned to a name (same operations, same order).
+            run = self._facts.get(("chain", id(e.left)), (None, 0))[1] + 1
+            self._facts["chain", id(e)] = (e, run)
+            if run % _MAX_CHAIN == 0:
+                left, lp = self.fb.assign("chain", left, e.span), _ATOM
             right, rp = self.value(e.right, env)
             if e.op != "@":
                 left, lp = broadcast.operand(self, e.left, left, lp, e, env)
