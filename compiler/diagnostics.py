@@ -499,10 +499,15 @@ def number_out_of_range(span: Span, text: str) -> Diagnostic:
                   "Write a smaller number.")
 
 
-def constant_out_of_range(span: Span, what: str, bound: str) -> Diagnostic:
-    return _error(span, f"{what} is out of range: {bound}.",
-                  "Constants are integers of at most 2**63 in magnitude or finite 64-bit floats, and are "
-                  "refused before they are computed.")
+def constant_out_of_range(span: Span, what: str) -> Diagnostic:
+    return _error(span, f"{what} is out of range: constants are integers of magnitude below 2**63 or "
+                        "finite 64-bit floats.",
+                  "Use a smaller value (a power is judged from its size before it is computed).")
+
+
+def undefined_constant(span: Span, what: str) -> Diagnostic:
+    return _error(span, f"{what} is undefined: a division by zero or a complex power.",
+                  "Check the constants it uses.")
 
 
 #: The name of every diagnostic constructor, in source order.

@@ -27,6 +27,10 @@ from gmc.dsl import ast
 MAX_NESTING = 100
 #: Most nodes in one expression, each ``let`` counted with its full size at every use.
 MAX_NODES = 20_000
+#: Largest magnitude of an integer constant (``const``, dimensions, ``k=``, the arithmetic of numbers
+#: in any expression; int64's range); floats must be finite. Enforced while constants are folded
+#: (:meth:`gmc.compiler.lower._Lowering.folded`).
+MAX_CONSTANT_INTEGER = 2 ** 63 - 1
 
 
 def check_limits(program: ast.Program) -> list[diag.Diagnostic]:

@@ -35,8 +35,7 @@ def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:
 def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple[str, int]:
     """(code, precedence) of an element-wise operand, with singleton axes after its batch axes
     when it has fewer event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
-    if not em.is_tensor(e) or not em.any_node(e, ("leading axes", env.global_batch, env.particle_vars),
-                                              lambda n: _has_leading_axes(em.model, n, env)):
+    if not em.is_tensor(e) or not _leading_axes(em, e, env):
         return code, prec
     try:
         rank = len(em.shape(e))
@@ -46,6 +45,15 @@ def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple
     if gap <= 0:
         return code, prec
     return (code if prec >= _ATOM else f"({code})") + f".unsqueeze({-rank - 1})" * gap, _ATOM
+
+
+def _leading_axes(em, e: ir.Expr, env) -> bool:
+    """:func:`has_leading_axes`, memoized per node by the emitter ``em`` when ``env`` is fixed
+    (a sampler's growing env, whose set of particle variables changes, is not memoized)."""
+    if not isinstance(env.particle_vars, frozenset):
+        return has_leading_axes(em.model, e, env)
+    return em.any_node(e, ("leading axes", env.global_batch, env.particle_vars),
+                       lambda n: _has_leading_axes(em.model, n, env))
 
 
 def has_leading_axes(model: ir.Model, e: ir.Expr, env) -> bool:

@@ -186,9 +186,9 @@ class Emitter:
         """True when some node of ``e`` is a tensor (anything but numbers, consts and params)."""
         return self.any_node(e, "tensor", lambda n: isinstance(n, _TENSOR_NODES))
 
-    def any_node(self, e: ir.Expr, fact: str, test) -> bool:
+    def any_node(self, e: ir.Expr, fact, test) -> bool:
         """Whether ``test`` holds for some node of ``e``, memoized per node under ``fact``
-        (which must name ``test``), computed bottom-up without recursion."""
+        (a hashable key that must identify ``test``), computed bottom-up without recursion."""
         facts = self._facts
         stack = [(e, False)]
         while stack:
