@@ -36,40 +36,44 @@ MAX_CONSTANT_INTEGER = 2 ** 63 - 1
 def check_limits(program: ast.Program) -> list[diag.Diagnostic]:
     """One located diagnostic per statement part that breaks a limit, in source order."""
     errors: list[diag.Diagnostic] = []
-    lets: dict[str, tuple[int, int]] = {}  # let name -> (nesting, nodes) of its body
+    # let name -> (nesting, nodes) of its body; None for a let that broke a limit, whose uses
+    # are not measured again (an error is reported once, where it is written).
+    lets: dict[str, tuple[int, int] | None] = {}
     for statement in program.statements:
         for part in _children(statement):
-            nesting, nodes, error = _measure(part, lets)
-            if error is not None:
-                errors.append(error)
-                nesting, nodes = 0, 1  # reported once here, not again at every use
+            size = _measure(part, lets)
+            if isinstance(size, diag.Diagnostic):
+                errors.append(size)
             if isinstance(statement, ast.LetDecl) and statement.name not in lets:
-                lets[statement.name] = (nesting, nodes)
+                lets[statement.name] = size if isinstance(size, tuple) else None
     return errors
 
 
-def _measure(root: ast.Node, lets: dict[str, tuple[int, int]]):
-    """(nesting, nodes, first diagnostic or None) of the expression ``root``, depth first."""
+def _measure(root: ast.Node, lets: dict[str, tuple[int, int] | None]):
+    """(nesting, nodes) of the expression ``root``, or the first diagnostic (depth first), or
+    None when it uses a let that broke a limit."""
     deepest, nodes = 0, 0
     stack = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         nodes += 1
         if isinstance(node, ast.Name) and node.id in lets:
+            if lets[node.id] is None:
+                return None
             let_nesting, let_nodes = lets[node.id]
             depth += let_nesting
             nodes += let_nodes - 1
         if depth > MAX_NESTING:
-            return depth, nodes, diag.expression_too_deep(node.span, MAX_NESTING)
+            return diag.expression_too_deep(node.span, MAX_NESTING)
         if nodes > MAX_NODES:
-            return depth, nodes, diag.expression_too_large(root.span, MAX_NODES)
+            return diag.expression_too_large(root.span, MAX_NODES)
         if isinstance(node, ast.Number) and not math.isfinite(node.value):
-            return depth, nodes, diag.number_out_of_range(node.span, node.text)
+            return diag.number_out_of_range(node.span, node.text)
         deepest = max(deepest, depth)
         for child in reversed(_children(node)):  # leftmost first
             continues_chain = isinstance(node, ast.BinOp) and child is node.left and isinstance(child, ast.BinOp)
             stack.append((child, depth if continues_chain else depth + 1))
-    return deepest, nodes, None
+    return deepest, nodes
 
 
 def _children(node: ast.Node) -> list[ast.Node]:
