@@ -505,6 +505,12 @@ def constant_out_of_range(span: Span, what: str) -> Diagnostic:
                   "Use a smaller value (a power is judged from its size before it is computed).")
 
 
+def size_too_large(span: Span, what: str, value: int, limit: int) -> Diagnostic:
+    return _error(span, f"{what} is {value}, more than the largest size gmc accepts, {limit} (2**31 - 1, "
+                        "the range of 32-bit indices).",
+                  "Use smaller dimensions.")
+
+
 def undefined_constant(span: Span, what: str) -> Diagnostic:
     return _error(span, f"{what} is undefined: a division by zero or a complex power.",
                   "Check the constants it uses.")

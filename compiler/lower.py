@@ -16,7 +16,7 @@ from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
-from gmc.dsl.limits import MAX_CONSTANT_INTEGER
+from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_SIZE
 
 _FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
 _CONSTANT_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
@@ -268,6 +268,9 @@ class _Lowering:
         if not (isinstance(value, int) or float(value).is_integer()) or value < 1:
             self.error(diag.not_a_positive_integer(e.span, what, value))
             return None
+        if value > MAX_SIZE:
+            self.error(diag.size_too_large(e.span, what, int(value), MAX_SIZE))
+            return None
         return int(value)
 
     def type_of(self, spec: ast.TypeSpec) -> ir.Type | None:
@@ -277,7 +280,11 @@ class _Lowering:
         dims = [self.positive_int(d, "A dimension") for d in spec.dims]
         if any(d is None for d in dims):
             return None
-        return ir.Type(spec.support, tuple(dims))
+        t = ir.Type(spec.support, tuple(dims))
+        if t.size > MAX_SIZE:
+            self.error(diag.size_too_large(spec.span, "The number of elements of this type", t.size, MAX_SIZE))
+            return None
+        return t
 
     def net(self, s: ast.NetDecl) -> None:
         self.repeated(s.inputs, f"the inputs of net '{s.name}'")

@@ -27,6 +27,9 @@ from gmc.dsl import ast
 MAX_NESTING = 100
 #: Most nodes in one expression, each ``let`` counted with its full size at every use.
 MAX_NODES = 20_000
+#: Largest dimension, hidden-layer size and sample count ``k``, and most elements of one type
+#: (``real[D1, D2]`` has D1 * D2): larger ones cannot be allocated. Enforced by lowering.
+MAX_SIZE = 2 ** 31 - 1
 #: Largest magnitude of an integer constant (``const``, dimensions, ``k=``, the arithmetic of numbers
 #: in any expression; int64's range); floats must be finite. Enforced while constants are folded
 #: (:meth:`gmc.compiler.lower._Lowering.folded`).

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import gmc
-from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_NESTING, MAX_NODES
+from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_NESTING, MAX_NODES, MAX_SIZE
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -108,6 +108,7 @@ def test_division_chain_prints_and_computes():
     assert torch.allclose(_loss_value(source, x=x), expected.sum(), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_two_thousand_term_sum_and_division_chain_through_every_command(tmp_path):
     """gmc check, latex, latex --derived, fmt, info, explain and compile on long chains; the
     module written by ``gmc compile`` imports and runs in a fresh interpreter."""
@@ -228,6 +229,7 @@ def test_nesting_through_lets_is_counted(tmp_path):
     assert error.diagnostics[0].span.line == 2 + MAX_NESTING + 1  # the let that goes one level too far
 
 
+@pytest.mark.slow
 def test_nesting_at_the_limit_through_every_command(tmp_path):
     """Deep parameters of a distribution (closed-form KL through sympy) and a deep loss, at
     the limit, through check, latex (plain and derived), fmt, info, explain and compile; the
@@ -293,3 +295,17 @@ def test_division_by_zero_of_constants_is_undefined(tmp_path):
 def test_small_powers_still_fold():
     source = "const N = 2**10\nconst M = (-2)**3\nconst H = 0.5**1000\nparam a = N + M + H\n" + _loss("a * x")
     assert torch.allclose(_loss_value(source, x=_x()), (1024 - 8 + 0.5 ** 1000) * _x().sum())
+
+
+def test_sizes_beyond_the_bound_are_refused_before_allocation(tmp_path):
+    # They compiled, then failed in torch's allocator when the model was built.
+    _refused(f"const K = {MAX_SIZE + 1}\nvar y: real[K]\np(y) = Normal(0, 1)\nloss = -mean(log p(y))\n",
+             "size_too_large", tmp_path)
+    _refused("const D = 2**16\nweight w: real[D, D]\n" + _loss("x + sum(w)"), "size_too_large", tmp_path)
+    _refused(PLAIN + f"net f(x) -> real[2] = MLP({MAX_SIZE + 1})\nloss = mean(sum(f(x)))\n", "size_too_large",
+             tmp_path)
+
+
+def test_size_at_the_bound_is_accepted():
+    model = _compiled_model(f"const K = {MAX_SIZE}\nvar y: real[K]\np(y) = Normal(0, 1)\nloss = -mean(log p(y))\n")
+    assert model.vars["y"].type.shape == (MAX_SIZE,)
