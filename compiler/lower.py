@@ -85,10 +85,9 @@ class _Lowering:
         # Derived factor definitions not lowered yet, by signature (see lowered_factor).
         self.derived: dict[str, ast.FactorDef] = {}
         self.busy: set[str] = set()
-        # Values of the arithmetic of numbers and consts met in expressions, by id of the IR
-        # node (see arithmetic); the nodes are kept so that ids stay unique.
-        self.known_values: dict[int, float | int] = {}
-        self.known_nodes: list[ir.Expr] = []
+        # The value of each IR node that is arithmetic of numbers and consts (see arithmetic),
+        # by id, beside the node itself, which keeps the id from being reused.
+        self.known_values: dict[int, tuple[ir.Expr, float | int]] = {}
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> ir.Model:
@@ -480,14 +479,13 @@ class _Lowering:
             operand = self.expr(e.operand, scope)
             if operand is None:
                 return None
-            return self.arithmetic(ir.Neg(operand, span=span), "-", 0, self.known_values.get(id(operand)))
+            return self.arithmetic(ir.Neg(operand, span=span), "-", 0, self.known_value(operand))
         if isinstance(e, ast.BinOp):
             left, right = self.expr(e.left, scope), self.expr(e.right, scope)
             if left is None or right is None:
                 return None
-            known = self.known_values
-            return self.arithmetic(ir.BinOp(e.op, left, right, span=span), e.op, known.get(id(left)),
-                                   known.get(id(right)))
+            return self.arithmetic(ir.BinOp(e.op, left, right, span=span), e.op, self.known_value(left),
+                                   self.known_value(right))
         if isinstance(e, ast.Attribute):
             return self.net_output(e, scope)
         if isinstance(e, ast.Call):
@@ -512,9 +510,13 @@ class _Lowering:
         """``node``, remembered to have the value the generated code computes for it: an
         integral number below 1e15 is a Python int there (see the emitter's ``_literal``)."""
         exact = int(value) if float(value).is_integer() and abs(value) < 1e15 else float(value)
-        self.known_values[id(node)] = exact
-        self.known_nodes.append(node)  # kept alive, so its id is not reused
+        self.known_values[id(node)] = (node, exact)
         return node
+
+    def known_value(self, node: ir.Expr) -> float | int | None:
+        """The value of ``node`` when it is arithmetic of numbers and consts, else None."""
+        known = self.known_values.get(id(node))
+        return None if known is None else known[1]
 
     def arithmetic(self, node: ir.Expr, op: str, a, b) -> ir.Expr | None:
         """``node`` (``a op b``, or ``-b`` when op is '-' and a is 0). Arithmetic of numbers and
@@ -526,8 +528,7 @@ class _Lowering:
         value = self.folded(op, a, b, node.span, "This arithmetic of numbers")
         if value is None:
             return None
-        self.known_values[id(node)] = value
-        self.known_nodes.append(node)
+        self.known_values[id(node)] = (node, value)
         return node
 
     def name(self, e: ast.Name, scope: "_Scope | None") -> ir.Expr | None:
