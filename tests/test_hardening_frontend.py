@@ -309,3 +309,13 @@ def test_sizes_beyond_the_bound_are_refused_before_allocation(tmp_path):
 def test_size_at_the_bound_is_accepted():
     model = _compiled_model(f"const K = {MAX_SIZE}\nvar y: real[K]\np(y) = Normal(0, 1)\nloss = -mean(log p(y))\n")
     assert model.vars["y"].type.shape == (MAX_SIZE,)
+
+
+def test_product_of_experts_with_a_zero_constant_scale_is_an_error_not_a_crash(tmp_path):
+    # 1e-400 is 0.0: folding the expert's precision 1/s^2 raised ZeroDivisionError.
+    source = PLAIN + "var w: real[2]\nvar z: real[2]\np(z) = Normal(0, 1e-400)\nq(z|x) = Normal(x, 1)\n" \
+        "q(z|w) = Normal(w, 1)\nq(z|x,w) propto p(z) q(z|x) q(z|w)\n" \
+        "loss = mean(KL[q(z|x,w) || p(z)])\n"
+    with pytest.raises(gmc.GmcError) as info:
+        gmc.compile_source(source)
+    assert "invalid_constant_parameter" in [d.kind for d in info.value.diagnostics]
