@@ -68,8 +68,9 @@ def _measure(root: ast.Node, lets: dict[str, tuple[int, int] | None]):
             nodes += let_nodes - 1
         if depth > MAX_NESTING:
             return diag.expression_too_deep(node.span, MAX_NESTING)
-        if nodes > MAX_NODES:
-            return diag.expression_too_large(root.span, MAX_NODES)
+        if nodes > MAX_NODES:  # located at the start of the expression, not under all of it
+            start = ast.Span(root.span.line, root.span.column, root.span.line, root.span.column)
+            return diag.expression_too_large(start, MAX_NODES)
         if isinstance(node, ast.Number) and not math.isfinite(node.value):
             return diag.number_out_of_range(node.span, node.text)
         deepest = max(deepest, depth)
