@@ -18,7 +18,10 @@ from gmc.dsl.limits import MAX_NESTING, MAX_NODES
 
 #: Frames a pass may use per level of an expression, times the deepest possible tree.
 RECURSION_LIMIT = 25 * (MAX_NODES + MAX_NESTING) + 10_000
-STACK_BYTES = 1 << 30
+#: Reserved for the worker's C stack (committed only as used). Every command at both limits
+#: runs with 16 MiB (Python 3.11 frames live on the heap; C recursion comes from hashing and
+#: comparing deep frozen dataclasses and sympy); 256 MiB leaves a wide margin.
+STACK_BYTES = 256 << 20
 
 _inside = threading.local()
 _lock = threading.Lock()
@@ -41,6 +44,8 @@ def deep_stack(stage):
                 outcome["value"] = stage(*args, **kwargs)
             except BaseException as error:  # handed to the caller below
                 outcome["error"] = error
+            finally:
+                _inside.active = False
 
         _enter()
         try:
@@ -48,9 +53,15 @@ def deep_stack(stage):
             previous = threading.stack_size(STACK_BYTES)  # read when the thread starts
             try:
                 worker.start()
+                started = True
+            except RuntimeError:  # no thread with that stack (a memory limit): run here instead
+                started = False
             finally:
                 threading.stack_size(previous)
-            worker.join()
+            if started:
+                worker.join()
+            else:
+                work()
         finally:
             _leave()
         if "error" in outcome:

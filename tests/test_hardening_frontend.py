@@ -319,3 +319,24 @@ def test_product_of_experts_with_a_zero_constant_scale_is_an_error_not_a_crash(t
     with pytest.raises(gmc.GmcError) as info:
         gmc.compile_source(source)
     assert "invalid_constant_parameter" in [d.kind for d in info.value.diagnostics]
+
+
+def test_stages_run_in_the_caller_when_no_worker_thread_can_start(monkeypatch):
+    from gmc.compiler import recursion
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(recursion.threading.Thread, "start", refuse)
+    x = _x()
+    assert torch.allclose(_loss_value(_loss("x + x + x"), x=x), 3 * x.sum())
+    assert not getattr(recursion._inside, "active", False)
+
+
+def test_errors_of_a_stage_reach_the_caller_and_the_recursion_limit_is_restored():
+    limit = sys.getrecursionlimit()
+    with pytest.raises(gmc.GmcError):
+        gmc.compile_source(_loss("-" * 1000 + "x"))
+    with pytest.raises(gmc.GmcError):
+        gmc.compile_source(PLAIN + "loss = mean(sum(y))\n")
+    assert sys.getrecursionlimit() == limit
