@@ -12,7 +12,9 @@ expressions recursively, so the trees they may see are bounded here:
   chain of lets that each use the previous one twice would otherwise double per line);
 - **numbers**: every literal is a finite float (``1e400`` is an error, not ``inf``).
 
-The walks here use explicit stacks, so any parsed tree can be measured.
+The walks here use explicit stacks, so any parsed tree can be measured. The bounds on
+values, :data:`MAX_CONSTANT_INTEGER` and :data:`MAX_SIZE`, are defined here with the others
+and enforced where constants are evaluated, in :mod:`gmc.compiler.lower`.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ MAX_NESTING = 100
 #: Most nodes in one expression, each ``let`` counted with its full size at every use.
 MAX_NODES = 20_000
 #: Largest dimension, hidden-layer size and sample count ``k``, and most elements of one type
-#: (``real[D1, D2]`` has D1 * D2): larger ones cannot be allocated. Enforced by lowering.
+#: (``real[D1, D2]`` has D1 * D2), within 32-bit indices. Enforced by lowering.
 MAX_SIZE = 2 ** 31 - 1
 #: Largest magnitude of an integer constant (``const``, dimensions, ``k=``, the arithmetic of numbers
 #: in any expression; int64's range); floats must be finite. Enforced while constants are folded
