@@ -340,3 +340,22 @@ def test_errors_of_a_stage_reach_the_caller_and_the_recursion_limit_is_restored(
     with pytest.raises(gmc.GmcError):
         gmc.compile_source(PLAIN + "loss = mean(sum(y))\n")
     assert sys.getrecursionlimit() == limit
+
+
+# ---- generated code that failed at run time (found by random expressions at the nesting limit)
+
+def test_function_of_min_of_numbers_gets_a_tensor():
+    # min(1, a) is a Python number in the generated code; relu of it raised TypeError.
+    x = _x()
+    got = _loss_value("param a = 0.5\n" + _loss("x + relu(min(1, a))"), x=x)
+    assert torch.allclose(got, (x + 0.5).sum())
+
+
+def test_min_max_clamp_align_event_axes_like_binary_operators():
+    # s: real is [batch]; min(x, s) paired s's batch axis with x's event axis (RuntimeError).
+    x, s = _x(), torch.tensor([0.6, 0.9, 1.2, 1.4])
+    source = PLAIN + "var s: real\nloss = mean(sum(min(x, s) + max(s, x) * clamp(x, s, 1.3)))\n"
+    column = s.unsqueeze(-1)
+    expected = torch.minimum(x, column) + torch.maximum(column, x) * torch.minimum(torch.maximum(x, column),
+                                                                                  torch.tensor(1.3))
+    assert torch.allclose(_loss_value(source, x=x, s=s), expected.sum())

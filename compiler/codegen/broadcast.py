@@ -32,9 +32,10 @@ def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:
                         f"+{gap} event axis(es) to broadcast against {leaf.outputs[0]}")
 
 
-def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.BinOp, env) -> tuple[str, int]:
-    """(code, precedence) of an element-wise operand, with singleton axes after its batch axes
-    when it has fewer event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
+def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.Expr, env) -> tuple[str, int]:
+    """(code, precedence) of an element-wise operand of ``whole`` (a binary operator, or
+    ``min``/``max``/``clamp``), with singleton axes after its batch axes when it has fewer
+    event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
     if not em.is_tensor(e) or not _leading_axes(em, e, env):
         return code, prec
     try:

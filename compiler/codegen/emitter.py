@@ -169,7 +169,9 @@ class Emitter:
     def elementwise_n(self, e: ir.Apply, env: Env) -> str:
         """min/max/clamp: plain Python on numbers (params), ``torch.clamp`` with number bounds,
         ``torch.minimum``/``torch.maximum`` between tensors."""
-        codes = [self.value(a, env)[0] for a in e.args]
+        # Arguments with fewer event axes than the result get them after their batch axes, as
+        # the operands of binary operators do (min(x, s) with x: real[3], s: real).
+        codes = [broadcast.operand(self, a, *self.value(a, env), e, env)[0] for a in e.args]
         tensors = [self.is_tensor(a) for a in e.args]
         if not any(tensors):
             return _PYTHON_FUNCTIONS_N[e.func].format(*codes)
@@ -183,8 +185,12 @@ class Emitter:
         return _TORCH_FUNCTIONS_N[e.func].format(*codes)
 
     def is_tensor(self, e: ir.Expr) -> bool:
-        """True when some node of ``e`` is a tensor (anything but numbers, consts and params)."""
-        return self.any_node(e, "tensor", lambda n: isinstance(n, _TENSOR_NODES))
+        """True when the code of ``e`` is a tensor: some node is a variable, weight, net output,
+        functional or element-wise function of one argument. ``min``, ``max`` and ``clamp`` of
+        numbers and params stay Python numbers (:meth:`elementwise_n`), so they count only
+        through their arguments (``relu(min(1, a))`` wraps ``min(1, a)`` in ``torch.as_tensor``)."""
+        return self.any_node(e, "tensor", lambda n: isinstance(n, _TENSOR_NODES) and not (
+            isinstance(n, ir.Apply) and n.func in ir.ELEMENTWISE_N))
 
     def any_node(self, e: ir.Expr, fact, test) -> bool:
         """Whether ``test`` holds for some node of ``e``, memoized per node under ``fact``
