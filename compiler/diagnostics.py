@@ -528,6 +528,44 @@ def marginalized_absent(span: Span, variable: str, signature: str) -> Diagnostic
                   f"Remove '{variable}' from the sum, or add the factors that involve it.")
 
 
+# ---- limits (docs/language.md, "Limits") -------------------------------------------------
+
+def expression_too_deep(span: Span, limit: int) -> Diagnostic:
+    return _error(span, f"This expression is nested more than {limit} levels deep (brackets, calls and signs, "
+                        "with every let expanded).",
+                  "A let does not help (it is expanded where it is used): compute it in fewer nested steps "
+                  "(a long chain a + b + c + ... is not nesting).")
+
+
+def expression_too_large(span: Span, limit: int) -> Diagnostic:
+    return _error(span, f"This expression has more than {limit} names, numbers and operators (every let "
+                        "counted in full at each use).",
+                  "Split the model into smaller expressions, or express repetition with a product of "
+                  "factors (p(x1,...,xn) = p(x1) ... p(xn)), whose log-density has no such limit.")
+
+
+def number_out_of_range(span: Span, text: str) -> Diagnostic:
+    return _error(span, f"The number {text} is too large for a 64-bit float (at most about 1.8e308).",
+                  "Write a smaller number.")
+
+
+def constant_out_of_range(span: Span, what: str) -> Diagnostic:
+    return _error(span, f"{what} is out of range: constants are integers of magnitude below 2**63 or "
+                        "finite 64-bit floats.",
+                  "Use a smaller value (a power is judged from its size before it is computed).")
+
+
+def size_too_large(span: Span, what: str, value: int, limit: int) -> Diagnostic:
+    return _error(span, f"{what} is {value}, more than the largest size gmc accepts, {limit} (2**31 - 1, "
+                        "the range of 32-bit indices).",
+                  "Use smaller dimensions.")
+
+
+def undefined_arithmetic(span: Span, what: str) -> Diagnostic:
+    return _error(span, f"{what} is undefined: a division by zero or a complex power.",
+                  "Check the constants it uses.")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

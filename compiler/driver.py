@@ -12,6 +12,7 @@ import gc
 from pathlib import Path
 
 from gmc.compiler import ir
+from gmc.compiler.recursion import deep_stack
 
 
 def read_source(path: str | Path) -> tuple[str, str]:
@@ -59,12 +60,14 @@ def _gc_paused(stage):
     return run
 
 
+@deep_stack
 @_gc_paused
 def compile_model(text: str, filename: str = "<string>", name: str | None = None) -> ir.Model:
     """Source text to a checked IR model; raises GmcError on any error."""
     return check_source(text, filename, name)[0]
 
 
+@deep_stack
 def check_source(text: str, filename: str = "<string>", name: str | None = None):
     """(checked IR model, warnings) for source text; raises GmcError on any error.
 
@@ -89,12 +92,14 @@ def check_source(text: str, filename: str = "<string>", name: str | None = None)
     return model, unused_warnings(program)
 
 
+@deep_stack
 def latex(model: ir.Model) -> str:
     from gmc.compiler.latex import model_latex
 
     return model_latex(model)
 
 
+@deep_stack
 def derived_latex(model: ir.Model) -> str:
     """LaTeX of the losses after simplification, closed forms expanded (``gmc latex --derived``)."""
     from gmc.compiler.simplify import simplify
@@ -103,6 +108,7 @@ def derived_latex(model: ir.Model) -> str:
     return render(simplify(model))
 
 
+@deep_stack
 def explain(model: ir.Model) -> str:
     """The rewrites and derivations applied to ``model`` (``gmc explain``)."""
     from gmc.compiler.explain import explain as report
@@ -110,6 +116,7 @@ def explain(model: ir.Model) -> str:
     return report(model)
 
 
+@deep_stack
 @_gc_paused
 def python_source(model: ir.Model) -> str:
     """Generated module source for a checked model (objectives simplified first)."""
@@ -126,6 +133,7 @@ def python_source(model: ir.Model) -> str:
                             model.source, model.filename) from None
 
 
+@deep_stack
 @_gc_paused
 def compile_class(text: str, filename: str = "<string>", name: str | None = None, *,
                   cached: bool = False) -> tuple[ir.Model, type]:
@@ -149,6 +157,7 @@ def compile_class(text: str, filename: str = "<string>", name: str | None = None
     return model, load(source, model)
 
 
+@deep_stack
 @_gc_paused
 def load(source: str, model: ir.Model) -> type:
     from gmc.runtime.loader import load_class

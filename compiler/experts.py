@@ -15,6 +15,8 @@ conditioned on a subset of its conditioning set.
 """
 from __future__ import annotations
 
+import math
+
 from functools import reduce
 
 from gmc.compiler import diagnostics as diag
@@ -40,9 +42,10 @@ def product_of_normals(experts: list[ir.Factor], span: ast.Span) -> tuple[tuple[
         m, sd = params["loc"], params["scale"]
         # Constant experts (a standard-Normal prior) fold here so the generated code stays
         # readable: precision 1/s^2 as one number, and no term for a zero mean.
-        if isinstance(sd, ir.Num):
-            precision = num(1.0 / sd.value ** 2)
-        else:
+        folded = _folded_precision(sd.value) if isinstance(sd, ir.Num) else None
+        if folded is not None:
+            precision = num(folded)
+        else:  # also a constant scale <= 0 (the checks report it) or one whose 1/s^2 overflows
             precision = op("/", num(1.0), op("**", sd, num(2.0)))
         precisions.append(precision)
         if isinstance(m, ir.Num) and isinstance(precision, ir.Num):
@@ -54,6 +57,15 @@ def product_of_normals(experts: list[ir.Factor], span: ast.Span) -> tuple[tuple[
     loc = op("/", reduce(lambda a, b: op("+", a, b), weighted), total) if weighted else num(0.0)
     scale = ir.Apply("sqrt", (op("/", num(1.0), total),), span=span)
     return (("loc", loc), ("scale", scale))
+
+
+def _folded_precision(scale: float) -> float | None:
+    """1/scale^2 as a positive finite float, or None when scale <= 0 or it over- or underflows."""
+    try:
+        precision = 1.0 / scale ** 2
+    except (OverflowError, ZeroDivisionError):
+        return None
+    return precision if scale > 0 and 0 < precision < math.inf else None
 
 
 def lower_product_of_experts(lowering, s: ast.FactorDef, name: str, outputs: tuple[str, ...],

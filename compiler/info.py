@@ -15,6 +15,7 @@ import json
 from gmc.compiler import ir
 from gmc.compiler.dataflow import data_inputs
 from gmc.compiler.families import FAMILIES
+from gmc.compiler.recursion import deep_stack
 
 
 def closed_form(model: ir.Model, term: ir.Expr) -> bool:
@@ -25,6 +26,7 @@ def closed_form(model: ir.Model, term: ir.Expr) -> bool:
     return derive_term(model, term) is not None
 
 
+@deep_stack
 def model_info(model: ir.Model, warnings=()) -> dict:
     """Everything ``gmc info`` reports about a checked model (see the module docstring)."""
     from gmc.compiler.simplify import simplify

@@ -304,10 +304,15 @@ def children(expr: Expr) -> tuple[Expr, ...]:
 
 
 def walk(expr: Expr):
-    """Every node of ``expr``, parents before children."""
-    yield expr
-    for child in children(expr):
-        yield from walk(child)
+    """Every node of ``expr``, parents before children (depth first, children in order).
+
+    An explicit stack, not nested generators: a chain of N terms costs O(N), not O(N^2), and
+    no Python recursion."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
 
 
 def factor_refs(expr: Expr) -> list[str]:

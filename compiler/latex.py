@@ -6,6 +6,7 @@ mathtext: no alignment characters and no ``\\operatorname``.
 from __future__ import annotations
 
 from gmc.compiler import ir
+from gmc.compiler.recursion import deep_stack
 
 _FAMILY = {"Normal": r"\mathcal{N}", "Bernoulli": r"\mathrm{Bernoulli}"}
 _PARAM = {"loc": r"\mu", "scale": r"\sigma", "probs": r"\pi", "logits": r"\mathrm{logits}"}
@@ -19,6 +20,7 @@ def model_latex(model: ir.Model) -> str:
     return "\n".join(lines)
 
 
+@deep_stack
 def loss_latex(model: ir.Model, name: str) -> str:
     symbol = r"\mathcal{L}" if name == "loss" else r"\mathcal{L}_{\mathrm{" + _escape(name) + "}}"
     return f"{symbol} = {expr(model, model.losses[name].expr)}"
@@ -74,12 +76,14 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
     if isinstance(e, ir.Neg):
         return _group(f"-{expr(model, e.operand, 3)}", 1, parent)
     if isinstance(e, ir.BinOp):
-        prec = _PRECEDENCE[e.op]
-        left, right = expr(model, e.left, prec), expr(model, e.right, prec + 1)
+        # Each operand is printed once: printing it twice per level made a chain a / a / ... / a
+        # of N terms cost 2^N.
         if e.op == "/":
             return rf"\frac{{{expr(model, e.left)}}}{{{expr(model, e.right)}}}"
         if e.op == "**":
             return f"{{{expr(model, e.left, 4)}}}^{{{expr(model, e.right)}}}"
+        prec = _PRECEDENCE[e.op]
+        left, right = expr(model, e.left, prec), expr(model, e.right, prec + 1)
         op = {"*": r" \cdot " if _needs_dot(e) else r"\,", "@": " ", "+": " + ", "-": " - "}[e.op]
         return _group(f"{left}{op}{right}", prec, parent)
     if isinstance(e, ir.Apply) and e.func == "dot":  # per example, over the last event axis

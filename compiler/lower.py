@@ -16,6 +16,7 @@ from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
+from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_SIZE
 
 _FUNCTIONALS = {"KL": 2, "H": 1, "CE": 2}
 _CONSTANT_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
@@ -84,6 +85,9 @@ class _Lowering:
         # Derived factor definitions not lowered yet, by signature (see lowered_factor).
         self.derived: dict[str, ast.FactorDef] = {}
         self.busy: set[str] = set()
+        # The value of each IR node that is arithmetic of numbers and consts (see arithmetic),
+        # by id, beside the node itself, which keeps the id from being reused.
+        self.known_values: dict[int, tuple[ir.Expr, float | int]] = {}
 
     # ---- driver ------------------------------------------------------------------------
     def run(self) -> ir.Model:
@@ -196,9 +200,17 @@ class _Lowering:
         return self.constant(s.init, what), 0.0
 
     def constant(self, e: ast.Expr, what: str) -> float | int | None:
-        """Evaluate a compile-time constant expression; ints stay ints."""
+        """Evaluate a compile-time constant expression; ints stay ints.
+
+        Values are bounded (docs/language.md, "Limits"): an integer beyond
+        :data:`~gmc.dsl.limits.MAX_CONSTANT_INTEGER` in magnitude or a float that is not finite
+        is an error, and a power is refused before it is computed when its size (estimated
+        with logarithms) is out of range, so ``9**9**9`` fails at once instead of running for
+        minutes."""
         if isinstance(e, ast.Number):
-            return int(e.value) if e.value.is_integer() and re.fullmatch(r"\d+", e.text) else e.value
+            if e.value.is_integer() and re.fullmatch(r"\d+", e.text):
+                return self.bounded(int(e.text), e, what)
+            return e.value
         if isinstance(e, ast.Name):
             if e.id in self.model.consts:
                 return self.model.consts[e.id].value
@@ -214,17 +226,38 @@ class _Lowering:
             a, b = self.constant(e.left, what), self.constant(e.right, what)
             if a is None or b is None:
                 return None
-            try:
-                value = _CONSTANT_OPS[e.op](a, b)
-            except (ZeroDivisionError, OverflowError):
-                self.error(diag.not_a_constant(e.span, what))
-                return None
-            if isinstance(value, float) and not math.isfinite(value) or isinstance(value, complex):
-                self.error(diag.not_a_constant(e.span, what))
-                return None
-            return value
+            return self.folded(e.op, a, b, e.span, what)
         self.error(diag.not_a_constant(e.span, what))
         return None
+
+    def bounded(self, value: float | int, e: ast.Expr, what: str) -> float | int | None:
+        """``value`` when it is within the constant range, else None with an error at ``e``."""
+        if not _in_range(value):
+            self.error(diag.constant_out_of_range(e.span, what))
+            return None
+        return value
+
+    def folded(self, op: str, a: float | int, b: float | int, span: ast.Span, what: str) -> float | int | None:
+        """``a op b`` for constants in range, or None with an error: out of range (a power is
+        judged before it is computed), or undefined (division by zero, a complex power)."""
+        if op == "**" and _power_too_large(a, b):
+            self.error(diag.constant_out_of_range(span, what))
+            return None
+        try:
+            value = _CONSTANT_OPS[op](a, b)
+        except ZeroDivisionError:
+            self.error(diag.undefined_arithmetic(span, what))
+            return None
+        except OverflowError:
+            self.error(diag.constant_out_of_range(span, what))
+            return None
+        if isinstance(value, complex):
+            self.error(diag.undefined_arithmetic(span, what))
+            return None
+        if not _in_range(value):
+            self.error(diag.constant_out_of_range(span, what))
+            return None
+        return value
 
     def positive_int(self, e: ast.Expr, what: str) -> int | None:
         value = self.constant(e, what)
@@ -232,6 +265,9 @@ class _Lowering:
             return None
         if not (isinstance(value, int) or float(value).is_integer()) or value < 1:
             self.error(diag.not_a_positive_integer(e.span, what, value))
+            return None
+        if value > MAX_SIZE:
+            self.error(diag.size_too_large(e.span, what, int(value), MAX_SIZE))
             return None
         return int(value)
 
@@ -242,7 +278,11 @@ class _Lowering:
         dims = [self.positive_int(d, "A dimension") for d in spec.dims]
         if any(d is None for d in dims):
             return None
-        return ir.Type(spec.support, tuple(dims))
+        t = ir.Type(spec.support, tuple(dims))
+        if t.size > MAX_SIZE:
+            self.error(diag.size_too_large(spec.span, "The number of elements of this type", t.size, MAX_SIZE))
+            return None
+        return t
 
     def net(self, s: ast.NetDecl) -> None:
         self.repeated(s.inputs, f"the inputs of net '{s.name}'")
@@ -430,15 +470,21 @@ class _Lowering:
         use; None (a loss) allows every variable and the functionals."""
         span = e.span
         if isinstance(e, ast.Number):
-            return ir.Num(e.value, span=span)
+            return self.known(ir.Num(e.value, span=span), e.value)
         if isinstance(e, ast.Name):
-            return self.name(e, scope)
+            value = self.name(e, scope)
+            return self.known(value, value.value) if isinstance(value, ir.ConstRef) else value
         if isinstance(e, ast.Neg):
             operand = self.expr(e.operand, scope)
-            return None if operand is None else ir.Neg(operand, span=span)
+            if operand is None:
+                return None
+            return self.arithmetic(ir.Neg(operand, span=span), "-", 0, self.known_value(operand))
         if isinstance(e, ast.BinOp):
             left, right = self.expr(e.left, scope), self.expr(e.right, scope)
-            return None if left is None or right is None else ir.BinOp(e.op, left, right, span=span)
+            if left is None or right is None:
+                return None
+            return self.arithmetic(ir.BinOp(e.op, left, right, span=span), e.op, self.known_value(left),
+                                   self.known_value(right))
         if isinstance(e, ast.Attribute):
             return self.net_output(e, scope)
         if isinstance(e, ast.Call):
@@ -458,6 +504,31 @@ class _Lowering:
         if isinstance(e, ast.Functional):
             return self.functional(e)
         raise AssertionError(f"unhandled AST node {type(e).__name__}")
+
+    def known(self, node: ir.Expr, value: float | int) -> ir.Expr:
+        """``node``, remembered to have the value the generated code computes for it: an
+        integral number below 1e15 is a Python int there (see the emitter's ``_literal``)."""
+        exact = int(value) if float(value).is_integer() and abs(value) < 1e15 else float(value)
+        self.known_values[id(node)] = (node, exact)
+        return node
+
+    def known_value(self, node: ir.Expr) -> float | int | None:
+        """The value of ``node`` when it is arithmetic of numbers and consts, else None."""
+        known = self.known_values.get(id(node))
+        return None if known is None else known[1]
+
+    def arithmetic(self, node: ir.Expr, op: str, a, b) -> ir.Expr | None:
+        """``node`` (``a op b``, or ``-b`` when op is '-' and a is 0). Arithmetic of numbers and
+        consts in an expression is evaluated here as the generated code will evaluate it, with
+        the bounds of ``const`` (so ``9**9**9 * x`` fails now instead of hanging at run time).
+        The node itself is kept as written, for LaTeX."""
+        if a is None or b is None:
+            return node
+        value = self.folded(op, a, b, node.span, "This arithmetic of numbers")
+        if value is None:
+            return None
+        self.known_values[id(node)] = (node, value)
+        return node
 
     def name(self, e: ast.Name, scope: "_Scope | None") -> ir.Expr | None:
         m = self.model
@@ -670,6 +741,19 @@ class _Scope:
 
     def __init__(self, given, outputs, signature):
         self.given, self.outputs, self.signature = tuple(given), tuple(outputs), signature
+
+
+def _in_range(value: float | int) -> bool:
+    return abs(value) <= MAX_CONSTANT_INTEGER if isinstance(value, int) else math.isfinite(value)
+
+
+def _power_too_large(base: float | int, exponent: float | int) -> bool:
+    """True when ``base ** exponent`` would exceed the constant range, judged from
+    ``exponent * log2(|base|)`` without computing the power (exact integer powers of large
+    exponents take time and memory that grow with the result)."""
+    if exponent <= 0 or abs(base) <= 1:
+        return False
+    return exponent * math.log2(abs(base)) > math.log2(MAX_CONSTANT_INTEGER) + 1
 
 
 def _text(source: str, span: ast.Span) -> str:

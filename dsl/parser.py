@@ -15,6 +15,7 @@ from lark import Token
 
 from gmc.compiler import diagnostics as diag
 from gmc.dsl import ast
+from gmc.dsl.limits import check_limits
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "EXPECT": "RBRACE", "MARGINAL": "RBRACE"}
 _CLOSE = {"RPAR", "RSQB", "RBRACE"}
@@ -258,7 +259,9 @@ class _ToAst:
 def parse(text: str, filename: str = "<string>") -> ast.Program:
     """Parse ``text`` (the contents of ``filename``) into an :class:`ast.Program`.
 
-    Raises :class:`gmc.GmcError` with one located 'Syntax error' diagnostic on malformed input.
+    Raises :class:`gmc.GmcError` with one located 'Syntax error' diagnostic on malformed input,
+    and with the located errors of :func:`gmc.dsl.limits.check_limits` for expressions nested
+    too deep or too large and numbers that overflow.
     """
     source = text if text.endswith("\n") else text + "\n"
     tree, error = _try_parse(source)
@@ -266,7 +269,11 @@ def parse(text: str, filename: str = "<string>") -> ast.Program:
         # Report every statement that fails on its own, not only the first (see _statement_chunks).
         errors = [e for chunk in _statement_chunks(source) for e in [_try_parse(chunk)[1]] if e is not None]
         raise diag.GmcError(errors or [error], text, filename) from None
-    return ast.Program(tuple(tree.value), source=text, filename=filename)
+    program = ast.Program(tuple(tree.value), source=text, filename=filename)
+    too_large = check_limits(program)  # so no later pass sees deeper or larger trees
+    if too_large:
+        raise diag.GmcError(too_large, text, filename)
+    return program
 
 
 def _try_parse(source: str):

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 from gmc.dsl import ast
 from gmc.dsl.parser import parse
+from gmc.compiler.recursion import deep_stack
 
 # Binding strength of each expression form; higher binds tighter (grammar.lark's ladder).
 _SUM, _PRODUCT, _UNARY, _POWER, _POSTFIX, _ATOM = range(6)
 _OPERATOR_LEVEL = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "@": _PRODUCT, "**": _POWER}
 
 
+@deep_stack
 def format_source(text: str, filename: str = "<string>") -> str:
     """The canonical text of ``text``; raises GmcError (a syntax error) when it does not parse."""
     program = parse(text, filename)

@@ -33,10 +33,11 @@ def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:
 
 
 def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.Expr, env) -> tuple[str, int]:
-    """(code, precedence) of an element-wise operand, with singleton axes after its batch axes
-    when it has fewer event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
+    """(code, precedence) of an element-wise operand of ``whole`` (a binary operator, or
+    ``min``/``max``/``clamp``), with singleton axes after its batch axes when it has fewer
+    event axes than the result (``s`` in ``s * w`` with ``w: real[3]``)."""
     try:
-        return to_rank(em, e, code, prec, len(infer(em.model, whole).shape), env)
+        return to_rank(em, e, code, prec, len(em.shape(whole)), env)
     except ShapeError:
         return code, prec
 
@@ -44,9 +45,9 @@ def operand(em, e: ir.Expr, code: str, prec: int, whole: ir.Expr, env) -> tuple[
 def to_rank(em, e: ir.Expr, code: str, prec: int, rank: int, env) -> tuple[str, int]:
     """(code, precedence) of ``e`` with singleton axes after its batch axes up to ``rank``
     event axes; unchanged when it has that many, or no batch axes to keep apart."""
-    if not em.is_tensor(e) or not has_leading_axes(em.model, e, env):
+    if not em.is_tensor(e) or not _leading_axes(em, e, env):
         return code, prec
-    own = len(infer(em.model, e).shape)
+    own = len(em.shape(e))
     return _padded(code, prec, own, rank - own)
 
 
@@ -70,7 +71,7 @@ def matmul(em, e: ir.BinOp, left: tuple[str, int], right: tuple[str, int], env) 
     give ``(a * b).sum(-1)``."""
     model = em.model
     a, b = infer(model, e.left).shape, infer(model, e.right).shape
-    left_batched, right_batched = (em.is_tensor(x) and has_leading_axes(model, x, env) for x in (e.left, e.right))
+    left_batched, right_batched = (em.is_tensor(x) and _leading_axes(em, x, env) for x in (e.left, e.right))
     (lcode, lp), (rcode, rp) = left, right
     if not right_batched and len(b) <= 2 or not left_batched and not right_batched:
         return f"{_wrap(lcode, lp, _MUL)} @ {_wrap(rcode, rp, _MUL + 1)}", _MUL
@@ -97,13 +98,22 @@ def _wrap(code: str, prec: int, needed: int) -> str:
     return code if prec >= needed else f"({code})"
 
 
+def _leading_axes(em, e: ir.Expr, env) -> bool:
+    """:func:`has_leading_axes`, memoized per node by the emitter ``em`` when ``env`` is fixed
+    (a sampler's growing env, whose set of particle variables changes, is not memoized)."""
+    if not isinstance(env.particle_vars, frozenset):
+        return has_leading_axes(em.model, e, env)
+    return em.any_node(e, ("leading axes", env.global_batch, env.particle_vars),
+                       lambda n: _has_leading_axes(em.model, n, env))
+
+
 def has_leading_axes(model: ir.Model, e: ir.Expr, env) -> bool:
     """True when ``e``'s value may carry batch or particle axes before its event axes in the
     method being emitted (``env``: global variables have them only outside losses)."""
-    for n in ir.walk(e):
-        if isinstance(n, _PER_EXAMPLE):
-            return True
-        if isinstance(n, ir.VarRef) and (not model.vars[n.name].is_global or env.global_batch != "()"
-                                         or n.name in env.particle_vars):
-            return True
-    return False
+    return any(_has_leading_axes(model, n, env) for n in ir.walk(e))
+
+
+def _has_leading_axes(model: ir.Model, node: ir.Expr, env) -> bool:
+    """:func:`has_leading_axes` of one node, ignoring its children."""
+    return isinstance(node, _PER_EXAMPLE) or isinstance(node, ir.VarRef) and (
+        not model.vars[node.name].is_global or env.global_batch != "()" or node.name in env.particle_vars)

@@ -26,10 +26,14 @@ from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.names import mangle
-from gmc.compiler.types import constant_value, infer
+from gmc.compiler.types import ShapeError, constant_value, infer, matmul_shape
+from gmc.compiler.types import broadcast as broadcast_shapes
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_PLUS_CHAIN = 256
+_MAX_CHAIN = 200
+_TENSOR_NODES = (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
+                 ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply)
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
@@ -108,6 +112,9 @@ class Emitter:
         self.model = model
         self.fb = fb
         self.extras = extras
+        # Per-node facts, keyed by id() with the node kept alive beside its fact: asking them
+        # of every operand of a chain of N terms must cost O(N) in all, not O(N^2).
+        self._facts: dict[tuple, tuple[ir.Expr, object]] = {}
 
     # ---- plain values ------------------------------------------------------------------
     def value(self, e: ir.Expr, env: Env) -> tuple[str, int]:
@@ -128,6 +135,13 @@ class Emitter:
         if isinstance(e, ir.BinOp):
             prec = _BINARY_PRECEDENCE[e.op]
             left, lp = self.value(e.left, env)
+            # Python's compiler recurses once per operator of a chain and overflows past a few
+            # thousand (at import of the generated module): every _MAX_CHAIN operators the
+            # chain so far is assigned to a name (same operations, same order).
+            run = self._facts.get(("chain", id(e.left)), (None, 0))[1] + 1
+            self._facts["chain", id(e)] = (e, run)
+            if run % _MAX_CHAIN == 0:
+                left, lp = self.fb.assign("chain", left, e.span), _ATOM
             right, rp = self.value(e.right, env)
             if e.op == "@":
                 return broadcast.matmul(self, e, (left, lp), (right, rp), env)
@@ -164,7 +178,9 @@ class Emitter:
     def elementwise_n(self, e: ir.Apply, env: Env) -> str:
         """min/max/clamp: plain Python on numbers (params), ``torch.clamp`` with number bounds,
         ``torch.minimum``/``torch.maximum`` between tensors."""
-        codes = [self.value(a, env)[0] for a in e.args]
+        # Arguments with fewer event axes than the result get them after their batch axes, as
+        # the operands of binary operators do (min(x, s) with x: real[3], s: real).
+        codes = [broadcast.operand(self, a, *self.value(a, env), e, env)[0] for a in e.args]
         tensors = [self.is_tensor(a) for a in e.args]
         if not any(tensors):
             return _PYTHON_FUNCTIONS_N[e.func].format(*codes)
@@ -190,9 +206,52 @@ class Emitter:
         return f"{_receiver(code)}.{e.func.removesuffix('_event')}({dims})"
 
     def is_tensor(self, e: ir.Expr) -> bool:
-        return any(isinstance(n, (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy,
-                                  ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply))
-                   for n in ir.walk(e))
+        """True when the code of ``e`` is a tensor: some node is a variable, weight, net output,
+        functional or element-wise function of one argument. ``min``, ``max`` and ``clamp`` of
+        numbers and params stay Python numbers (:meth:`elementwise_n`), so they count only
+        through their arguments (``relu(min(1, a))`` wraps ``min(1, a)`` in ``torch.as_tensor``)."""
+        return self.any_node(e, "tensor", lambda n: isinstance(n, _TENSOR_NODES) and not (
+            isinstance(n, ir.Apply) and n.func in ir.ELEMENTWISE_N))
+
+    def any_node(self, e: ir.Expr, fact, test) -> bool:
+        """Whether ``test`` holds for some node of ``e``, memoized per node under ``fact``
+        (a hashable key that must identify ``test``), computed bottom-up without recursion."""
+        facts = self._facts
+        stack = [(e, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if (fact, id(node)) in facts:
+                continue
+            children = ir.children(node)
+            if children_done or not children:
+                holds = test(node) or any(facts[fact, id(c)][1] for c in children)
+                facts[fact, id(node)] = (node, holds)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children)
+        return facts[fact, id(e)][1]
+
+    def shape(self, e: ir.Expr) -> tuple[int, ...]:
+        """The event shape of ``e`` (:func:`gmc.compiler.types.infer`), memoized along chains
+        of binary operators and negations. Raises ShapeError as ``infer`` does."""
+        facts = self._facts
+        spine = []
+        node = e
+        while ("shape", id(node)) not in facts and isinstance(node, (ir.BinOp, ir.Neg)):
+            spine.append(node)
+            node = node.left if isinstance(node, ir.BinOp) else node.operand
+        if ("shape", id(node)) not in facts:
+            facts["shape", id(node)] = (node, infer(self.model, node).shape)
+        for node in reversed(spine):
+            if isinstance(node, ir.Neg):
+                shape = facts["shape", id(node.operand)][1]
+            else:
+                left, right = facts["shape", id(node.left)][1], self.shape(node.right)
+                shape = matmul_shape(left, right) if node.op == "@" else broadcast_shapes(left, right)
+                if shape is None:
+                    raise ShapeError(node, left, right)
+            facts["shape", id(node)] = (node, shape)
+        return facts["shape", id(e)][1]
 
     def param(self, name: str) -> str:
         key = ("param", name)
