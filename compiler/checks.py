@@ -22,7 +22,7 @@ from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import reserved_name_errors
 from gmc.compiler.flow_checks import check_loss_flow
-from gmc.compiler.types import EventAxisError, ShapeError, broadcast, constant_value, infer, per_example
+from gmc.compiler.types import EventAxisError, ShapeError, broadcast, folded_value, infer, per_example
 
 
 def check(model: ir.Model) -> ir.Model:
@@ -143,7 +143,7 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
             continue
         spec = family.param(pname)
         needed = spec.support
-        constant = constant_value(value)
+        constant = folded_value(value)
         if spec.constant and constant is None:
             errors.append(diag.not_a_constant(value.span, f"Parameter '{pname}' of {family.name}"))
         elif constant is not None:
@@ -167,7 +167,7 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
 
 def _check_interval(family: str, factor: ir.Factor) -> list[diag.Diagnostic]:
     """Constant bounds of a family on [low, high) (Uniform) must satisfy low < high."""
-    bounds = {pname: constant_value(value) for pname, value in factor.params}
+    bounds = {pname: folded_value(value) for pname, value in factor.params}
     low, high = bounds.get("low"), bounds.get("high")
     if low is None or high is None or low < high:
         return []

@@ -20,6 +20,7 @@ batch; ``mean`` and ``sum`` reduce everything to one number per batch.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from gmc.compiler import ir
@@ -45,6 +46,25 @@ def constant_value(e: ir.Expr) -> float | None:
         inner = constant_value(e.operand)
         return None if inner is None else -inner
     return None
+
+
+def folded_value(e: ir.Expr) -> float | None:
+    """The value of arithmetic (``+ - * / **``, negation) of numbers and consts, in float64 as
+    code generation folds it; None for anything else, or when the value is not a finite real
+    (that case is a located error of lowering or code generation)."""
+    value = constant_value(e)
+    if value is not None or not isinstance(e, ir.BinOp) or e.op == "@":
+        return value
+    left, right = folded_value(e.left), folded_value(e.right)
+    if left is None or right is None:
+        return None
+    try:
+        result = {"+": left + right, "-": left - right, "*": left * right}.get(e.op)
+        if result is None:
+            result = left / right if e.op == "/" else left ** right
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return float(result) if isinstance(result, (int, float)) and math.isfinite(result) else None
 
 
 def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:

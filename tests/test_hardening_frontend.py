@@ -279,7 +279,7 @@ def test_float_arithmetic_that_overflows_is_refused(tmp_path):
 
 def test_integer_bound_is_int64():
     assert MAX_CONSTANT_INTEGER == 2 ** 63 - 1
-    source = f"const N = {MAX_CONSTANT_INTEGER}\nparam n = N\n" + _loss("x / n")
+    source = f"const N = {MAX_CONSTANT_INTEGER}\nparam big = N\n" + _loss("x / big")
     assert torch.allclose(_loss_value(source, x=_x()), _x().sum() / MAX_CONSTANT_INTEGER)
 
 

@@ -125,14 +125,16 @@ def test_undefined_constant_is_located(monkeypatch):
     assert d.kind == "undefined_constant" and d.span.line == 3 and "division by zero" in d.message
 
 
-@pytest.mark.parametrize("params,line", [("Uniform(1.0, 1.0 + 0.0)", 2), ("Normal((-1.0) ** 0.5, 1)", 2),
-                                         ("Normal(1.0 / 0.0, 1)", 2)])
-def test_undefined_constant_arithmetic_is_a_compile_error(params, line):
-    """Arithmetic of numbers is folded at compile time: no math domain error at run time."""
-    model = driver.compile_model(f"var y: real[1]\np(y) = {params}\nloss l = -mean(log p(y))\n")
+@pytest.mark.parametrize("params,kind", [("Uniform(1.0, 1.0 + 0.0)", "empty_interval"),
+                                         ("Normal((-1.0) ** 0.5, 1)", "undefined_arithmetic"),
+                                         ("Normal(1.0 / 0.0, 1)", "undefined_arithmetic"),
+                                         ("Normal(0, 1.0 - 1.0)", "invalid_constant_parameter")])
+def test_undefined_constant_arithmetic_is_a_check_error(params, kind):
+    """Arithmetic of numbers is folded and checked before code generation: no math domain
+    error at run time, and nothing the checker accepts fails later."""
     with pytest.raises(gmc.GmcError) as error:
-        driver.python_source(model)
-    assert [(d.kind, d.span.line) for d in error.value.diagnostics] == [("undefined_constant", line)]
+        driver.compile_model(f"var y: real[1]\np(y) = {params}\nloss l = -mean(log p(y))\n")
+    assert [(d.kind, d.span.line) for d in error.value.diagnostics] == [(kind, 2)]
 
 
 def test_constant_arithmetic_parameters_fold():
