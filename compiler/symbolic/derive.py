@@ -31,7 +31,7 @@ import sympy as sp
 
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.ir import within
-from gmc.compiler.symbolic.functions import support_escapes, vsum, xlog1py, xlogy
+from gmc.compiler.symbolic.functions import fold_held, support_escapes, vsum, xlog1py, xlogy
 from gmc.compiler.symbolic.registry import FORMULAS, X, Params
 
 _DISCRETE = {"binary", "categorical", "count"}
@@ -61,7 +61,7 @@ def expectation(family: str, params: Params, integrand: sp.Expr) -> tuple[sp.Exp
         value = _expect(family, params, integrand, used)
     except _NoMoment:
         return None
-    return value, tuple(dict.fromkeys(used))
+    return fold_held(value), tuple(dict.fromkeys(used))
 
 
 def _expect(family: str, params: Params, f: sp.Expr, used: list[str]) -> sp.Expr:

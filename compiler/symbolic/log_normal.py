@@ -4,6 +4,7 @@ log p(x) = -((log x - loc)/scale)^2/2 - log x - log scale - log(2 pi)/2 (JKB vol
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import standardized
 from gmc.compiler.symbolic.moments import abs_positive, affine, expm1, log_affine, power
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 
@@ -11,7 +12,7 @@ _REFERENCE = "lognormal moments (JKB vol. 1, ch. 14)"
 
 
 def _log_density(x, p):
-    return -((sp.log(x) - p["loc"]) / p["scale"]) ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
+    return -standardized(sp.log(x), p["loc"], p["scale"]) ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
 
 
 def _mean(p):

@@ -6,7 +6,7 @@ are z and -2z, each computed to full relative precision.
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import log1pexp
+from gmc.compiler.symbolic.functions import log1pexp, standardized
 from gmc.compiler.symbolic.moments import ABS, SOFTPLUS, SOFTPLUS_SCALED, affine, affine_of, close
 from gmc.compiler.symbolic.registry import A, B, C, X, Formulas, Moment, Rule, register
 
@@ -14,7 +14,7 @@ _REFERENCE = "Logistic moments: mean loc, variance (pi scale)^2/3 (JKB vol. 2, c
 
 
 def _standardized(x, p):
-    return (x - p["loc"]) / p["scale"]
+    return standardized(x, p["loc"], p["scale"])
 
 
 def _log_density(x, p):

@@ -1,0 +1,144 @@
+"""Precision of generated code at large locations, against 50-digit references (mpmath).
+
+Each reference takes the float64 values of the inputs and parameters as exact and computes in
+50 digits; the generated float64 code must match it to a relative 1e-12 (a few ulp of the
+quantities it subtracts), at least as well as torch.distributions does.
+
+Location-scale families with a constant location of 1e8 and scale 1e-3: sympy distributes a
+number over a sum, so ``(x - 1e8)/0.001`` used to become ``1000.0*x - 1e11``, which cancels
+catastrophically (relative error 7e-7 in the Logistic log-density at x = 1e8 + 1e-3). The
+standardized value must be a difference first (``compiler/symbolic/functions.standardized``).
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import pytest
+import torch
+
+import gmc
+
+mp.mp.dps = 50
+
+LOC, SCALE, DF = 1e8, 1e-3, 3.0
+LOG_LOC, LOG_SCALE = 20.0, 1e-6  # LogNormal: log y near 20, so log y - loc cancels in the same way
+
+LOCATION_SCALE = f"""
+var x: real[1]
+var h: real[1]
+var y: positive[1]
+logistic(x) = Logistic({LOC!r}, {SCALE!r})
+logistic_h(x|h) = Logistic(h, {SCALE!r})
+normal(x) = Normal({LOC!r}, {SCALE!r})
+laplace(x) = Laplace({LOC!r}, {SCALE!r})
+student(x) = StudentT({DF!r}, {LOC!r}, {SCALE!r})
+student_h(x|h) = StudentT({DF!r}, h, {SCALE!r})
+lognormal(y) = LogNormal({LOG_LOC!r}, {LOG_SCALE!r})
+uniform(x) = Uniform({LOC!r}, {LOC + 1e-3!r})
+loss entropies = mean(H[logistic(x)] + H[student(x)] + H[lognormal(y)] + H[laplace(x)] + H[normal(x)])
+"""
+
+
+@pytest.fixture(scope="module")
+def location_scale():
+    return gmc.compile_source(LOCATION_SCALE, name="LocationScale")().double()
+
+
+def _t(value: float) -> torch.Tensor:
+    return torch.tensor([[value]], dtype=torch.float64)
+
+
+def _relative_error(value: float, exact) -> float:
+    return abs(mp.mpf(value) - exact) / max(abs(exact), mp.mpf(1))
+
+
+def _logistic(x, loc, scale):
+    z = (x - loc) / scale
+    return -z - 2 * mp.log1p(mp.exp(-z)) - mp.log(scale)
+
+
+def _normal(x, loc, scale):
+    return -((x - loc) / scale) ** 2 / 2 - mp.log(scale) - mp.log(2 * mp.pi) / 2
+
+
+def _laplace(x, loc, scale):
+    return -abs(x - loc) / scale - mp.log(2 * scale)
+
+
+def _student(x, df, loc, scale):
+    z = (x - loc) / scale
+    return (mp.loggamma((df + 1) / 2) - mp.loggamma(df / 2) - mp.log(df * mp.pi) / 2 - mp.log(scale)
+            - (df + 1) / 2 * mp.log1p(z ** 2 / df))
+
+
+def _lognormal(y, loc, scale):
+    return _normal(mp.log(y), loc, scale) - mp.log(y)
+
+
+OFFSETS = [-3e-3, -1e-3, -2.5e-4, 0.0, 1e-3, 2.5e-3]  # around the location, in units of x
+
+
+def _torch_error(dist, x: float, exact) -> float:
+    return _relative_error(dist.log_prob(torch.tensor(x, dtype=torch.float64)).item(), exact)
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+@pytest.mark.parametrize("family", ["logistic", "normal", "laplace", "student"])
+def test_location_scale_log_density_at_large_constant_location(location_scale, family, offset):
+    x = LOC + offset
+    mx, loc, scale = mp.mpf(x), mp.mpf(LOC), mp.mpf(SCALE)
+    exact = {"logistic": lambda: _logistic(mx, loc, scale), "normal": lambda: _normal(mx, loc, scale),
+             "laplace": lambda: _laplace(mx, loc, scale), "student": lambda: _student(mx, mp.mpf(DF), loc, scale)}[family]()
+    error = _relative_error(location_scale.log_prob(f"{family}(x)", x=_t(x)).item(), exact)
+    assert error <= 1e-12, (family, x, float(error))
+    reference = {"normal": torch.distributions.Normal(LOC, SCALE), "laplace": torch.distributions.Laplace(LOC, SCALE),
+                 "student": torch.distributions.StudentT(DF, LOC, SCALE)}.get(family)
+    if reference is not None:
+        assert error <= max(_torch_error(reference, x, exact), 1e-15) * 4 or error <= 1e-14
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+@pytest.mark.parametrize("family", ["logistic_h", "student_h"])
+def test_location_scale_log_density_at_large_tensor_location(location_scale, family, offset):
+    # a tensor loc with a constant scale: 1000.0*x - 1000.0*h cancelled the same way
+    x = LOC + offset
+    mx, loc, scale = mp.mpf(x), mp.mpf(LOC), mp.mpf(SCALE)
+    exact = _logistic(mx, loc, scale) if family == "logistic_h" else _student(mx, mp.mpf(DF), loc, scale)
+    value = location_scale.log_prob(f"{family.split('_')[0]}_h(x|h)", x=_t(x), h=_t(LOC)).item()
+    assert _relative_error(value, exact) <= 1e-12, (family, x, value, float(exact))
+
+
+@pytest.mark.parametrize("offset", [-2e-6, -5e-7, 0.0, 1e-6])
+def test_lognormal_log_density_at_large_constant_location(location_scale, offset):
+    # log y is rounded to float64 by torch.log (as in torch.distributions.LogNormal): the
+    # reference takes that rounding as its input, the one error neither side can avoid
+    y = math.exp(LOG_LOC + offset)
+    log_y = torch.log(torch.tensor(y, dtype=torch.float64)).item()
+    exact = _normal(mp.mpf(log_y), mp.mpf(LOG_LOC), mp.mpf(LOG_SCALE)) - mp.mpf(log_y)
+    value = location_scale.log_prob("lognormal(y)", y=_t(y)).item()
+    assert _relative_error(value, exact) <= 1e-12, (y, value, float(exact))
+    torch_value = torch.distributions.LogNormal(LOG_LOC, LOG_SCALE).log_prob(torch.tensor(y, dtype=torch.float64)).item()
+    assert abs(value - float(exact)) <= max(abs(torch_value - float(exact)), 1e-15 * abs(float(exact))) * 4
+
+
+def test_uniform_log_density_uses_the_float64_width(location_scale):
+    high = LOC + 1e-3
+    exact = -mp.log(mp.mpf(high) - mp.mpf(LOC))
+    value = location_scale.log_prob("uniform(x)", x=_t(LOC + 5e-4)).item()
+    assert _relative_error(value, exact) <= 1e-15, (value, float(exact))
+
+
+def test_entropies_at_large_constant_location(location_scale):
+    # the folded constants of H[q] = -E[log q] used to cancel in sympy's 53-bit arithmetic
+    # (H of Logistic(1e8, 1e-3) came out as -4.9077606 instead of 2 + log 1e-3 = -4.9077553)
+    scale, df = mp.mpf(SCALE), mp.mpf(DF)
+    logistic = 2 + mp.log(scale)
+    student = ((df + 1) / 2 * (mp.digamma((df + 1) / 2) - mp.digamma(df / 2)) + mp.log(mp.sqrt(df) * scale)
+               + mp.log(mp.beta(df / 2, mp.mpf(1) / 2)))
+    lognormal = mp.mpf(LOG_LOC) + mp.mpf(1) / 2 + mp.log(mp.mpf(LOG_SCALE) * mp.sqrt(2 * mp.pi))
+    laplace = 1 + mp.log(2 * scale)
+    normal = mp.mpf(1) / 2 + mp.log(scale * mp.sqrt(2 * mp.pi))
+    exact = logistic + student + lognormal + laplace + normal
+    value = location_scale.loss("entropies").item()
+    assert _relative_error(value, exact) <= 1e-13, (value, float(exact))
