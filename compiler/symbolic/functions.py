@@ -69,6 +69,31 @@ class xlog1py(sp.Function):
         return None
 
 
+class kl_div(sp.Function):
+    """q log(q/p) - q + p, the KL divergence between Poisson laws of rates q and p
+    (``scipy.special.kl_div``; ``gmc.runtime.kl_div``, accurate when q/p is near 1, where the
+    plain form cancels). Numbers are evaluated at 40 digits from their exact values."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        q, p = (printer._print(a) for a in self.args)
+        return r"%s \log\frac{%s}{%s} - %s + %s" % (q, q, p, q, p)
+
+    @classmethod
+    def eval(cls, q, p):
+        if q.is_zero:
+            return p
+        if q == p:
+            return sp.Integer(0)
+        if q.is_Number and p.is_Number:
+            if p.is_zero:
+                return sp.oo
+            exact_q, exact_p = sp.Rational(q), sp.Rational(p)
+            return sp.Float((exact_q * sp.log(exact_q / exact_p) - exact_q + exact_p).evalf(40), 17)
+        return None
+
+
 class Scalar(sp.Symbol):
     """A symbol bound to a Python number (a param), not a tensor: printed with ``math``."""
 

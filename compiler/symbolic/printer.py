@@ -96,6 +96,10 @@ class TorchPrinter(StrPrinter):
             return f"{torch_form if _has_tensor(expr) else math_form}({args})"
         raise NotImplementedError(f"no torch form for sympy function {name}")
 
+    def _print_kl_div(self, expr):
+        # one call: rt.kl_div sums a series where q log(q/p) - q + p would cancel
+        return f"rt.kl_div({', '.join(self._print(a) for a in expr.args)})"
+
     def _tensor(self, value) -> str:
         """Code for ``value`` as a tensor argument (a param is a Python float)."""
         code = self._print(value)
