@@ -12,7 +12,7 @@ _EXPORTS = {
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
     "kumaraswamy_icdf": "sampling", "open_unit": "sampling", "standard_exponential": "sampling",
     "standard_gamma": "sampling", "standard_laplace": "sampling", "standard_logistic": "sampling",
-    "sample_beta": "sampling", "standard_student_t": "sampling",
+    "sample_beta": "sampling", "standard_student_t": "sampling", "weibull": "sampling",
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
