@@ -235,3 +235,58 @@ def test_poisson_kl_in_generated_code(poisson, q, p):
     assert _relative_error(poisson.loss("constants", a=_t(q)).item(), _poisson_kl(1e6, 1e6 + 1)) <= 1e-15
     params = poisson.loss("params", a=_t(q), r=q, s=p).item()
     assert _relative_error(params, _poisson_kl(q, p)) <= 1e-13
+
+
+# ---- derived KLs at large locations -----------------------------------------------------
+# Moments that divide a difference by a number scale (the folded-normal and logistic E|X - c|,
+# the lognormal's Black-Scholes term) expanded it the same way: exp(-(5e10 - 500 h)**2/2).
+
+KL_SOURCE = f"""
+var x: real[1]
+var h: real[1]
+normal(x) = Normal({LOC!r}, 0.002)
+logistic(x) = Logistic({LOC!r}, 0.002)
+laplace_h(x|h) = Laplace(h, 0.001)
+normal_h(x|h) = Normal(h, 0.001)
+logistic_h(x|h) = Logistic(h, {SCALE!r})
+laplace(x) = Laplace({LOC!r}, 0.002)
+loss normal_laplace = mean(KL[normal(x) || laplace_h(x|h)])
+loss logistic_laplace = mean(KL[logistic_h(x|h) || laplace(x)])
+loss logistic_normal = mean(KL[logistic(x) || normal_h(x|h)])
+"""
+
+
+@pytest.fixture(scope="module")
+def kl_model():
+    return gmc.compile_source(KL_SOURCE, name="LargeLocationKL")().double()
+
+
+def _folded_normal_mean(d, s):
+    return s * mp.sqrt(2 / mp.pi) * mp.exp(-(d / s) ** 2 / 2) + d * mp.erf(d / (s * mp.sqrt(2)))
+
+
+def _softplus(t):
+    return mp.log1p(mp.exp(t))
+
+
+@pytest.mark.parametrize("offset", [-3e-3, -1e-3, 0.0, 5e-4, 2e-3])
+def test_kls_at_large_locations(kl_model, offset):
+    h = LOC + offset
+    mh, loc = mp.mpf(h), mp.mpf(LOC)
+    s_q, b_p = mp.mpf(0.002), mp.mpf(0.001)
+    # KL[N(m, s) || Laplace(h, b)] = -H[N] + log 2b + E|X - h|/b
+    normal_laplace = (-(mp.log(2 * mp.pi * mp.e * s_q ** 2) / 2) + mp.log(2 * b_p)
+                      + _folded_normal_mean(loc - mh, s_q) / b_p)
+    # KL[Logistic(h, s) || Laplace(m, b)] = -(log s + 2) + log 2b + E|X - m|/b,
+    # E|X - m| = s (softplus(t) + softplus(-t)), t = (m - h)/s (JKB vol. 2, ch. 23)
+    s_l, b_l = mp.mpf(SCALE), mp.mpf(0.002)
+    t = (loc - mh) / s_l
+    logistic_laplace = -(mp.log(s_l) + 2) + mp.log(2 * b_l) + s_l * (_softplus(t) + _softplus(-t)) / b_l
+    # KL[Logistic(m, s) || N(h, b)] = -(log s + 2) + log(b sqrt(2 pi)) + (Var + (m - h)^2)/(2 b^2)
+    s_g, b_n = mp.mpf(0.002), mp.mpf(0.001)
+    logistic_normal = (-(mp.log(s_g) + 2) + mp.log(b_n * mp.sqrt(2 * mp.pi))
+                       + ((mp.pi * s_g) ** 2 / 3 + (loc - mh) ** 2) / (2 * b_n ** 2))
+    for loss, exact in [("normal_laplace", normal_laplace), ("logistic_laplace", logistic_laplace),
+                        ("logistic_normal", logistic_normal)]:
+        value = kl_model.loss(loss, h=_t(h)).item()
+        assert _relative_error(value, exact) <= 1e-12, (loss, h, value, float(exact))

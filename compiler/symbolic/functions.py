@@ -161,11 +161,12 @@ def _exact_float(constant: sp.Expr) -> sp.Expr:
 
 def standardized(x: sp.Expr, loc: sp.Expr, scale: sp.Expr) -> sp.Expr:
     """(x - loc)/scale, computed as a difference first: a number ``scale`` other than 1 is
-    :func:`held` when ``loc`` is not 0, else sympy would expand it into ``x/scale - loc/scale``
+    :func:`held` when x - loc is a sum, else sympy would expand it into ``x/scale - loc/scale``
     (relative error 1e-6 in a Logistic log-density at loc = 1e8, scale = 1e-3)."""
-    if scale.is_Number and scale != 1 and loc != 0:
+    difference = x - loc
+    if scale.is_Number and scale != 1 and difference.is_Add:
         scale = held(scale)
-    return (x - loc) / scale
+    return difference / scale
 
 
 class vsum(sp.Function):

@@ -28,7 +28,7 @@ def _inside(p, c):
     # d1 = (loc + scale^2 - log c)/scale, d2 = d1 - scale (the Black-Scholes call price);
     # with Phi(d) = (1 + erf(d/sqrt 2))/2 this is E[X] erf(d1/sqrt 2) - c erf(d2/sqrt 2).
     loc, scale = p["loc"], p["scale"]
-    d2 = (loc - sp.log(c)) / scale
+    d2 = standardized(loc, sp.log(c), scale)
     return _mean(p) * sp.erf((d2 + scale) / sp.sqrt(2)) - c * sp.erf(d2 / sp.sqrt(2))
 
 

@@ -26,7 +26,7 @@ def _abs(p, w):
     # E|Z - t| = softplus(t) + softplus(-t) for Z standard logistic: split the integral at t,
     # E|Z - t| = int_{-inf}^t F + int_t^inf (1 - F), and int sigmoid = softplus.
     a = w[A]
-    t = (a * p["loc"] + w[B]) / (a * p["scale"])
+    t = standardized(p["loc"], -w[B] / a, p["scale"])  # (a loc + b)/(a scale), a difference first
     return sp.Abs(a) * p["scale"] * (log1pexp(t) + log1pexp(-t))
 
 
