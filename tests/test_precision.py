@@ -290,3 +290,37 @@ def test_kls_at_large_locations(kl_model, offset):
                         ("logistic_normal", logistic_normal)]:
         value = kl_model.loss(loss, h=_t(h)).item()
         assert _relative_error(value, exact) <= 1e-12, (loss, h, value, float(exact))
+
+
+# ---- KL between Exponential laws --------------------------------------------------------
+# log a - log b + b/a - 1 cancels as b/a -> 1, as torch.distributions' form does; the
+# Exponential||Exponential rule is kl_div(a, b)/a.
+
+EXPONENTIAL = """
+var y: positive[1]
+var a: positive[1]
+var b: positive[1]
+q(y|a) = Exponential(a)
+p(y|b) = Exponential(b)
+c(y) = Exponential(1000000.0)
+d(y) = Exponential(1000001.0)
+loss tensors = mean(KL[q(y|a) || p(y|b)])
+loss constants = mean(KL[c(y) || d(y)] + 0 * a)
+"""
+
+
+def test_exponential_kl_matches_mpmath_and_beats_torch():
+    model = gmc.compile_source(EXPONENTIAL, name="ExponentialKL")().double()
+    worst = worst_torch = 0.0
+    for a, b in _pairs():
+        exact = mp.log(mp.mpf(a) / b) - 1 + mp.mpf(b) / a
+        value = model.loss("tensors", a=_t(a), b=_t(b)).item()
+        torch_value = torch.distributions.kl_divergence(
+            torch.distributions.Exponential(torch.tensor(a, dtype=torch.float64)),
+            torch.distributions.Exponential(torch.tensor(b, dtype=torch.float64))).item()
+        worst = max(worst, float(abs(value - exact) / exact))
+        worst_torch = max(worst_torch, float(abs(torch_value - exact) / exact))
+    assert worst <= 1e-13, worst
+    assert worst_torch > 1e-6
+    exact = mp.log(mp.mpf(1e6) / mp.mpf(1000001.0)) - 1 + mp.mpf(1000001.0) / mp.mpf(1e6)
+    assert _relative_error(model.loss("constants", a=_t(1.0)).item(), exact) <= 1e-15
