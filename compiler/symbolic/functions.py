@@ -78,7 +78,7 @@ class kl_div(sp.Function):
 
     def _latex(self, printer):
         q, p = (printer._print(a) for a in self.args)
-        return r"%s \log\frac{%s}{%s} - %s + %s" % (q, q, p, q, p)
+        return r"\left(%s \log\frac{%s}{%s} - %s + %s\right)" % (q, q, p, q, p)
 
     @classmethod
     def eval(cls, q, p):
@@ -148,7 +148,7 @@ def _fold_held_terms(expr: sp.Expr) -> sp.Expr:
         expr = expr.func(*args)
     if expr.is_Add:
         constants = [a for a in expr.args if _is_held_constant(a)]
-        if len(constants) > 1:
+        if len(constants) > 1 and any(a.free_symbols for a in constants):
             rest = [a for a in expr.args if not _is_held_constant(a)]
             return sp.Add(_exact_float(sp.Add(*constants)), *rest)
     return expr
@@ -164,7 +164,7 @@ def standardized(x: sp.Expr, loc: sp.Expr, scale: sp.Expr) -> sp.Expr:
     :func:`held` when x - loc is a sum, else sympy would expand it into ``x/scale - loc/scale``
     (relative error 1e-6 in a Logistic log-density at loc = 1e8, scale = 1e-3)."""
     difference = x - loc
-    if scale.is_Number and scale != 1 and difference.is_Add:
+    if scale.is_Number and scale.is_positive and scale != 1 and difference.is_Add:
         scale = held(scale)
     return difference / scale
 
