@@ -89,7 +89,8 @@ def test_location_scale_log_density_at_large_constant_location(location_scale, f
     x = LOC + offset
     mx, loc, scale = mp.mpf(x), mp.mpf(LOC), mp.mpf(SCALE)
     exact = {"logistic": lambda: _logistic(mx, loc, scale), "normal": lambda: _normal(mx, loc, scale),
-             "laplace": lambda: _laplace(mx, loc, scale), "student": lambda: _student(mx, mp.mpf(DF), loc, scale)}[family]()
+             "laplace": lambda: _laplace(mx, loc, scale),
+             "student": lambda: _student(mx, mp.mpf(DF), loc, scale)}[family]()
     error = _relative_error(location_scale.log_prob(f"{family}(x)", x=_t(x)).item(), exact)
     assert error <= 1e-12, (family, x, float(error))
     reference = {"normal": torch.distributions.Normal(LOC, SCALE), "laplace": torch.distributions.Laplace(LOC, SCALE),
@@ -118,7 +119,8 @@ def test_lognormal_log_density_at_large_constant_location(location_scale, offset
     exact = _normal(mp.mpf(log_y), mp.mpf(LOG_LOC), mp.mpf(LOG_SCALE)) - mp.mpf(log_y)
     value = location_scale.log_prob("lognormal(y)", y=_t(y)).item()
     assert _relative_error(value, exact) <= 1e-12, (y, value, float(exact))
-    torch_value = torch.distributions.LogNormal(LOG_LOC, LOG_SCALE).log_prob(torch.tensor(y, dtype=torch.float64)).item()
+    torch_value = torch.distributions.LogNormal(LOG_LOC, LOG_SCALE).log_prob(torch.tensor(y, dtype=torch.float64))
+    torch_value = torch_value.item()
     assert abs(value - float(exact)) <= max(abs(torch_value - float(exact)), 1e-15 * abs(float(exact))) * 4
 
 
@@ -176,8 +178,9 @@ def test_kl_div_runtime_matches_mpmath_and_beats_torch():
         exact = _poisson_kl(q, p)
         tensor = kl_div(torch.tensor(q, dtype=torch.float64), torch.tensor(p, dtype=torch.float64)).item()
         number = kl_div(q, p)
-        torch_value = torch.distributions.kl_divergence(torch.distributions.Poisson(torch.tensor(q, dtype=torch.float64)),
-                                                        torch.distributions.Poisson(torch.tensor(p, dtype=torch.float64)))
+        torch_value = torch.distributions.kl_divergence(
+            torch.distributions.Poisson(torch.tensor(q, dtype=torch.float64)),
+            torch.distributions.Poisson(torch.tensor(p, dtype=torch.float64)))
         worst = max(worst, float(abs(tensor - exact) / exact), float(abs(number - exact) / exact))
         worst_torch = max(worst_torch, float(abs(torch_value.item() - exact) / exact))
     assert worst <= 1e-13, worst

@@ -12,7 +12,8 @@ _REFERENCE = "lognormal moments (JKB vol. 1, ch. 14)"
 
 
 def _log_density(x, p):
-    return -standardized(sp.log(x), p["loc"], p["scale"]) ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
+    z = standardized(sp.log(x), p["loc"], p["scale"])
+    return -z ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
 
 
 def _mean(p):
