@@ -327,3 +327,25 @@ def test_exponential_kl_matches_mpmath_and_beats_torch():
     assert worst_torch > 1e-6
     exact = mp.log(mp.mpf(1e6) / mp.mpf(1000001.0)) - 1 + mp.mpf(1000001.0) / mp.mpf(1e6)
     assert _relative_error(model.loss("constants", a=_t(1.0)).item(), exact) <= 1e-15
+
+
+def test_held_scale_helpers():
+    """standardized keeps a number scale as a Held atom that prints as its literal; fold_held
+    joins constant terms exactly from the floats' values; template placeholders of held atoms
+    (no value of their own) are left alone."""
+    import sympy as sp
+
+    from gmc.compiler.symbolic.functions import Held, fold_held, held, standardized, unheld
+    from gmc.compiler.symbolic.printer import to_torch
+
+    x, h = sp.Symbol("x"), sp.Symbol("h")
+    assert to_torch(standardized(x, sp.Integer(10 ** 8), sp.Float(0.001))) == "(x - 100000000)/0.001"
+    assert to_torch(standardized(x, h, sp.Float(0.001))) == "(-h + x)/0.001"
+    assert standardized(x, sp.Integer(0), sp.Float(0.5)) == 2.0 * x  # nothing to cancel: folded
+    scale = held(sp.Float(0.7))
+    folded = fold_held(sp.Float(0.245) / scale ** 2 + sp.Float(3.56) + x)
+    exact = mp.mpf(0.245) / mp.mpf(0.7) ** 2 + mp.mpf(3.56)
+    assert folded == x + sp.Float(float(exact), 17)
+    placeholder = Held("_gmcT000001_", positive=True)
+    assert unheld(placeholder + scale) == placeholder + sp.Float(0.7)
+    assert fold_held(1 / placeholder + 3 + x).has(placeholder)

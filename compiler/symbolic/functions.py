@@ -115,17 +115,28 @@ def held(value: sp.Expr) -> sp.Expr:
     return Held(literal, positive=True) if value > 0 else Held(literal, real=True)
 
 
+def _held_value(symbol: sp.Symbol) -> float | None:
+    """The number a :class:`Held` atom stands for; None for any other symbol (also for a
+    template placeholder of a held atom, which has no value of its own)."""
+    if not isinstance(symbol, Held):
+        return None
+    try:
+        return float(symbol.name)
+    except ValueError:
+        return None
+
+
 def unheld(expr: sp.Expr) -> sp.Expr:
     """``expr`` with each :class:`Held` atom replaced by its number (for comparisons)."""
     if not isinstance(expr, sp.Basic):
         return expr
     atoms = {s: sp.Integer(s.name) if s.name.lstrip("-").isdigit() else sp.Float(s.name)
-             for s in expr.free_symbols if isinstance(s, Held)}
+             for s in expr.free_symbols if _held_value(s) is not None}
     return expr.xreplace(atoms) if atoms else expr
 
 
 def _is_held_constant(expr: sp.Expr) -> bool:
-    return all(isinstance(s, Held) for s in expr.free_symbols)
+    return all(_held_value(s) is not None for s in expr.free_symbols)
 
 
 def fold_held(expr: sp.Expr) -> sp.Expr:
@@ -155,7 +166,7 @@ def _fold_held_terms(expr: sp.Expr) -> sp.Expr:
 
 
 def _exact_float(constant: sp.Expr) -> sp.Expr:
-    exact = {s: sp.Rational(float(s.name)) for s in constant.free_symbols}
+    exact = {s: sp.Rational(_held_value(s)) for s in constant.free_symbols}
     return sp.Float(constant.xreplace(exact).evalf(30), 17)
 
 
