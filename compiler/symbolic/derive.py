@@ -204,8 +204,9 @@ def _cross_entropy(first: str, first_key, second: str, second_key) -> Derivation
 def _kl(first: str, first_key, second: str, second_key) -> Derivation | None:
     q, p = dict(first_key), dict(second_key)
     rule = FORMULAS[first].kl.get(second)
-    if rule is not None:
-        return Derivation(rule.build(q, p), (rule.reference,))
+    stated = None if rule is None else rule.build(q, p)  # a rule may decline (None): derive then
+    if stated is not None:
+        return Derivation(stated, (rule.reference,))
     infinite = _singular(first, second)
     if infinite is not None:
         return infinite

@@ -78,6 +78,8 @@ class kl_div(sp.Function):
 
     def _latex(self, printer):
         q, p = (printer._print(a) for a in self.args)
+        if self.args[0] == 1:  # the Normal KL's v - 1 - log v
+            return r"\left(%s - 1 - \log\left(%s\right)\right)" % (p, p)
         return r"\left(%s \log\frac{%s}{%s} - %s + %s\right)" % (q, q, p, q, p)
 
     @classmethod
