@@ -16,7 +16,7 @@ _EXPORTS = {
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
-    "log1mexp": "stable", "log_bernoulli": "stable", "kl_div": "divergences",
+    "log1mexp": "stable", "log_bernoulli": "stable", "kl_div": "divergences", "lgamma_gap": "divergences",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 

@@ -58,3 +58,22 @@ def kl_div(q, p):
     ratio = torch.where(near, torch.ones_like(q), q / torch.where(near, torch.ones_like(p), p))
     plain = torch.xlogy(q, ratio) - q + p
     return torch.where(near, series, plain)
+
+
+def lgamma_gap(c, a):
+    """lgamma(c) - lgamma(a) - (c - a) digamma(a) element-wise: the shape terms of
+    KL[Gamma(a, b) || Gamma(c, d)] in nats, computed together so that they are exactly 0 at
+    c = a (as the other terms of that KL tend to 0 too, adding two large lgammas would lose
+    them). Away from c = a it is as accurate as torch.distributions' form. Tensors or numbers,
+    as :func:`kl_div`."""
+    if not isinstance(c, torch.Tensor) and not isinstance(a, torch.Tensor):
+        c, a = float(c), float(a)
+        if c == a:
+            return 0.0
+        psi = torch.digamma(torch.tensor(a, dtype=torch.float64)).item()
+        return math.lgamma(c) - math.lgamma(a) - (c - a) * psi
+    like = c if isinstance(c, torch.Tensor) else a
+    c = torch.as_tensor(c, dtype=like.dtype, device=like.device)
+    a = torch.as_tensor(a, dtype=like.dtype, device=like.device)
+    gap = torch.lgamma(c) - torch.lgamma(a) - (c - a) * torch.digamma(a)
+    return torch.where(c == a, torch.zeros_like(gap), gap)

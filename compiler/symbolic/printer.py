@@ -100,6 +100,10 @@ class TorchPrinter(StrPrinter):
         # one call: rt.kl_div sums a series where q log(q/p) - q + p would cancel
         return f"rt.kl_div({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_lgamma_gap(self, expr):
+        # one call: exactly 0 when both shapes are equal (KL between Gammas of one shape)
+        return f"rt.lgamma_gap({', '.join(self._print(a) for a in expr.args)})"
+
     def _tensor(self, value) -> str:
         """Code for ``value`` as a tensor argument (a param is a Python float)."""
         code = self._print(value)
