@@ -12,11 +12,12 @@ _EXPORTS = {
     "MLP": "nets", "user_net": "nets", "log1pexp": "stable",
     "kumaraswamy_icdf": "sampling", "open_unit": "sampling", "standard_exponential": "sampling",
     "standard_gamma": "sampling", "standard_laplace": "sampling", "standard_logistic": "sampling",
-    "sample_beta": "sampling", "standard_student_t": "sampling",
+    "sample_beta": "sampling", "standard_student_t": "sampling", "weibull": "sampling",
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
-    "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable",
+    "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable", "kl_div": "divergences",
+    "lgamma_gap": "divergences",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 

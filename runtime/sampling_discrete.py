@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from gmc.runtime.sampling import log_standard_gamma
+
 
 def _expand(value, shape, ref: torch.Tensor) -> torch.Tensor:
     """``value`` (a tensor or a number) as a tensor of ``shape`` with ``ref``'s dtype and device."""
@@ -74,7 +76,9 @@ class _ImplicitDirichlet(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, concentration):
-        x = torch._sample_dirichlet(concentration)
+        # normalized Gamma draws, normalized in log space: small concentrations made
+        # torch's sampler divide underflowed draws (exactly 1/K for 12% of Dirichlet(1e-3) draws)
+        x = torch.softmax(log_standard_gamma(concentration), dim=-1)
         ctx.save_for_backward(x, concentration)
         return x
 

@@ -31,7 +31,7 @@ import sympy as sp
 
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.ir import within
-from gmc.compiler.symbolic.functions import support_escapes, vsum, xlog1py, xlogy, xmul
+from gmc.compiler.symbolic.functions import fold_held, support_escapes, vsum, xlog1py, xlogy, xmul
 from gmc.compiler.symbolic.registry import FORMULAS, X, Params
 
 _DISCRETE = {"binary", "categorical", "count"}
@@ -61,7 +61,7 @@ def expectation(family: str, params: Params, integrand: sp.Expr) -> tuple[sp.Exp
         value = _expect(family, params, integrand, used)
     except _NoMoment:
         return None
-    return value, tuple(dict.fromkeys(used))
+    return fold_held(value), tuple(dict.fromkeys(used))
 
 
 def _expect(family: str, params: Params, f: sp.Expr, used: list[str]) -> sp.Expr:
@@ -204,8 +204,9 @@ def _cross_entropy(first: str, first_key, second: str, second_key) -> Derivation
 def _kl(first: str, first_key, second: str, second_key) -> Derivation | None:
     q, p = dict(first_key), dict(second_key)
     rule = FORMULAS[first].kl.get(second)
-    if rule is not None:
-        return Derivation(rule.build(q, p), (rule.reference,))
+    stated = None if rule is None else rule.build(q, p)  # a rule may decline (None): derive then
+    if stated is not None:
+        return Derivation(stated, (rule.reference,))
     infinite = _singular(first, second)
     if infinite is not None:
         return infinite

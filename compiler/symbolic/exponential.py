@@ -2,10 +2,14 @@
 
 log p(x) = log rate - rate x (JKB vol. 1, ch. 19). Exponential(rate) is Gamma(1, rate), so
 the log-moments are the Gamma ones at concentration 1.
+
+KL[Exponential(a) || Exponential(b)] derives as log a - log b + b/a - 1, which cancels when
+b/a is near 1 (as torch.distributions' form does); the rule below states the same value as
+kl_div(a, b)/a (= log(a/b) - 1 + b/a), summed stably by ``gmc.runtime.kl_div``.
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import loggamma
+from gmc.compiler.symbolic.functions import kl_div, loggamma
 
 from gmc.compiler.symbolic.moments import abs_positive, affine, log_affine, power
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
@@ -38,4 +42,6 @@ register(Formulas(
               "E[X^k] = Gamma(1 + k) / rate^k (k > -1; JKB vol. 1, ch. 19)"),
         abs_positive(_mean, None, "E|X - c| = c - 1/rate + 2 e^(-rate c)/rate for c > 0 (memorylessness)", _inside),
     ),
+    kl={"Exponential": Rule(lambda q, p: kl_div(q["rate"], p["rate"]) / q["rate"],
+                            "KL[Exp(a) || Exp(b)] = log(a/b) - 1 + b/a = kl_div(a, b)/a, summed stably")},
 ))

@@ -89,8 +89,140 @@ class xlog1py(sp.Function):
         return None
 
 
+class kl_div(sp.Function):
+    """q log(q/p) - q + p, the KL divergence between Poisson laws of rates q and p
+    (``scipy.special.kl_div``; ``gmc.runtime.kl_div``, accurate when q/p is near 1, where the
+    plain form cancels). Numbers are evaluated at 40 digits from their exact values."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        q, p = (printer._print(a) for a in self.args)
+        if self.args[0] == 1:  # the Normal KL's v - 1 - log v
+            return r"\left(%s - 1 - \log\left(%s\right)\right)" % (p, p)
+        return r"\left(%s \log\frac{%s}{%s} - %s + %s\right)" % (q, q, p, q, p)
+
+    @classmethod
+    def eval(cls, q, p):
+        if q.is_zero:
+            return p
+        if q == p:
+            return sp.Integer(0)
+        if q.is_Number and p.is_Number:
+            if p.is_zero:
+                return sp.oo
+            exact_q, exact_p = sp.Rational(q), sp.Rational(p)
+            return sp.Float((exact_q * sp.log(exact_q / exact_p) - exact_q + exact_p).evalf(40), 17)
+        return None
+
+
+class lgamma_gap(sp.Function):
+    """lgamma(c) - lgamma(a) - (c - a) psi(a), the shape terms of KL[Gamma(a, .) || Gamma(c, .)]
+    (``gmc.runtime.lgamma_gap``): one call, so that it is exactly 0 at c = a instead of two
+    large lgammas cancelling around a small rate term. Numbers are evaluated at 40 digits."""
+
+    nargs = 2
+
+    def _latex(self, printer):
+        c, a = (printer._print(x) for x in self.args)
+        return (r"\left(\log\Gamma\left(%s\right) - \log\Gamma\left(%s\right) - \left(%s - %s\right)"
+                r" \psi\left(%s\right)\right)" % (c, a, c, a, a))
+
+    @classmethod
+    def eval(cls, c, a):
+        if c == a:
+            return sp.Integer(0)
+        if c.is_Number and a.is_Number:
+            exact_c, exact_a = sp.Rational(c), sp.Rational(a)
+            gap = sp.loggamma(exact_c) - sp.loggamma(exact_a) - (exact_c - exact_a) * sp.polygamma(0, exact_a)
+            return sp.Float(gap.evalf(40), 17)
+        return None
+
+
 class Scalar(sp.Symbol):
     """A symbol bound to a Python number (a param), not a tensor: printed with ``math``."""
+
+
+class Held(Scalar):
+    """A number kept as an atom whose name is its Python literal (so it prints as itself).
+
+    sympy distributes a number over a sum: ``(x - 1e8)/0.001`` becomes ``1000.0*x - 1e11``,
+    which cancels catastrophically in float64 (and in sympy's own 53-bit folding of the
+    constants around it). A held divisor is a symbol, so ``(x - 1e8)/0.001`` stays a
+    difference first, then a division. Made by :func:`standardized`."""
+
+
+def held(value: sp.Expr) -> sp.Expr:
+    """``value`` (a sympy Integer or Float) as a :class:`Held` atom; other expressions as they are."""
+    if not (value.is_Integer or value.is_Float):
+        return value
+    literal = str(int(value)) if value.is_Integer else repr(float(value))
+    return Held(literal, positive=True) if value > 0 else Held(literal, real=True)
+
+
+def _held_value(symbol: sp.Symbol) -> float | None:
+    """The number a :class:`Held` atom stands for; None for any other symbol (also for a
+    template placeholder of a held atom, which has no value of its own)."""
+    if not isinstance(symbol, Held):
+        return None
+    try:
+        return float(symbol.name)
+    except ValueError:
+        return None
+
+
+def unheld(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each :class:`Held` atom replaced by its number (for comparisons)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    atoms = {s: sp.Integer(s.name) if s.name.lstrip("-").isdigit() else sp.Float(s.name)
+             for s in expr.free_symbols if _held_value(s) is not None}
+    return expr.xreplace(atoms) if atoms else expr
+
+
+def _is_held_constant(expr: sp.Expr) -> bool:
+    return all(_held_value(s) is not None for s in expr.free_symbols)
+
+
+def fold_held(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the constant terms of each sum that mention a :class:`Held` atom joined
+    into one Float, evaluated at 30 digits with each atom as the exact value of its float:
+    an entropy's ``3.56 + 0.245/0.7**2`` prints as one literal, as it did before the scale
+    was held. Products keep their held factors (that is what holding is for)."""
+    if expr.is_Atom or not expr.has(Held):
+        return expr
+    if _is_held_constant(expr):
+        return _exact_float(expr)
+    return _fold_held_terms(expr)
+
+
+def _fold_held_terms(expr: sp.Expr) -> sp.Expr:
+    if expr.is_Atom or not expr.has(Held):
+        return expr
+    args = tuple(_fold_held_terms(a) for a in expr.args)
+    if args != expr.args:
+        expr = expr.func(*args)
+    if expr.is_Add:
+        constants = [a for a in expr.args if _is_held_constant(a)]
+        if len(constants) > 1 and any(a.free_symbols for a in constants):
+            rest = [a for a in expr.args if not _is_held_constant(a)]
+            return sp.Add(_exact_float(sp.Add(*constants)), *rest)
+    return expr
+
+
+def _exact_float(constant: sp.Expr) -> sp.Expr:
+    exact = {s: sp.Rational(_held_value(s)) for s in constant.free_symbols}
+    return sp.Float(constant.xreplace(exact).evalf(30), 17)
+
+
+def standardized(x: sp.Expr, loc: sp.Expr, scale: sp.Expr) -> sp.Expr:
+    """(x - loc)/scale, computed as a difference first: a number ``scale`` other than 1 is
+    :func:`held` when x - loc is a sum, else sympy would expand it into ``x/scale - loc/scale``
+    (relative error 1e-6 in a Logistic log-density at loc = 1e8, scale = 1e-3)."""
+    difference = x - loc
+    if scale.is_Number and scale.is_positive and scale != 1 and difference.is_Add:
+        scale = held(scale)
+    return difference / scale
 
 
 class vsum(sp.Function):

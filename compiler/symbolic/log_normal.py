@@ -4,6 +4,7 @@ log p(x) = -((log x - loc)/scale)^2/2 - log x - log scale - log(2 pi)/2 (JKB vol
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import standardized
 from gmc.compiler.symbolic.moments import abs_positive, affine, expm1, log_affine, power
 from gmc.compiler.symbolic.registry import Formulas, Rule, register
 
@@ -11,7 +12,8 @@ _REFERENCE = "lognormal moments (JKB vol. 1, ch. 14)"
 
 
 def _log_density(x, p):
-    return -((sp.log(x) - p["loc"]) / p["scale"]) ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
+    z = standardized(sp.log(x), p["loc"], p["scale"])
+    return -z ** 2 / 2 - sp.log(x) - sp.log(p["scale"]) - sp.log(2 * sp.pi) / 2
 
 
 def _mean(p):
@@ -27,7 +29,7 @@ def _inside(p, c):
     # d1 = (loc + scale^2 - log c)/scale, d2 = d1 - scale (the Black-Scholes call price);
     # with Phi(d) = (1 + erf(d/sqrt 2))/2 this is E[X] erf(d1/sqrt 2) - c erf(d2/sqrt 2).
     loc, scale = p["loc"], p["scale"]
-    d2 = (loc - sp.log(c)) / scale
+    d2 = standardized(loc, sp.log(c), scale)
     return _mean(p) * sp.erf((d2 + scale) / sp.sqrt(2)) - c * sp.erf(d2 / sp.sqrt(2))
 
 

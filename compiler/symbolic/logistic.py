@@ -6,7 +6,7 @@ are z and -2z, each computed to full relative precision.
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import log1pexp
+from gmc.compiler.symbolic.functions import log1pexp, standardized
 from gmc.compiler.symbolic.moments import ABS, SOFTPLUS, SOFTPLUS_SCALED, affine, affine_of, close
 from gmc.compiler.symbolic.registry import A, B, C, X, Formulas, Moment, Rule, register
 
@@ -14,7 +14,7 @@ _REFERENCE = "Logistic moments: mean loc, variance (pi scale)^2/3 (JKB vol. 2, c
 
 
 def _standardized(x, p):
-    return (x - p["loc"]) / p["scale"]
+    return standardized(x, p["loc"], p["scale"])
 
 
 def _log_density(x, p):
@@ -26,7 +26,7 @@ def _abs(p, w):
     # E|Z - t| = softplus(t) + softplus(-t) for Z standard logistic: split the integral at t,
     # E|Z - t| = int_{-inf}^t F + int_t^inf (1 - F), and int sigmoid = softplus.
     a = w[A]
-    t = (a * p["loc"] + w[B]) / (a * p["scale"])
+    t = standardized(p["loc"], -w[B] / a, p["scale"])  # (a loc + b)/(a scale), a difference first
     return sp.Abs(a) * p["scale"] * (log1pexp(t) + log1pexp(-t))
 
 

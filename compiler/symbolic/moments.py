@@ -17,7 +17,7 @@ from typing import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from gmc.compiler.symbolic.functions import log1mexp, log1pexp, polygamma, xlogy
+from gmc.compiler.symbolic.functions import log1mexp, log1pexp, polygamma, unheld, xlogy
 from gmc.compiler.symbolic.registry import A, B, C, X, Moment, Params
 
 #: E[aX + b] (also matches X itself, with a = 1, b = 0).
@@ -53,7 +53,7 @@ def close(a: sp.Expr, b: sp.Expr) -> bool:
     Numbers compare to 1e-12 relative (floats reach here through different products);
     other expressions compare after ``expand``, which is cheap and canonical for the
     rational functions of parameters that moment bindings are."""
-    a, b = sp.sympify(a), sp.sympify(b)
+    a, b = unheld(sp.sympify(a)), unheld(sp.sympify(b))
     difference = sp.expand(a - b)
     if difference == 0:
         return True

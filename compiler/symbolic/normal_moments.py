@@ -5,6 +5,7 @@ this table stay in files of their own; ``normal.py`` registers ``NORMAL_MOMENTS`
 """
 import sympy as sp
 
+from gmc.compiler.symbolic.functions import standardized
 from gmc.compiler.symbolic.moments import ABS, affine
 from gmc.compiler.symbolic.registry import A, B, Moment
 
@@ -15,7 +16,8 @@ def _abs(p, w):
     # (Leone, Nelson & Nottingham 1961).
     s = sp.Abs(w[A]) * p["scale"]
     d = w[A] * p["loc"] + w[B]
-    return s * sp.sqrt(2 / sp.pi) * sp.exp(-(d / s) ** 2 / 2) + d * sp.erf(d / (s * sp.sqrt(2)))
+    z = standardized(d, 0, s)  # d/s with d a difference first (d = h - 1e8 must not expand)
+    return s * sp.sqrt(2 / sp.pi) * sp.exp(-z ** 2 / 2) + d * sp.erf(z / sp.sqrt(2))
 
 
 NORMAL_MOMENTS = (

@@ -127,6 +127,14 @@ class TorchPrinter(StrPrinter):
             return f"{torch_form if _has_tensor(expr) else math_form}({args})"
         raise NotImplementedError(f"no torch form for sympy function {name}")
 
+    def _print_kl_div(self, expr):
+        # one call: rt.kl_div sums a series where q log(q/p) - q + p would cancel
+        return f"rt.kl_div({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_lgamma_gap(self, expr):
+        # one call: exactly 0 when both shapes are equal (KL between Gammas of one shape)
+        return f"rt.lgamma_gap({', '.join(self._print(a) for a in expr.args)})"
+
     def _tensor(self, value) -> str:
         """Code for ``value`` as a tensor argument: a param is a Python float, made a float64
         tensor (a 0-dim tensor takes the dtype of the tensors it meets)."""

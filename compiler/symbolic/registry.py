@@ -63,7 +63,7 @@ class Formulas:
     log_density: Rule
     moments: tuple[Moment, ...] = ()
     entropy: Rule | None = None
-    kl: dict[str, Rule] = field(default_factory=dict)  # keyed by the second family's name
+    kl: dict[str, Rule] = field(default_factory=dict)  # keyed by the second family's name; None: derive
     event_rank: int = 0
     bounds: Callable[[Params], "tuple[sp.Expr, sp.Expr] | None"] | None = None
 

@@ -5,7 +5,7 @@ log p(x) = lgamma((df+1)/2) - lgamma(df/2) - log(df pi)/2 - log scale
 """
 import sympy as sp
 
-from gmc.compiler.symbolic.functions import loggamma
+from gmc.compiler.symbolic.functions import loggamma, standardized
 from sympy.codegen.cfunctions import log1p
 
 from gmc.compiler.symbolic.moments import LOG1P_SQUARE, LOG1P_SQUARE_SCALED, affine, close, digamma
@@ -15,7 +15,7 @@ from gmc.compiler.symbolic.registry import A, B, C, Formulas, Moment, Rule, regi
 def _log_density(x, p):
     df = p["df"]
     return (loggamma((df + 1) / 2) - loggamma(df / 2) - sp.log(df * sp.pi) / 2 - sp.log(p["scale"])
-            - (df + 1) / 2 * log1p(((x - p["loc"]) / p["scale"]) ** 2 / df))
+            - (df + 1) / 2 * log1p(standardized(x, p["loc"], p["scale"]) ** 2 / df))
 
 
 def _known_above(df, bound):

@@ -85,7 +85,7 @@ class BayesRegression(rt.GeneratedModel):
         # bayes_regression.gm:19  q(w)     = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
         # bayes_regression.gm:24  loss = KL[q(w) || p(w)] / N - mean(E_{q(w)}[log p(y|x,w)])
-        kl_q_p = (self.log_tau + (q_scale**2 + self.w_loc**2)*torch.exp(-2*self.log_tau)/2 - torch.log(q_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = ((self.w_loc**2*torch.exp(-2*self.log_tau) + rt.kl_div(1, q_scale**2*torch.exp(-2*self.log_tau)))/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # bayes_regression.gm:19  q(w)     = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale_1 = F.softplus(self.w_scale)
         w = self.w_loc + q_scale_1 * torch.randn((10,), dtype=x.dtype, device=x.device)

@@ -167,9 +167,9 @@ class JMVAE(rt.GeneratedModel):
         # jmvae.gm:22  q(z|x)   = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)
         enc_x_loc, enc_x_scale = self.enc_x(x)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q = (-torch.log(enc_scale) + torch.log(enc_x_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_x_loc)**2)/(2*enc_x_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_q = ((rt.kl_div(1, enc_scale**2/enc_x_scale**2) + (enc_loc - enc_x_loc)**2/enc_x_scale**2)/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # jmvae.gm:23  q(z|y)   = Normal(loc=enc_y(y).loc, scale=enc_y(y).scale)
         enc_y_loc, enc_y_scale = self.enc_y(y)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q_1 = (-torch.log(enc_scale) + torch.log(enc_y_scale) - 1/2 + (enc_scale**2 + (enc_loc - enc_y_loc)**2)/(2*enc_y_scale**2)).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_q_1 = ((rt.kl_div(1, enc_scale**2/enc_y_scale**2) + (enc_loc - enc_y_loc)**2/enc_y_scale**2)/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         return -(log_p_x_given_z + log_p_y_given_z - kl_q_p - alpha * (kl_q_q + kl_q_q_1)).mean()
