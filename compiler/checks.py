@@ -1,7 +1,7 @@
 """Semantic checks on the IR: is every factorization valid, every support and shape right?
 
 ``check(model)`` raises :class:`GmcError` with every error it finds, in source order.
-The rules (DESIGN.md section 2):
+The rules (docs/design.md section 2):
 
 - products: no variable defined twice (conflict), no cycle among the variables (recursion),
   and the right side defines and needs exactly what the signature says;
@@ -78,7 +78,7 @@ def _check_product(model: ir.Model, product: ir.Factor) -> list[diag.Diagnostic]
 
 
 def _check_definition_cycles(model: ir.Model, found: list[diag.Diagnostic]) -> list[diag.Diagnostic]:
-    """Recursion among the separate definitions of one model (DESIGN.md section 2): the
+    """Recursion among the separate definitions of one model (docs/design.md section 2): the
     distributions named ``p`` must not define ``x`` from ``z`` and ``z`` from ``x``. Reported
     once, at the definition that closes the cycle, unless a product holding all its factors
     already has an error (which names the cycle)."""

@@ -1,4 +1,4 @@
-"""The pipeline, one pass per line (DESIGN.md section 1).
+"""The pipeline, one pass per line (docs/design.md section 1).
 
     parse -> lower -> check -> simplify -> latex / codegen -> load
 

@@ -1,4 +1,4 @@
-"""The ``gmc`` command line (DESIGN.md section 4).
+"""The ``gmc`` command line (docs/design.md section 4).
 
 Every user mistake (a bad .gm file, bad data, a diverging run) ends with a message on
 stderr and exit status 1, never a Python traceback.

@@ -1,6 +1,6 @@
 """``gmc train`` and ``gmc sample``: compile, match data to variables, fit, write results.
 
-Output folder of ``train`` (DESIGN.md section 4): ``model.pt`` (checkpoint with the optimizer
+Output folder of ``train`` (docs/design.md section 4): ``model.pt`` (checkpoint with the optimizer
 and random number generator states, written before the first epoch and rewritten after every
 epoch, so ``--resume`` continues from the last finished one), ``samples.png`` and
 ``metrics.json`` (per-epoch means of the trained loss, nats per example). The folder is

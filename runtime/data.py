@@ -1,4 +1,4 @@
-"""Loading training data for ``gmc train --data SPEC`` (DESIGN.md section 4).
+"""Loading training data for ``gmc train --data SPEC`` (docs/design.md section 4).
 
 A data set is a float32 matrix of shape ``[N, D]`` (one row per example, one column per
 feature) split once into a training part and a held-out test part. ``SPEC`` is either the name

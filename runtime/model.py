@@ -2,7 +2,7 @@
 
 A generated class declares what its source defined (class attributes below) and one method
 per factor and loss (``log_q_z_given_x``, ``sample_q_z_given_x``, ``loss_loss``). This base
-class maps the API of DESIGN.md section 3 onto them, validating names and shapes once per
+class maps the API of docs/design.md section 3 onto them, validating names and shapes once per
 call; the generated methods themselves are straight-line torch with no checks.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ class LossInfo(NamedTuple):
 
 
 class GeneratedModel(nn.Module):
-    """Shared API of generated models (see DESIGN.md section 3).
+    """Shared API of generated models (see docs/design.md section 3).
 
     Class attributes set by generated code: ``variables`` (name -> (support, event shape)),
     ``factors`` (signature -> FactorInfo), ``losses`` (name -> LossInfo, in source order),

@@ -1,4 +1,4 @@
-"""Training loop, checkpoints and metrics for ``gmc train`` (DESIGN.md section 4).
+"""Training loop, checkpoints and metrics for ``gmc train`` (docs/design.md section 4).
 
 All losses are in nats per example: ``model.loss(name, **batch)`` returns the mean over the
 batch, and the per-epoch numbers recorded here are example-weighted means over the epoch.

@@ -29,7 +29,7 @@ numbers = st.one_of(
     st.tuples(st.integers(1, 9), st.integers(-12, 12)).map(lambda t: f"{t[0]}e{t[1]}"),
 )
 spaces = st.sampled_from(["", " ", "  "])
-# Built-in functions and option names of the language, mixed with random names (DESIGN.md, docs/language.md).
+# Built-in functions and option names of the language, mixed with random names (docs/design.md section 2, docs/language.md).
 functions = st.one_of(names, st.sampled_from(["detach", "min", "max", "clamp", "mean", "sum", "elbo", "iwae", "renyi",
                                               "mmd", "Normal", "Bernoulli"]))
 keyword_names = st.one_of(names, st.sampled_from(["k", "alpha", "kernel", "estimator", "baseline", "loc", "scale"]))

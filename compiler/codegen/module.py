@@ -23,7 +23,7 @@ _INDENT = "    "
 
 
 def generate(model: ir.Model, latex: str) -> str:
-    """The source of a standalone module defining ``model.name`` (see DESIGN.md section 5)."""
+    """The source of a standalone module defining ``model.name`` (see docs/design.md section 5)."""
     lines = source_lines(model)
     extras = Extras(model)  # filled while the losses are emitted, declared in __init__
     losses = [_loss_method(model, name, lines, extras).render() for name in model.losses]
