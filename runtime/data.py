@@ -2,7 +2,7 @@
 
 A data set is a float32 matrix of shape ``[N, D]`` (one row per example, one column per
 feature) split once into a training part and a held-out test part. ``SPEC`` is either the name
-of a bundled data set (only ``digits``) or a path to a ``.npz``, ``.npy`` or ``.csv`` file.
+of a bundled data set (``digits``, ``iris`` or ``diabetes``) or a path to a ``.npz``, ``.npy`` or ``.csv`` file.
 
 Every user mistake (missing file, unreadable value, NaN, too little data) raises
 :class:`gmc.runtime.errors.DataError` with a message naming the file and, where it applies, the
