@@ -50,7 +50,10 @@ def _worker_main(conn, memory_limit: int | None) -> None:
         request = conn.recv()
         if request is None:
             return
-        conn.send(_handle(*request))
+        started = time.perf_counter()
+        result = _handle(*request)
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        conn.send(result)
 
 
 class _Worker:
@@ -106,7 +109,8 @@ class Pool:
         self.workers = []
 
     def run(self, requests):
-        """``requests``: iterable of (key, kind, payload); yields (key, result dict, seconds)."""
+        """``requests``: iterable of (key, kind, payload); yields (key, result dict, seconds),
+        the seconds measured by the worker (by this process for a hang or crash)."""
         pending = iter(requests)
         busy: list[_Worker] = []
         idle = list(self.workers)
@@ -143,7 +147,7 @@ class Pool:
                     continue
                 busy = [w for w in busy if w is not worker]
                 idle.append(worker)
-                yield key, result, seconds
+                yield key, result, result.get("seconds", seconds)
 
     def _replace(self, busy: list, worker: _Worker) -> _Worker:
         """A fresh worker in place of ``worker`` (killed), which leaves ``busy`` in place."""

@@ -1,0 +1,75 @@
+"""A fuzz run: cases through the worker pool, counts per class, and findings minimized
+(one per distinct failure signature, see :func:`.pipeline.signature`)."""
+from __future__ import annotations
+
+import collections
+import time
+
+from .minimize import minimize
+from .mutate import mutated_case, seed_corpus
+from .pipeline import BUG_CLASSES, signature
+from .workers import Pool
+
+
+def _confirm_hang(pool: Pool, kind: str, text: str) -> bool:
+    """A second run of a hung case, alone: the machine may just have been busy."""
+    return next(pool.run([(0, kind, text if kind == "mutate" else (text, 0))]))[1]["class"] == "hang"
+
+
+def _minimized(pool: Pool, kind: str, text: str, wanted: str, budget: int) -> str:
+    def fails(candidate: str) -> bool:
+        payload = candidate if kind == "mutate" else (candidate, 0)
+        result = next(pool.run([(0, kind, payload)]))[1]
+        return signature(result) == wanted
+
+    return minimize(text, fails, budget)
+
+
+def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float = 2.0,
+                 minimize_budget: int = 200, progress=None) -> dict:
+    """Run ``n`` cases of ``mode`` ("mutate" or "programs"); returns a JSON-ready report:
+    ``counts`` per class, ``findings`` (signature, count, example case, minimized input)."""
+    corpus = seed_corpus() if mode == "mutate" else None
+    texts: dict[int, str] = {}
+
+    def requests():
+        for index in range(n):
+            if mode == "mutate":
+                _, text, _ = mutated_case(seed, index, corpus)
+                texts[index] = text
+                yield index, "mutate", text
+            else:
+                yield index, "generate_and_run", (seed, index)
+
+    counts: collections.Counter = collections.Counter()
+    groups: dict[str, dict] = {}
+    slowest = (0.0, None)
+    started = time.monotonic()
+    with Pool(jobs, timeout) as pool:
+        for done, (index, result, seconds) in enumerate(pool.run(requests()), 1):
+            text = result.pop("text", None) or texts.get(index, "")
+            if mode == "programs" and result["class"] == "hang":
+                from .programs import program_case
+
+                text = program_case(seed, index).text
+            texts.pop(index, None)
+            counts[result["class"]] += 1
+            if result["class"] not in ("hang", "crash"):
+                slowest = max(slowest, (seconds, index), key=lambda s: s[0])
+            if result["class"] in BUG_CLASSES:
+                group = groups.setdefault(signature(result), {"signature": signature(result), "count": 0,
+                                                              "cases": [], "result": result, "input": text})
+                group["count"] += 1
+                group["cases"].append(index)
+            if progress and done % 500 == 0:
+                progress(f"{done}/{n} {dict(counts)} {time.monotonic() - started:.0f}s")
+        kind = "mutate" if mode == "mutate" else "program"
+        for group in groups.values():
+            if group["result"]["class"] == "hang" and not _confirm_hang(pool, kind, group["input"]):
+                group["unconfirmed"] = True
+                continue
+            budget = minimize_budget // 10 if group["result"]["class"] == "hang" else minimize_budget
+            group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], budget)
+    return {"mode": mode, "n": n, "seed": seed, "timeout_s": timeout, "seconds": round(time.monotonic() - started, 1),
+            "slowest_ok_case": {"seconds": round(slowest[0], 2), "index": slowest[1]},
+            "counts": dict(counts), "findings": sorted(groups.values(), key=lambda g: -g["count"])}
