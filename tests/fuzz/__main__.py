@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per case before it is a hang (default 2; 10 for programs, which also run)")
-    parser.add_argument("--minimize-budget", type=int, default=200, help="runs spent minimizing each finding")
+    parser.add_argument("--minimize-budget", type=int, default=600, help="runs spent minimizing each finding")
     parser.add_argument("--out", help="write the report (JSON) here")
     args = parser.parse_args(argv)
     timeout = args.timeout or (2.0 if args.mode == "mutate" else 10.0)

@@ -10,6 +10,7 @@ or a loss that should be finite was not); ``hang`` and ``crash`` are decided by
 from __future__ import annotations
 
 import linecache
+import re
 import traceback
 
 from gmc.compiler import driver
@@ -25,20 +26,30 @@ def _forget_generated_sources() -> None:
 
 
 def describe_exception(error: BaseException) -> dict:
-    """Type, message and innermost frame of ``error`` (generated-module names without their counter)."""
+    """Type, message and innermost frame of ``error``. A frame in a generated module is
+    named by the kind of method only (``<generated>:sample_*``): line numbers and factor
+    names differ from program to program while the cause is the same."""
     frames = traceback.extract_tb(error.__traceback__)
     last = frames[-1] if frames else None
     where = ""
     if last is not None:
-        filename = last.filename.split(" #")[0] if last.filename.startswith("<gmc-generated") else last.filename
-        where = f"{filename.split('/wt/')[-1]}:{last.lineno} in {last.name}"
-    message = str(error)
-    return {"type": type(error).__name__, "message": message[:300], "frame": where}
+        if last.filename.startswith("<gmc-generated"):
+            where = f"<generated>:{last.name.split('_')[0]}_*"
+        else:
+            where = f"{'/'.join(last.filename.split('/')[-2:])}:{last.lineno} in {last.name}"
+    return {"type": type(error).__name__, "message": str(error)[:300], "frame": where}
+
+
+def _message_shape(message: str) -> str:
+    """A message with its numbers and quoted names blanked, so equal causes compare equal."""
+    return re.sub(r"'[^']*'|\d+(\.\d+)?", "_", message.split("\n")[0])[:60]
 
 
 def signature(result: dict) -> str:
-    """What makes two failures the same failure: class, stage, exception type and innermost frame."""
-    return "|".join((result["class"], result.get("stage", ""), result.get("type", ""), result.get("frame", "")))
+    """What makes two failures the same failure: class, stage, exception type, innermost
+    frame and the shape of the message."""
+    return "|".join((result["class"], result.get("stage", ""), result.get("type", ""), result.get("frame", ""),
+                     _message_shape(result.get("message", ""))))
 
 
 def compile_case(text: str) -> tuple[dict, object, object]:

@@ -74,6 +74,7 @@ class _Builder:
         self.vars: list[str] = []
         self.nets: list[str] = []
         self.factors: list[str] = []
+        self.lets: list[str] = []
         self.losses: list[str] = []
         self.variables: dict[str, VariableSpec] = {}
         self.signatures: list[str] = []
@@ -121,7 +122,10 @@ class _Builder:
     def distribution(self, variable: str, given: list[str], net_stem: str) -> str:
         """A random family for ``variable`` with parameter expressions that may read ``given``."""
         spec = self.variables[variable]
-        family = FAMILIES[self.rng.choice(FAMILIES_BY_SUPPORT[spec.support])]
+        names = FAMILIES_BY_SUPPORT[spec.support]
+        if spec.support == "count" and not spec.shape:
+            names = ("Poisson",)  # Multinomial's event is a vector of K counts
+        family = FAMILIES[self.rng.choice(names)]
         self.variables[variable] = VariableSpec(spec.name, spec.support, spec.shape, spec.is_global, spec.role,
                                                 spec.family or family.name)
         choice = self.rng.choice(family.choices)
@@ -136,6 +140,8 @@ class _Builder:
             types = ", ".join(f"{n}: {self.type_text(s, spec.shape)}" for n, s in outputs)
             hidden = ", ".join(str(self.rng.choice((4, 8, 16))) for _ in range(self.rng.randint(0, 2)))
             body = f" = MLP({hidden})" if hidden or self.rng.random() < 0.5 else " = MLP()"
+            if self.rng.random() < 0.1:
+                body = ""  # a net the user passes as a module
             self.nets.append(f"net {net}({', '.join(given)}) -> ({types}){body}")
             self.features.add("net")
         positional = [p.name for p in family.params[:len(args)]] == [n for n, _ in args] and self.rng.random() < 0.3
@@ -197,7 +203,7 @@ def _options(rng, b: _Builder, q_sig: str, multi: bool = False) -> str:
     b.features.add("estimator")
     estimator = rng.choice(("reinforce", "auto") + (("vimco",) if multi else ()))
     baseline = rng.choice(("", ", baseline=none", ", baseline=average", ", baseline=learned"))
-    return f", estimator={estimator}{baseline if estimator != 'auto' else ''}"
+    return f", estimator={estimator}{baseline if estimator == 'reinforce' else ''}"
 
 
 def _combine(rng, b: _Builder, terms: list[str]) -> str:
@@ -210,6 +216,13 @@ def _combine(rng, b: _Builder, terms: list[str]) -> str:
         sign = rng.choice((" + ", " - ")) if i else rng.choice(("", "-"))
         parts.append(sign + coefficient + wrapped.format(term))
     body = "".join(parts)
+    if len(picked) >= 2 and rng.random() < 0.15:
+        body = f"{rng.choice(('max', 'min'))}({picked[0]}, {picked[1]})"
+    if rng.random() < 0.2:
+        name = b.fresh("L")
+        b.lets.append(f"let {name} = {body}")
+        b.features.add("let")
+        body = name
     reduce = rng.choice(("mean", "mean", "mean", "sum"))
     return f"{reduce}({body})"
 
@@ -303,8 +316,38 @@ def _mixture(rng, b: _Builder) -> None:
     b.features.add("marginal")
 
 
-TEMPLATES = {"vae": _vae, "conditional": _conditional, "regression": _regression, "mixture": _mixture}
-WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2}
+def _experts(rng, b: _Builder) -> None:
+    """A product-of-experts posterior over two renamed views (MVAE, Wu & Goodman 2018)."""
+    xs = rng.choice(("real", "binary", "unit", "positive"))
+    shape = rng.choice(((2,), (3,), ()))
+    b.var("x", xs, shape, "observed")
+    b.var("v", xs, shape, "observed")
+    b.var("z", "real", rng.choice(((), (2,))), "latent")
+    b.factor("p(z)", rng.choice(("Normal(0, 1)", "Normal()")))
+    b.variables["z"] = VariableSpec("z", "real", b.variables["z"].shape, False, "latent", "Normal")
+    net = b.fresh("enc")
+    zt = b.type_text("real", b.variables["z"].shape)
+    b.nets.append(f"net {net}(x) -> (loc: {zt}, scale: {b.type_text('positive', b.variables['z'].shape)}) = MLP(8)")
+    b.factor("q(z|x)", f"Normal(loc={net}(x).loc, scale={net}(x).scale)")
+    b.factor("q(z|v)", "q(z|x)[x -> v]")
+    experts = rng.choice(("p(z) q(z|x) q(z|v)", "q(z|x) * q(z|v)", "q(z|v) q(z|x) p(z)"))
+    propto = rng.choice(("propto", "\u221d"))
+    b.factors.append(f"q(z|x,v) {propto} {experts}")
+    b.signatures.append("q(z|x,v)")
+    b.factor("p(x|z)", b.distribution("x", ["z"], "dec"))
+    b.factor("p(v|z)", "p(x|z)[x -> v]")
+    b.variables["v"] = VariableSpec("v", xs, shape, False, "observed", b.variables["x"].family)
+    b.factor("p(x,v,z)", "p(x|z) p(v|z) p(z)")
+    terms = ["elbo(p(x,v,z), q(z|x,v))", "KL[q(z|x,v) || p(z)]", "E_{q(z|x,v)}[log p(x|z) + log p(v|z)]",
+             f"iwae(p(x,v,z), q(z|x,v), k={rng.choice((2, 4))})", "KL[q(z|x) || p(z)]", "KL[q(z|v) || q(z|x)]"]
+    b.losses.append(f"loss = {_combine(rng, b, terms)}")
+    b.loss_inputs["loss"] = ("x", "v")
+    b.features.add("experts")
+
+
+TEMPLATES = {"vae": _vae, "conditional": _conditional, "regression": _regression, "mixture": _mixture,
+             "experts": _experts}
+WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2, "experts": 1}
 
 
 def generate_program(rng: random.Random, template: str | None = None) -> Program:
@@ -313,7 +356,7 @@ def generate_program(rng: random.Random, template: str | None = None) -> Program
         template = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
     b = _Builder(rng)
     TEMPLATES[template](rng, b)
-    lines = [f"model Gen{template.capitalize()}"] + b.head + b.vars + b.nets + b.factors + b.losses
+    lines = [f"model Gen{template.capitalize()}"] + b.head + b.vars + b.nets + b.factors + b.lets + b.losses
     text = _resolve_net_calls("\n".join(lines) + "\n", b.nets)
     return Program(text, template, dict(b.variables), tuple(b.signatures), dict(b.loss_inputs),
                    frozenset(b.features))
