@@ -15,11 +15,25 @@ conditioned on a subset of its conditioning set.
 """
 from __future__ import annotations
 
+import math
 from functools import reduce
 
 from gmc.compiler import diagnostics as diag
 from gmc.compiler import ir
 from gmc.dsl import ast
+
+
+def _constant_precision(scale: ir.Expr) -> float | None:
+    """1/s^2 of a constant scale, or None when it is not a number or folding it would fail
+    (s = 0, or s^2 overflows or underflows): the expert's own factor is still checked, and
+    reports a scale that is not positive; an extreme positive one stays an expression."""
+    if not isinstance(scale, ir.Num):
+        return None
+    try:
+        precision = 1.0 / scale.value ** 2
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return precision if 0.0 < precision < math.inf else None
 
 
 def product_of_normals(experts: list[ir.Factor], span: ast.Span) -> tuple[tuple[str, ir.Expr], ...]:
@@ -40,8 +54,9 @@ def product_of_normals(experts: list[ir.Factor], span: ast.Span) -> tuple[tuple[
         m, sd = params["loc"], params["scale"]
         # Constant experts (a standard-Normal prior) fold here so the generated code stays
         # readable: precision 1/s^2 as one number, and no term for a zero mean.
-        if isinstance(sd, ir.Num):
-            precision = num(1.0 / sd.value ** 2)
+        constant = _constant_precision(sd)
+        if constant is not None:
+            precision = num(constant)
         else:
             precision = op("/", num(1.0), op("**", sd, num(2.0)))
         precisions.append(precision)
