@@ -63,13 +63,16 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
                 group["cases"].append(index)
             if progress and done % 500 == 0:
                 progress(f"{done}/{n} {dict(counts)} {time.monotonic() - started:.0f}s")
+        cases_seconds = time.monotonic() - started
         kind = "mutate" if mode == "mutate" else "program"
         for group in groups.values():
             if group["result"]["class"] == "hang" and not _confirm_hang(pool, kind, group["input"]):
                 group["unconfirmed"] = True
                 continue
-            budget = minimize_budget // 10 if group["result"]["class"] == "hang" else minimize_budget
-            group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], budget)
+            if group["result"]["class"] == "hang":
+                continue  # each try costs the whole timeout and a fresh worker: reduce by hand
+            group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], minimize_budget)
     return {"mode": mode, "n": n, "seed": seed, "timeout_s": timeout, "seconds": round(time.monotonic() - started, 1),
+            "cases_seconds": round(cases_seconds, 1),
             "slowest_ok_case": {"seconds": round(slowest[0], 2), "index": slowest[1]},
             "counts": dict(counts), "findings": sorted(groups.values(), key=lambda g: -g["count"])}

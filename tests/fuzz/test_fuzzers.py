@@ -12,11 +12,11 @@ from gmc.compiler import driver
 from .campaign import run_campaign
 from .mutate import mutated_case, seed_corpus
 from .pipeline import BUG_CLASSES
-from .programs import generate_program, program_case
+from .programs import TEMPLATES, generate_program, program_case
 from .workers import Pool
 
 MUTATED_CASES = 300
-GENERATED_PROGRAMS = 150
+GENERATED_PROGRAMS = 300
 
 
 def _report(report: dict) -> str:
@@ -50,9 +50,10 @@ def test_cases_are_a_function_of_seed_and_index():
     assert program_case(1, 5).text != program_case(1, 6).text
 
 
-@pytest.mark.parametrize("index", range(8))
-def test_generated_description_matches_the_compiled_model(index):
-    program = generate_program(random.Random(index))
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_generated_description_matches_the_compiled_model(template):
+    program = generate_program(random.Random(template), template)
+    assert program.template == template
     model = driver.compile_model(program.text)
     assert set(model.vars) == set(program.variables)
     for name, spec in program.variables.items():
