@@ -25,10 +25,20 @@ def _minimized(pool: Pool, kind: str, text: str, wanted: str, budget: int) -> st
     return minimize(text, fails, budget)
 
 
+def _add(groups: dict, result: dict, index: int, text: str) -> None:
+    group = groups.setdefault(signature(result), {"signature": signature(result), "count": 0, "cases": [],
+                                                  "result": result, "input": text})
+    group["count"] += 1
+    group["cases"].append(index)
+
+
 def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float = 2.0,
                  minimize_budget: int = 200, progress=None) -> dict:
     """Run ``n`` cases of ``mode`` ("mutate" or "programs"); returns a JSON-ready report:
-    ``counts`` per class, ``findings`` (signature, count, example case, minimized input)."""
+    ``counts`` per class, ``findings`` (signature, count, example case, minimized input).
+
+    A case over the timeout is run again alone; only if it times out again is it a ``hang``,
+    otherwise it is counted ``slow`` (not a failure: the machine was busy)."""
     corpus = seed_corpus() if mode == "mutate" else None
     texts: dict[int, str] = {}
 
@@ -43,6 +53,7 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
 
     counts: collections.Counter = collections.Counter()
     groups: dict[str, dict] = {}
+    hangs: dict[int, str] = {}
     slowest = (0.0, None)
     started = time.monotonic()
     with Pool(jobs, timeout) as pool:
@@ -56,19 +67,22 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
             counts[result["class"]] += 1
             if result["class"] not in ("hang", "crash"):
                 slowest = max(slowest, (seconds, index), key=lambda s: s[0])
-            if result["class"] in BUG_CLASSES:
-                group = groups.setdefault(signature(result), {"signature": signature(result), "count": 0,
-                                                              "cases": [], "result": result, "input": text})
-                group["count"] += 1
-                group["cases"].append(index)
+            if result["class"] == "hang":
+                hangs[index] = text
+            elif result["class"] in BUG_CLASSES:
+                _add(groups, result, index, text)
             if progress and done % 500 == 0:
                 progress(f"{done}/{n} {dict(counts)} {time.monotonic() - started:.0f}s")
         cases_seconds = time.monotonic() - started
         kind = "mutate" if mode == "mutate" else "program"
+        for index, text in sorted(hangs.items()):
+            if _confirm_hang(pool, kind, text):
+                _add(groups, {"class": "hang"}, index, text)
+            else:  # the machine was busy: a slow case, not a hang
+                counts["hang"] -= 1
+                counts["slow"] += 1
+        counts = +counts
         for group in groups.values():
-            if group["result"]["class"] == "hang" and not _confirm_hang(pool, kind, group["input"]):
-                group["unconfirmed"] = True
-                continue
             if group["result"]["class"] == "hang":
                 continue  # each try costs the whole timeout and a fresh worker: reduce by hand
             group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], minimize_budget)

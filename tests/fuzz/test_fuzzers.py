@@ -15,12 +15,13 @@ from .pipeline import BUG_CLASSES
 from .programs import TEMPLATES, generate_program, program_case
 from .workers import Pool
 
-MUTATED_CASES = 300
-GENERATED_PROGRAMS = 300
+MUTATED_CASES = 500
+GENERATED_PROGRAMS = 400
 
 
 def _report(report: dict) -> str:
-    lines = [f"{report['mode']} seed {report['seed']}: {report['counts']}"]
+    lines = [f"{report['mode']} seed {report['seed']}: {report['counts']}; reproduce with "
+             f"python -m tests.fuzz {report['mode']} --n {report['n']} --seed {report['seed']}"]
     for group in report["findings"]:
         lines.append(f"{group['count']} x {group['signature']} cases {group['cases'][:10]}")
         lines.append("    " + repr(group.get("minimized", group["input"]))[:300])
