@@ -6,8 +6,10 @@
     program.losses          # loss name -> the variables it reads as data
 
 Programs follow one of a few model templates (a VAE with one or two latents, a supervised
-conditional, a Bayesian regression with a global weight, a finite mixture marginalized
-with ``sum_{y}``) with every free choice drawn at random: supports, event shapes (literal or
+conditional, a Bayesian regression with a global weight, a finite mixture marginalized with
+``sum_{y}``, a product of experts over renamed views, an M2 semi-supervised model whose label
+is data in one loss and summed out in the other) with every free choice drawn at
+random: supports, event shapes (literal or
 ``const``), the family of each factor from the catalogue (``compiler/families``), parameter
 sets (keyword or positional, defaults left out), parameter expressions (numbers, params,
 weights mapped to the support, MLP outputs, arithmetic), and losses built from ``log``,
@@ -345,9 +347,32 @@ def _experts(rng, b: _Builder) -> None:
     b.features.add("experts")
 
 
+def _semisupervised(rng, b: _Builder) -> None:
+    """M2 (Kingma et al. 2014): a label that is data in one loss and summed out exactly in another."""
+    xs = _observed_support(rng)
+    b.var("x", xs, _shape(rng, xs), "observed")
+    label = rng.choice(("categorical", "categorical", "binary"))
+    b.var("y", label, (rng.randint(2, 4),) if label == "categorical" else (), "observed")
+    zs = rng.choice(("real", "real", "positive", "unit"))
+    b.var("z", zs, _shape(rng, zs), "latent")
+    b.factor("q(y|x)", b.distribution("y", ["x"], "cls"))
+    b.factor("q(z|x,y)", b.distribution("z", ["x", "y"], "enc"))
+    b.factor("p(y)", b.distribution("y", [], "prior"))
+    b.factor("p(z)", b.distribution("z", [], "prior"))
+    b.factor("p(x|y,z)", b.distribution("x", ["z", "y"], "dec"))
+    term = rng.choice(("KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)]",
+                       "-E_{q(z|x,y)}[log p(x|y,z) + log p(z) - log q(z|x,y)]"))
+    b.lets.append(f"let L = {term} - log p(y)")
+    alpha = rng.choice(("1", "0.5", b.param("positive")))
+    b.losses.append(f"loss labeled = {rng.choice(('mean', 'sum'))}(L - {alpha} * log q(y|x))")
+    b.losses.append(f"loss unlabeled = mean(E_{{q(y|x)}}[L] - H[q(y|x)])")
+    b.loss_inputs.update({"labeled": ("x", "y"), "unlabeled": ("x",)})
+    b.features.update({"let", "enumeration"})
+
+
 TEMPLATES = {"vae": _vae, "conditional": _conditional, "regression": _regression, "mixture": _mixture,
-             "experts": _experts}
-WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2, "experts": 1}
+             "experts": _experts, "semisupervised": _semisupervised}
+WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2, "experts": 1, "semisupervised": 2}
 
 
 def generate_program(rng: random.Random, template: str | None = None) -> Program:
