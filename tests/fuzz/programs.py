@@ -159,9 +159,10 @@ class _Builder:
             return rng.choice(NUMBERS["positive"]) if rng.random() < 0.7 else self.param("positive")
         roll = rng.random()
         if net is not None and roll < 0.8 and support in SQUASH:
+            # ``net.@name`` is a placeholder: the net's inputs are known once it is declared
             if rng.random() < 0.5 or support == "real":
                 outputs.append((p.name, support))
-                return f"{net}({', '.join(self._net_inputs(net))}).{p.name}" if False else f"{net}.@{p.name}"
+                return f"{net}.@{p.name}"
             outputs.append((p.name, "real"))
             return rng.choice(SQUASH[support]).format(f"{net}.@{p.name}")
         if support == "simplex":
@@ -170,9 +171,6 @@ class _Builder:
         if roll < 0.9 and support in NUMBERS:
             return rng.choice(NUMBERS[support]) if rng.random() < 0.6 else self.param(support)
         return rng.choice(SQUASH[support]).format(self.weight(spec.shape))
-
-    def _net_inputs(self, net):
-        return ()
 
 
 def _resolve_net_calls(text: str, nets: list[str]) -> str:
@@ -230,9 +228,8 @@ def _combine(rng, b: _Builder, terms: list[str]) -> str:
 
 
 def _vae(rng, b: _Builder) -> None:
-    b.var("x", _observed_support(rng), (), "observed")
-    b.variables["x"] = VariableSpec("x", b.variables["x"].support, _shape(rng, b.variables["x"].support))
-    b.vars[-1] = f"var x: {b.type_text(b.variables['x'].support, b.variables['x'].shape)}"
+    xs = _observed_support(rng)
+    b.var("x", xs, _shape(rng, xs), "observed")
     zs = _latent_support(rng)
     b.var("z", zs, _shape(rng, zs), "latent")
     two = rng.random() < 0.3
