@@ -11,16 +11,19 @@ from .pipeline import BUG_CLASSES, signature
 from .workers import Pool
 
 
-def _confirm_hang(pool: Pool, kind: str, text: str) -> bool:
+def _rerun(pool: Pool, kind: str, text: str, index: int) -> dict:
+    """The result of ``text`` run again alone (a program with the torch seed of case ``index``)."""
+    return next(pool.run([(index, kind, text if kind == "mutate" else (text, index))]))[1]
+
+
+def _confirm_hang(pool: Pool, kind: str, text: str, index: int) -> bool:
     """A second run of a hung case, alone: the machine may just have been busy."""
-    return next(pool.run([(0, kind, text if kind == "mutate" else (text, 0))]))[1]["class"] == "hang"
+    return _rerun(pool, kind, text, index)["class"] == "hang"
 
 
-def _minimized(pool: Pool, kind: str, text: str, wanted: str, budget: int) -> str:
+def _minimized(pool: Pool, kind: str, text: str, wanted: str, budget: int, index: int) -> str:
     def fails(candidate: str) -> bool:
-        payload = candidate if kind == "mutate" else (candidate, 0)
-        result = next(pool.run([(0, kind, payload)]))[1]
-        return signature(result) == wanted
+        return signature(_rerun(pool, kind, candidate, index)) == wanted
 
     return minimize(text, fails, budget)
 
@@ -76,7 +79,7 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
         cases_seconds = time.monotonic() - started
         kind = "mutate" if mode == "mutate" else "program"
         for index, text in sorted(hangs.items()):
-            if _confirm_hang(pool, kind, text):
+            if _confirm_hang(pool, kind, text, index):
                 _add(groups, {"class": "hang"}, index, text)
             else:  # the machine was busy: a slow case, not a hang
                 counts["hang"] -= 1
@@ -85,7 +88,8 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
         for group in groups.values():
             if group["result"]["class"] == "hang":
                 continue  # each try costs the whole timeout and a fresh worker: reduce by hand
-            group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], minimize_budget)
+            group["minimized"] = _minimized(pool, kind, group["input"], group["signature"], minimize_budget,
+                                            group["cases"][0])
     return {"mode": mode, "n": n, "seed": seed, "timeout_s": timeout, "seconds": round(time.monotonic() - started, 1),
             "cases_seconds": round(cases_seconds, 1),
             "slowest_ok_case": {"seconds": round(slowest[0], 2), "index": slowest[1]},

@@ -10,6 +10,7 @@ import pytest
 from gmc.compiler import driver
 
 from .campaign import run_campaign
+from .minimize import minimize
 from .mutate import mutated_case, seed_corpus
 from .pipeline import BUG_CLASSES
 from .programs import TEMPLATES, generate_program, program_case
@@ -71,3 +72,9 @@ def test_a_case_over_the_timeout_is_a_hang_and_the_pool_recovers():
         assert next(pool.run([(0, "mutate", vae)]))[1]["class"] == "hang"
         pool.timeout = 60.0
         assert next(pool.run([(1, "mutate", "model M\nvar x: real\n")]))[1]["class"] == "gmc_error"
+
+
+def test_minimize_keeps_only_what_the_failure_needs():
+    text = "".join(f"line {i}\n" for i in range(40)).replace("line 7\n", "line 7 boom\n") + "tail x\n"
+    fails = lambda t: "boom" in t and "x" in t  # noqa: E731
+    assert minimize(text, fails, budget=400) == "boomx"  # lines first, then tokens (whitespace too)
