@@ -46,11 +46,13 @@ class Diagnostic:
         """'error' or 'warning'."""
         return "error" if self.is_error else "warning"
 
-    def render(self, source: str, filename: str) -> str:
-        """The full transcript of this diagnostic for ``source`` read from ``filename``."""
+    def render(self, source: str, filename: str, source_lines: list[str] | None = None) -> str:
+        """The full transcript of this diagnostic for ``source`` read from ``filename``
+        (``source_lines``: ``source`` already split at newlines, when several are rendered)."""
         lines = [self._header(filename)]
         if self.span.line > 0:
-            lines += [_RULE, *_excerpt(source, self.span), _RULE, ""]
+            text = source.split("\n") if source_lines is None else source_lines
+            lines += [_RULE, *_excerpt(text, self.span), _RULE, ""]
         lines.append(self.message)
         if self.hint:
             lines.append(self.hint)
@@ -68,8 +70,9 @@ class Diagnostic:
         return f"{where}, line {s.line}, column {s.column}:"
 
 
-def _excerpt(source: str, span: Span) -> list[str]:
-    text = source.split("\n")  # as the lexer counts lines (splitlines also breaks at '\x85')
+def _excerpt(text: list[str], span: Span) -> list[str]:
+    """Numbered source lines up to the span's and a caret line; ``text`` is the source split at
+    newlines only, as the lexer counts lines (splitlines also breaks at '\x85')."""
     first = max(1, span.line - _CONTEXT_LINES)
     last = min(len(text), span.line)
     width = len(str(last))
@@ -104,7 +107,8 @@ class GmcError(Exception):
 
 def render_all(diagnostics: Iterable[Diagnostic], source: str, filename: str) -> str:
     """The transcripts of several diagnostics, separated by blank lines (warnings included)."""
-    return "\n\n".join(d.render(source, filename) for d in diagnostics)
+    lines = source.split("\n")
+    return "\n\n".join(d.render(source, filename, lines) for d in diagnostics)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

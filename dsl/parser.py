@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import lark
@@ -266,9 +267,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Program:
     source = text if text.endswith("\n") else text + "\n"
     tree, error = _try_parse(source)
     if error is not None:
-        # Report every statement that fails on its own, not only the first (see _statement_chunks).
-        errors = [e for chunk in _statement_chunks(source) for e in [_try_parse(chunk)[1]] if e is not None]
-        raise diag.GmcError(errors or [error], text, filename) from None
+        raise diag.GmcError(_statement_errors(source) or [error], text, filename) from None
     program = ast.Program(tuple(tree.value), source=text, filename=filename)
     too_large = check_limits(program)  # so no later pass sees deeper or larger trees
     if too_large:
@@ -296,18 +295,40 @@ def _try_parse(source: str):
         return None, diag.syntax_error(span, "end of file", _expected(e.expected))
 
 
-def _statement_chunks(source: str) -> list[str]:
-    """Each statement of ``source`` alone, preceded by blank lines so line numbers stay put.
+#: At most this many syntax errors are reported, as compilers cap theirs: each further one
+#: costs a parse, and nobody reads the ten-thousandth.
+MAX_SYNTAX_ERRORS = 100
+
+
+def _statement_errors(source: str) -> list[diag.Diagnostic]:
+    """The syntax error of each statement that fails on its own (at most
+    :data:`MAX_SYNTAX_ERRORS`), located in ``source``: independent errors in different
+    statements are all reported, not only the first."""
+    errors = []
+    for first_line, chunk in _statement_chunks(source):
+        error = _try_parse(chunk)[1]
+        if error is not None:
+            span = error.span
+            errors.append(replace(error, span=ast.Span(span.line + first_line, span.column,
+                                                       span.end_line + first_line, span.end_column)))
+            if len(errors) == MAX_SYNTAX_ERRORS:
+                break
+    return errors
+
+
+def _statement_chunks(source: str) -> list[tuple[int, str]]:
+    """Each statement of ``source`` alone, with the number of lines before it (a chunk is
+    parsed alone and its errors moved down by that many lines: linear in the file's length,
+    where padding each chunk with blank lines was quadratic).
 
     A statement ends at a newline outside brackets, as in the lexer; an unclosed bracket
-    runs its statement until a line that starts with a declaration keyword. Used only after a syntax error, so that
-    independent errors in different statements are all reported."""
+    runs its statement until a line that starts with a declaration keyword. Used only after a syntax error."""
     chunks, start, depth = [], 0, 0
     lines = source.split("\n")
     for number, line in enumerate(lines):
         if depth > 0 and _STATEMENT_START.match(line):
             # An unclosed bracket: a keyword at the start of a line begins the next statement.
-            chunks.append("\n" * start + "\n".join(lines[start:number]) + "\n")
+            chunks.append((start, "\n".join(lines[start:number]) + "\n"))
             start, depth = number, 0
         code = line.split("#", 1)[0]
         depth += code.count("(") + code.count("[") + code.count("{") - code.count(")") - code.count("]") - code.count("}")
@@ -315,11 +336,11 @@ def _statement_chunks(source: str) -> list[str]:
             depth = 0
             chunk = "\n".join(lines[start:number + 1])
             if chunk.strip():
-                chunks.append("\n" * start + chunk + "\n")
+                chunks.append((start, chunk + "\n"))
             start = number + 1
     rest = "\n".join(lines[start:])
     if rest.strip():
-        chunks.append("\n" * start + rest + "\n")
+        chunks.append((start, rest + "\n"))
     return chunks
 
 

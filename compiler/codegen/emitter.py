@@ -26,6 +26,7 @@ from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
 from gmc.compiler.marginals import enumerated_expectation
 from gmc.compiler.names import mangle
+from gmc.compiler.symbolic.vector import with_category_count
 from gmc.compiler.types import ShapeError, constant_value, infer, matmul_shape
 from gmc.compiler.types import broadcast as broadcast_shapes
 
@@ -347,6 +348,9 @@ class Emitter:
         ``value`` names the tensor a log-density is evaluated at; a density that does not
         depend on it (Uniform: -log(high - low)) is broadcast to its shape first."""
         lacks_value = value is not None and sp.Symbol(value) not in expr.free_symbols
+        shape = self.model.vars[var].type.shape
+        if symbolic.FORMULAS[family].event_rank and shape:
+            expr = with_category_count(expr, shape[-1])
         return self.event_sum_code(symbolic.to_torch(expr), is_tensor(expr), lacks_value, var, env, family, value)
 
     def event_sum_code(self, code: str, tensor: bool, lacks_value: bool, var: str, env: Env, family: str,

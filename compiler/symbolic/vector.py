@@ -34,3 +34,10 @@ def vlogsumexp_over(h: sp.Expr, x: sp.Expr) -> sp.Expr:
 def softmax(h: sp.Expr) -> sp.Expr | None:
     """exp(h - logsumexp(h)) for a tensor h; None for a constant (its K is unknown here)."""
     return sp.exp(h - vlogsumexp(h)) if is_tensor(h) else None
+
+
+def with_category_count(expr: sp.Expr, k: int) -> sp.Expr:
+    """``expr`` once the number of categories K is known (code generation knows the variable):
+    sum_k c of a constant c becomes K c. A derivation reduces the last axis with ``vsum`` before
+    it knows whether the summand stays a tensor; with constant parameters it does not."""
+    return expr.replace(lambda e: isinstance(e, vsum) and not is_tensor(e.args[0]), lambda e: k * e.args[0])

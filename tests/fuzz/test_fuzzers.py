@@ -71,7 +71,7 @@ def test_a_case_over_the_timeout_is_a_hang_and_the_pool_recovers():
     with Pool(jobs=1, timeout=0.001) as pool:
         assert next(pool.run([(0, "mutate", vae)]))[1]["class"] == "hang"
         pool.timeout = 60.0
-        assert next(pool.run([(1, "mutate", "model M\nvar x: real\n")]))[1]["class"] == "gmc_error"
+        assert next(pool.run([(1, "mutate", "model M\nvar x: reel\n")]))[1]["class"] == "gmc_error"
 
 
 def test_minimize_keeps_only_what_the_failure_needs():
