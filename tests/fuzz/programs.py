@@ -39,6 +39,10 @@ VECTOR_SUPPORTS = frozenset({"categorical", "simplex"})
 #: How a real-valued expression is mapped into each parameter support.
 SQUASH = {"real": ("{}", "tanh({})", "2 * {} - 1"), "positive": ("softplus({})", "exp({})", "softplus({}) + 0.1"),
           "unit": ("sigmoid({})",), "simplex": ("softmax({})",)}
+#: Parameters kept at 1 or more: StudentT with df near 0 and Weibull with a concentration near
+#: 0 draw values beyond float32's range (torch.distributions' samplers as well), so a
+#: finiteness check on such a program would test float32, not the compiler.
+HEAVY_TAILS = {("StudentT", "df"), ("Weibull", "concentration")}
 NUMBERS = {"real": ("0", "1.5", "-0.5", "2"), "positive": ("0.5", "1", "2.0", "1.5"), "unit": ("0.3", "0.5", "0.7")}
 
 
@@ -137,7 +141,7 @@ class _Builder:
         net = self.fresh(net_stem) if given and self.rng.random() < 0.85 else None
         args = []
         for p in chosen:
-            args.append((p.name, self.parameter(p, spec, net, outputs)))
+            args.append((p.name, self.parameter(p, spec, net, outputs, family.name)))
         if outputs:
             types = ", ".join(f"{n}: {self.type_text(s, spec.shape)}" for n, s in outputs)
             hidden = ", ".join(str(self.rng.choice((4, 8, 16))) for _ in range(self.rng.randint(0, 2)))
@@ -150,13 +154,18 @@ class _Builder:
         text = ", ".join(value if positional else f"{name}={value}" for name, value in args)
         return f"{family.name}({text})"
 
-    def parameter(self, p, spec: VariableSpec, net: str | None, outputs: list) -> str:
+    def parameter(self, p, spec: VariableSpec, net: str | None, outputs: list, family: str) -> str:
         rng = self.rng
         if p.constant:
             return str(rng.randint(1, 5))
         support = "real" if p.support == "count" else p.support
         if p.shared:
             return rng.choice(NUMBERS["positive"]) if rng.random() < 0.7 else self.param("positive")
+        if (family, p.name) in HEAVY_TAILS:
+            if net is not None and rng.random() < 0.8:
+                outputs.append((p.name, "real"))
+                return f"softplus({net}.@{p.name}) + 1"
+            return rng.choice(("1", "1.5", "2.0"))
         roll = rng.random()
         if net is not None and roll < 0.8 and support in SQUASH:
             # ``net.@name`` is a placeholder: the net's inputs are known once it is declared
