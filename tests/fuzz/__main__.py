@@ -1,4 +1,4 @@
-"""``python -m tests.fuzz mutate|programs --n N --seed S --jobs J --out findings.json``
+"""``python -m tests.fuzz mutate|programs|differential --n N --seed S --jobs J --out findings.json``
 
 Prints the count of each class and the distinct failures (minimized); writes the whole
 report as JSON with ``--out``. Exits 1 when any case is a bug, an import failure, a run
@@ -16,7 +16,7 @@ from .pipeline import BUG_CLASSES
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("mutate", "programs"))
+    parser.add_argument("mode", choices=("mutate", "programs", "differential"))
     parser.add_argument("--n", type=int, default=1000, help="number of cases")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--minimize-budget", type=int, default=600, help="runs spent minimizing each finding")
     parser.add_argument("--out", help="write the report (JSON) here")
     args = parser.parse_args(argv)
-    timeout = args.timeout or (2.0 if args.mode == "mutate" else 10.0)
+    timeout = args.timeout or {"mutate": 2.0, "programs": 10.0, "differential": 60.0}[args.mode]
     report = run_campaign(args.mode, args.n, args.seed, args.jobs, timeout, args.minimize_budget,
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"{args.mode}: {report['n']} cases, seed {args.seed}, {report['cases_seconds']}s ({report['seconds']}s with minimizing); slowest passing case "

@@ -37,7 +37,7 @@ def _add(groups: dict, result: dict, index: int, text: str) -> None:
 
 def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float = 2.0,
                  minimize_budget: int = 200, progress=None) -> dict:
-    """Run ``n`` cases of ``mode`` ("mutate" or "programs"); returns a JSON-ready report:
+    """Run ``n`` cases of ``mode`` ("mutate", "programs" or "differential"); returns a JSON-ready report:
     ``counts`` per class, ``findings`` (signature, count, example case, minimized input).
 
     A case over the timeout is run again alone; only if it times out again is it a ``hang``,
@@ -52,7 +52,7 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
                 texts[index] = text
                 yield index, "mutate", text
             else:
-                yield index, "generate_and_run", (seed, index)
+                yield index, "generate_and_run" if mode == "programs" else "differential", (seed, index)
 
     counts: collections.Counter = collections.Counter()
     groups: dict[str, dict] = {}
@@ -62,7 +62,7 @@ def run_campaign(mode: str, n: int, seed: int = 0, jobs: int = 1, timeout: float
     with Pool(jobs, timeout) as pool:
         for done, (index, result, seconds) in enumerate(pool.run(requests()), 1):
             text = result.pop("text", None) or texts.get(index, "")
-            if mode == "programs" and result["class"] == "hang":
+            if mode != "mutate" and result["class"] == "hang":
                 from .programs import program_case
 
                 text = program_case(seed, index).text

@@ -16,7 +16,7 @@ import traceback
 from gmc.compiler import driver
 from gmc.compiler.diagnostics import GmcError
 
-BUG_CLASSES = ("bug", "import_failure", "run_failure", "hang", "crash")
+BUG_CLASSES = ("bug", "import_failure", "run_failure", "hang", "crash", "rejected", "disagreement")
 
 
 def _forget_generated_sources() -> None:

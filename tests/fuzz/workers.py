@@ -30,6 +30,10 @@ def _handle(kind: str, payload):
         from .inputs import run_generated
 
         return run_generated(*payload)
+    if kind == "differential":
+        from .differential import run_differential
+
+        return run_differential(*payload)
     raise ValueError(f"unknown request kind {kind!r}")
 
 

@@ -22,8 +22,8 @@ class PointMass:
     def __init__(self, value: torch.Tensor):
         self.value = value
 
-    def sample(self) -> torch.Tensor:
-        return self.value
+    def sample(self, sample_shape=()) -> torch.Tensor:
+        return self.value.expand(*sample_shape, *self.value.shape)
 
     rsample = sample
 
@@ -38,11 +38,11 @@ class FlatUniform:
         self.low, self.high = low, high
         self.inner = D.Uniform(low, high, validate_args=False)
 
-    def sample(self) -> torch.Tensor:
-        return self.inner.sample()
+    def sample(self, sample_shape=()) -> torch.Tensor:
+        return self.inner.sample(sample_shape)
 
-    def rsample(self) -> torch.Tensor:
-        return self.inner.rsample()
+    def rsample(self, sample_shape=()) -> torch.Tensor:
+        return self.inner.rsample(sample_shape)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         return -torch.log(self.high - self.low).expand_as(x)

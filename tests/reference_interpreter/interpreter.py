@@ -24,7 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from gmc.compiler import ir
-from reference_interpreter import distributions as rd
+from . import distributions as rd
+
+
+#: Draws of a precise Monte Carlo value of a divergence torch.distributions has no closed form for.
+PRECISE_DRAWS = 4096
 
 
 class NotExact(Exception):
@@ -36,10 +40,13 @@ class Reference:
     of the class gmc compiled from the same program).
 
     Values are tensors [batch, *event] (global variables: [*event]); results are float64 if
-    the module is. ``params`` overrides ``param`` defaults."""
+    the module is. ``params`` overrides ``param`` defaults. ``closed(node)`` says whether the
+    program computes a KL, H or CE term exactly or by one draw (which estimator a term gets is
+    part of its meaning, docs/language.md); None: exactly wherever torch.distributions can."""
 
-    def __init__(self, model: ir.Model, module: torch.nn.Module, *, exact: bool = True, params=None):
-        self.model, self.module, self.exact = model, module, exact
+    def __init__(self, model: ir.Model, module: torch.nn.Module, *, exact: bool = True, params=None,
+                 closed=None):
+        self.model, self.module, self.exact, self.closed = model, module, exact, closed
         self.params = {n: float(p.default) for n, p in model.params.items()}
         self.params.update({k: float(getattr(module, k)) for k in self.params if hasattr(module, k)})
         self.params.update(params or {})
@@ -104,11 +111,11 @@ class Reference:
         if isinstance(e, ir.Expect):
             return self._expect(e, env)
         if isinstance(e, ir.KL):
-            return self._kl(e.first, e.second, env)
+            return self._divergence(e, "kl", e.first, e.second, env)
         if isinstance(e, ir.Entropy):
-            return self._entropy(e.factor, env)
+            return self._divergence(e, "h", e.factor, None, env)
         if isinstance(e, ir.CrossEntropy):
-            return self._entropy(e.first, env) + self._kl(e.first, e.second, env)
+            return self._divergence(e, "ce", e.first, e.second, env)
         if isinstance(e, ir.Elbo):
             return self._bound(e.joint, e.posterior, env, k=1, alpha=1.0)
         if isinstance(e, ir.Iwae):
@@ -199,30 +206,68 @@ class Reference:
         t = self.model.vars[v].type
         return (t.support == "categorical" and len(t.shape) == 1) or (t.support == "binary" and t.size == 1)
 
-    def _kl(self, first: str, second: str, env) -> torch.Tensor:
-        a, b = self.model.factors[first], self.model.factors[second]
-        if not a.is_product and not b.is_product:
-            da, db = self._leaf(a, env), self._leaf(b, env)
-            singular = _singular(a, b, da, db)
-            if singular is not None:
-                return torch.tensor(singular, dtype=self.dtype)
-            try:
-                return torch.distributions.kl_divergence(da, db).sum()
-            except NotImplementedError:
-                pass
-        draw = self._sample(first, env)
-        inner = {**env, **draw}
-        return self._log_prob(first, inner) - self._log_prob(second, inner)
+    def _divergence(self, node: ir.Expr, kind: str, first: str, second: str | None, env) -> torch.Tensor:
+        """KL[first || second] (``kind`` "kl"), CE[first || second] ("ce") or H[first] ("h") of
+        one example, in nats.
 
-    def _entropy(self, sig: str, env) -> torch.Tensor:
-        f = self.model.factors[sig]
-        if not f.is_product and not isinstance(self._leaf(f, env), (rd.PointMass, rd.FlatUniform)):
+        Exact where the program computes the term exactly (``closed``; by default wherever
+        torch.distributions has a closed form): torch's closed form, +inf for mutually singular
+        pairs, or where torch has none a precise Monte Carlo average of ``PRECISE_DRAWS``
+        draws. Otherwise one draw, the program's own estimate: inside a nonlinear function
+        (``abs(KL[...])``) a one-draw estimate and the exact value differ in mean."""
+        exact = None if self.closed is None else bool(self.closed(node))
+        if exact is not False:
+            value = self._closed_divergence(kind, first, second, env)
+            if value is not None:
+                return value
+            if exact:
+                if self.exact:
+                    raise NotExact(f"{kind} without a closed form in torch.distributions")
+                return self._precise_divergence(kind, first, second, env)
+        inner = {**env, **self._sample(first, env)}
+        if kind == "h":
+            return -self._log_prob(first, inner)
+        cross = -self._log_prob(second, inner)
+        return cross if kind == "ce" else self._log_prob(first, inner) + cross
+
+    def _closed_divergence(self, kind: str, first: str, second: str | None, env) -> torch.Tensor | None:
+        """torch.distributions' closed form of a divergence between leaf factors, or None."""
+        a = self.model.factors[first]
+        b = self.model.factors[second] if second is not None else None
+        if a.is_product or b is not None and b.is_product:
+            return None
+        da = self._leaf(a, env)
+        if kind == "h":
+            if isinstance(da, (rd.PointMass, rd.FlatUniform)):
+                return None
             try:
-                return self._leaf(f, env).entropy().sum()
+                return da.entropy().sum()
             except NotImplementedError:
-                pass
-        inner = {**env, **self._sample(sig, env)}
-        return -self._log_prob(sig, inner)
+                return None
+        db = self._leaf(b, env)
+        singular = _singular(a, b, da, db)
+        if singular is not None:
+            return torch.tensor(singular, dtype=self.dtype)
+        try:
+            kl = torch.distributions.kl_divergence(da, db).sum()
+        except NotImplementedError:
+            return None
+        if kind == "kl":
+            return kl
+        entropy = self._closed_divergence("h", first, None, env)
+        return None if entropy is None else entropy + kl
+
+    def _precise_divergence(self, kind: str, first: str, second: str | None, env) -> torch.Tensor:
+        """A divergence between leaf factors averaged over ``PRECISE_DRAWS`` draws of ``first``."""
+        a = self.model.factors[first]
+        da = self._leaf(a, env)
+        with torch.no_grad():
+            x = da.sample((PRECISE_DRAWS,))
+            log_q = da.log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
+            if kind == "h":
+                return -log_q.mean()
+            log_p = self._leaf(self.model.factors[second], env).log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
+            return (log_q - log_p).mean() if kind == "kl" else -log_p.mean()
 
     def _bound(self, joint: str, posterior: str, env, k: int, alpha: float) -> torch.Tensor:
         """ELBO (k=1), IWAE (alpha=0) and Renyi bounds of log p from k draws of the posterior."""
