@@ -200,10 +200,11 @@ def run_differential(seed: int, index: int) -> dict:
     program, which the generator promises to be valid), ``disagreement`` (a
     :class:`Disagreement`), ``run_failure`` (any other exception while running it). The result
     carries the text and, for ``ok``, the counts of what was compared."""
-    from .pipeline import _forget_generated_sources, compile_case, describe_exception
+    from .pipeline import compile_case, describe_exception, forget_generated_sources, generated_sources
     from .programs import program_case
 
     text = program_case(seed, index).text
+    known = generated_sources()
     result, model, cls = compile_case(text)
     if result["class"] == "gmc_error":
         return {"class": "rejected", "stage": "check", "text": text}
@@ -216,5 +217,5 @@ def run_differential(seed: int, index: int) -> dict:
     except Exception as error:  # noqa: BLE001  (every failure after acceptance is a finding)
         return {"class": "run_failure", "stage": "run", **describe_exception(error), "text": text}
     finally:
-        _forget_generated_sources()
+        forget_generated_sources(known)
     return {"class": "ok", "compared": counts, "text": text}

@@ -125,8 +125,9 @@ def smoke_run(model: ir.Model, cls: type, seed: int = 0, batch: int = BATCH) -> 
 def run_program(text: str, seed: int = 0) -> dict:
     """Compile ``text``; if the checker accepts it, import and smoke-run it. Classified as in
     :mod:`.pipeline`, with ``run_failure`` for any exception after acceptance."""
-    from .pipeline import compile_case, describe_exception, _forget_generated_sources
+    from .pipeline import compile_case, describe_exception, forget_generated_sources, generated_sources
 
+    known = generated_sources()
     result, model, cls = compile_case(text)
     if result["class"] != "ok":
         return result
@@ -135,7 +136,7 @@ def run_program(text: str, seed: int = 0) -> dict:
     except Exception as error:  # noqa: BLE001  (every failure after acceptance is a finding)
         return {"class": "run_failure", "stage": "run", **describe_exception(error)}
     finally:
-        _forget_generated_sources()
+        forget_generated_sources(known)
     return result
 
 

@@ -19,9 +19,15 @@ from gmc.compiler.diagnostics import GmcError
 BUG_CLASSES = ("bug", "import_failure", "run_failure", "hang", "crash", "rejected", "disagreement")
 
 
-def _forget_generated_sources() -> None:
-    """Drop the loader's linecache entries, which would otherwise grow by one module per case."""
-    for key in [k for k in linecache.cache if k.startswith("<gmc-generated")]:
+def generated_sources() -> set[str]:
+    """The loader's linecache keys of generated modules."""
+    return {key for key in linecache.cache if key.startswith("<gmc-generated")}
+
+
+def forget_generated_sources(known: set[str]) -> None:
+    """Drop the linecache entries of generated modules loaded since ``known`` was taken (one
+    module per case would otherwise pile up); modules loaded before keep their tracebacks."""
+    for key in generated_sources() - known:
         del linecache.cache[key]
 
 
@@ -54,7 +60,7 @@ def signature(result: dict) -> str:
 
 def compile_case(text: str) -> tuple[dict, object, object]:
     """(result, checked model or None, class or None) of compiling and importing ``text``."""
-    stage = "check"
+    stage, known = "check", generated_sources()
     try:
         model = driver.compile_model(text, "fuzz.gm")
         stage = "codegen"
@@ -68,7 +74,7 @@ def compile_case(text: str) -> tuple[dict, object, object]:
         kind = "import_failure" if stage == "import" else "bug"
         return {"class": kind, "stage": stage, **describe_exception(error)}, None, None
     finally:
-        _forget_generated_sources()
+        forget_generated_sources(known)
 
 
 def run_mutated(text: str) -> dict:

@@ -7,7 +7,6 @@ shape. Nothing here is shared with the code generator.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import distributions as D
