@@ -371,7 +371,7 @@ def _semisupervised(rng, b: _Builder) -> None:
     b.lets.append(f"let L = {term} - log p(y)")
     alpha = rng.choice(("1", "0.5", b.param("positive")))
     b.losses.append(f"loss labeled = {rng.choice(('mean', 'sum'))}(L - {alpha} * log q(y|x))")
-    b.losses.append("loss unlabeled = mean(E_{{q(y|x)}}[L] - H[q(y|x)])")
+    b.losses.append("loss unlabeled = mean(E_{q(y|x)}[L] - H[q(y|x)])")
     b.loss_inputs.update({"labeled": ("x", "y"), "unlabeled": ("x",)})
     b.features.update({"let", "enumeration"})
 
