@@ -147,6 +147,27 @@ def _matmul_operands(draw):
     return a, b, draw(st.booleans()), draw(st.booleans())
 
 
+def _pair_model(term: str, operands, n: int):
+    """(model, values, inputs) of ``loss = mean(term)`` over operands a and b, each a
+    per-example variable or a weight (``operands``: shapes and whether each is batched);
+    ``values`` holds each operand as the model sees it, ``inputs`` what loss() takes."""
+    a, b, a_batched, b_batched = operands
+    dims = lambda shape: ", ".join(map(str, shape))  # noqa: E731
+    declare = lambda name, shape, batched: (f"var {name}: real[{dims(shape)}]" if batched  # noqa: E731
+                                            else f"weight {name}: real[{dims(shape)}] = Normal(0, 1)")
+    anchor = "var u: real\np(u) = Normal(0, 1)\n" if not (a_batched or b_batched) else ""
+    source = "\n".join([declare("a", a, a_batched), declare("b", b, b_batched), anchor,
+                        f"loss = mean({term}){' + 0 * mean(log p(u))' if anchor else ''}"])
+    model = gmc.compile_source(source, name="Pair")()
+    g = torch.Generator().manual_seed(n)
+    values = {"a": torch.randn(n, *a, generator=g) if a_batched else model.a.detach(),
+              "b": torch.randn(n, *b, generator=g) if b_batched else model.b.detach()}
+    inputs = {k: v for k, v in values.items() if k in model.losses["loss"].inputs}
+    if anchor:
+        inputs["u"] = torch.zeros(n)
+    return model, values, inputs
+
+
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_matmul_operands(), st.sampled_from([1, 2, 7]))
@@ -155,21 +176,8 @@ def test_matmul_contracts_event_axes_of_each_example(float64, operands, n):
     operand per example or a weight: the generated code equals torch.matmul applied to each
     example's event values on their own."""
     a, b, a_batched, b_batched = operands
-    dims = lambda shape: ", ".join(map(str, shape))  # noqa: E731
-    declare = lambda name, shape, batched: (f"var {name}: real[{dims(shape)}]" if batched  # noqa: E731
-                                            else f"weight {name}: real[{dims(shape)}] = Normal(0, 1)")
     result = torch.matmul(torch.zeros(a), torch.zeros(b)).shape
-    term = "a @ b" if not result else "sum_event(a @ b)"
-    anchor = "var u: real\np(u) = Normal(0, 1)\n" if not (a_batched or b_batched) else ""
-    source = "\n".join([declare("a", a, a_batched), declare("b", b, b_batched), anchor,
-                        f"loss = mean({term}){' + 0 * mean(log p(u))' if anchor else ''}"])
-    model = gmc.compile_source(source, name="Matmul")()
-    g = torch.Generator().manual_seed(n)
-    values = {"a": torch.randn(n, *a, generator=g) if a_batched else model.a.detach(),
-              "b": torch.randn(n, *b, generator=g) if b_batched else model.b.detach()}
-    inputs = {k: v for k, v in values.items() if k in model.losses["loss"].inputs}
-    if anchor:
-        inputs["u"] = torch.zeros(n)
+    model, values, inputs = _pair_model("a @ b" if not result else "sum_event(a @ b)", operands, n)
     per_example = torch.stack([torch.matmul(values["a"][i] if a_batched else values["a"],
                                             values["b"][i] if b_batched else values["b"]) for i in range(n)])
     reference = per_example.reshape(n, -1).sum(-1).mean()
@@ -194,22 +202,9 @@ def test_elementwise_and_dot_pair_event_axes_per_example(float64, operands, op, 
     """a * b, a - b and dot(a, b) with event shapes of different ranks, each operand per
     example or a weight: equal to the operation on each example's event values."""
     a, b, a_batched, b_batched = operands
-    dims = lambda shape: ", ".join(map(str, shape))  # noqa: E731
-    declare = lambda name, shape, batched: (f"var {name}: real[{dims(shape)}]" if batched  # noqa: E731
-                                            else f"weight {name}: real[{dims(shape)}] = Normal(0, 1)")
     term = "dot(a, b)" if op == "dot" else f"a {op} b"
-    anchor = "var u: real\np(u) = Normal(0, 1)\n" if not (a_batched or b_batched) else ""
     result_rank = len(torch.broadcast_shapes(a, b)) - (op == "dot")
-    summed = f"sum_event({term})" if result_rank else term
-    source = "\n".join([declare("a", a, a_batched), declare("b", b, b_batched), anchor,
-                        f"loss = mean({summed}){' + 0 * mean(log p(u))' if anchor else ''}"])
-    model = gmc.compile_source(source, name="Pairs")()
-    g = torch.Generator().manual_seed(n)
-    values = {"a": torch.randn(n, *a, generator=g) if a_batched else model.a.detach(),
-              "b": torch.randn(n, *b, generator=g) if b_batched else model.b.detach()}
-    inputs = {k: v for k, v in values.items() if k in model.losses["loss"].inputs}
-    if anchor:
-        inputs["u"] = torch.zeros(n)
+    model, values, inputs = _pair_model(f"sum_event({term})" if result_rank else term, operands, n)
     apply = {"dot": lambda x, y: (x * y).sum(-1), "*": torch.mul, "-": torch.sub}[op]
     per_example = [apply(values["a"][i] if a_batched else values["a"], values["b"][i] if b_batched else values["b"])
                    for i in range(n)]
