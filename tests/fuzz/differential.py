@@ -161,14 +161,21 @@ def _compare_in_mean(module, reference, name: str, values: dict, extra: dict) ->
     with torch.no_grad():
         ours = torch.stack([module.loss(name, **values, **extra) for _ in range(ROUNDS)])
         theirs = torch.stack([reference.loss(name, values, n=extra.get("n")) for _ in range(ROUNDS)])
-    if not (bool(torch.isfinite(ours).all()) and bool(torch.isfinite(theirs).all())):
-        if not torch.equal(torch.isfinite(ours), torch.isfinite(theirs)):
-            raise Disagreement(f"loss {name}: finite {ours.tolist()} where the reference gives {theirs.tolist()}")
+    # Rare overflows (a heavy-tailed draw through exp) happen on either side independently:
+    # the two rates of non-finite rounds must agree, and the finite rounds in mean.
+    finite_ours, finite_theirs = torch.isfinite(ours), torch.isfinite(theirs)
+    rate_ours, rate_theirs = finite_ours.double().mean(), finite_theirs.double().mean()
+    pooled = (rate_ours + rate_theirs) / 2
+    if (rate_ours - rate_theirs).abs() > 5 * (pooled * (1 - pooled) * 2 / ROUNDS).sqrt() + 1e-12:
+        raise Disagreement(f"loss {name}: finite in {int(finite_ours.sum())} of {ROUNDS} draws, the reference in "
+                           f"{int(finite_theirs.sum())}")
+    ours, theirs = ours[finite_ours], theirs[finite_theirs]
+    if len(ours) < 2 or len(theirs) < 2:
         return
-    se = (ours.var() / ROUNDS + theirs.var() / ROUNDS).sqrt()
+    se = (ours.var() / len(ours) + theirs.var() / len(theirs)).sqrt()
     gap = (ours.mean() - theirs.mean()).abs()
     if not gap <= 5 * se + TOLERANCE * (1 + theirs.mean().abs()):
-        raise Disagreement(f"loss {name}: mean {ours.mean().item():.6g} over {ROUNDS} draws, reference "
+        raise Disagreement(f"loss {name}: mean {ours.mean().item():.6g} over {len(ours)} draws, reference "
                            f"{theirs.mean().item():.6g}: {gap.item():.3g} apart, 5 standard errors are "
                            f"{5 * se.item():.3g}")
 
