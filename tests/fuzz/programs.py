@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 from gmc.compiler.families import FAMILIES
 
-#: Families by the support of the values they define (Uniform and Deterministic are left
-#: out: their log-densities are not informative at arbitrary data).
+#: Families by the support of the values they define. Uniform and Deterministic are drawn
+#: rarely: their log-densities are not informative at arbitrary data (the smoke run does not
+#: require them finite), but the differential tests compare them all the same.
 FAMILIES_BY_SUPPORT = {
-    "real": ("Normal", "Laplace", "Logistic", "StudentT"),
+    "real": ("Normal", "Laplace", "Logistic", "StudentT") * 4 + ("Uniform", "Deterministic"),
     "positive": ("Exponential", "Gamma", "LogNormal", "Weibull"),
     "unit": ("Beta", "Kumaraswamy", "RelaxedBernoulli"),
     "binary": ("Bernoulli",),
@@ -142,6 +143,9 @@ class _Builder:
         args = []
         for p in chosen:
             args.append((p.name, self.parameter(p, spec, net, outputs, family.name)))
+        if family.name == "Uniform":  # high = low + a positive width: never an empty interval
+            low = dict(args).get("low", "0")
+            args = [("low", low), ("high", f"({low}) + {self.rng.choice(NUMBERS['positive'])}")]
         if outputs:
             types = ", ".join(f"{n}: {self.type_text(s, spec.shape)}" for n, s in outputs)
             hidden = ", ".join(str(self.rng.choice((4, 8, 16))) for _ in range(self.rng.randint(0, 2)))
@@ -376,9 +380,44 @@ def _semisupervised(rng, b: _Builder) -> None:
     b.features.update({"let", "enumeration"})
 
 
+def _hierarchy(rng, b: _Builder) -> None:
+    """A chain of 2 to 4 latents: p(x|z1) p(z1|z2) ... p(zL), and an inference model either
+    bottom-up (q(z1|x) q(z2|z1) ...) or top-down from x (q(zi|x, z(i-1)))."""
+    xs = _observed_support(rng)
+    b.var("x", xs, _shape(rng, xs), "observed")
+    depth = rng.randint(2, 4)
+    zs = [f"z{i}" for i in range(1, depth + 1)]
+    for z in zs:
+        support = rng.choice(("real", "real", "positive", "binary", "categorical"))
+        b.var(z, support, _shape(rng, support), "latent")
+    b.factor(f"p({zs[-1]})", b.distribution(zs[-1], [], "prior"))
+    for lower, upper in reversed(list(zip(zs, zs[1:]))):
+        b.factor(f"p({lower}|{upper})", b.distribution(lower, [upper], "gen"))
+    b.factor(f"p(x|{zs[0]})", b.distribution("x", [zs[0]], "dec"))
+    bottom_up = rng.random() < 0.5
+    q_factors = []
+    for i, z in enumerate(zs):
+        given = ["x"] if i == 0 else ([zs[i - 1]] if bottom_up else ["x", zs[i - 1]])
+        sig = f"q({z}|{','.join(given)})"
+        b.factor(sig, b.distribution(z, given, "inf"))
+        q_factors.append(sig)
+    joint = f"p(x,{','.join(zs)})"
+    b.factor(joint, " ".join([f"p(x|{zs[0]})"] + [f"p({lo}|{up})" for lo, up in zip(zs, zs[1:])] + [f"p({zs[-1]})"]))
+    post = f"q({','.join(zs)}|x)"
+    b.factor(post, " ".join(reversed(q_factors)))
+    k = rng.choice((1, 2, 3))
+    terms = [f"elbo({joint}, {post}{_options(rng, b, post)})",
+             f"iwae({joint}, {post}, k={k}{_options(rng, b, post, multi=k > 1)})",
+             f"E_{{{post}{_options(rng, b, post)}}}[log {joint} - log {post}]"]
+    b.losses.append(f"loss = {_combine(rng, b, terms)}")
+    b.loss_inputs["loss"] = ("x",)
+    b.features.add("hierarchy")
+
+
 TEMPLATES = {"vae": _vae, "conditional": _conditional, "regression": _regression, "mixture": _mixture,
-             "experts": _experts, "semisupervised": _semisupervised}
-WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2, "experts": 1, "semisupervised": 2}
+             "experts": _experts, "semisupervised": _semisupervised, "hierarchy": _hierarchy}
+WEIGHTS = {"vae": 6, "conditional": 2, "regression": 1, "mixture": 2, "experts": 1, "semisupervised": 2,
+           "hierarchy": 2}
 
 
 def generate_program(rng: random.Random, template: str | None = None) -> Program:

@@ -22,7 +22,7 @@ class PointMass:
         self.value = value
 
     def sample(self, sample_shape=()) -> torch.Tensor:
-        return self.value.expand(*sample_shape, *self.value.shape)
+        return self.value.expand(torch.Size(sample_shape) + self.value.shape)
 
     rsample = sample
 

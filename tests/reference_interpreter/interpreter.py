@@ -236,15 +236,15 @@ class Reference:
         b = self.model.factors[second] if second is not None else None
         if a.is_product or b is not None and b.is_product:
             return None
-        da = self._leaf(a, env)
+        da = _with_support(self._leaf(a, env))
         if kind == "h":
-            if isinstance(da, (rd.PointMass, rd.FlatUniform)):
+            if isinstance(da, rd.PointMass):
                 return None
             try:
                 return da.entropy().sum()
             except NotImplementedError:
                 return None
-        db = self._leaf(b, env)
+        db = _with_support(self._leaf(b, env))
         singular = _singular(a, b, da, db)
         if singular is not None:
             return torch.tensor(singular, dtype=self.dtype)
@@ -260,13 +260,14 @@ class Reference:
     def _precise_divergence(self, kind: str, first: str, second: str | None, env) -> torch.Tensor:
         """A divergence between leaf factors averaged over ``PRECISE_DRAWS`` draws of ``first``."""
         a = self.model.factors[first]
-        da = self._leaf(a, env)
+        da = _with_support(self._leaf(a, env))
         with torch.no_grad():
             x = da.sample((PRECISE_DRAWS,))
             log_q = da.log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
             if kind == "h":
                 return -log_q.mean()
-            log_p = self._leaf(self.model.factors[second], env).log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
+            db = _with_support(self._leaf(self.model.factors[second], env))
+            log_p = db.log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
             return (log_q - log_p).mean() if kind == "kl" else -log_p.mean()
 
     def _bound(self, joint: str, posterior: str, env, k: int, alpha: float) -> torch.Tensor:
@@ -309,6 +310,12 @@ class Reference:
         if len(sizes) != 1:
             raise ValueError(f"inputs disagree on the batch size: {sorted(sizes)}")
         return sizes.pop()
+
+
+def _with_support(dist):
+    """``dist`` with its support for a divergence: gmc scores Uniform data by -log(high - low)
+    anywhere, but its KL, H and CE count the mass outside [low, high) (+inf)."""
+    return dist.inner if isinstance(dist, rd.FlatUniform) else dist
 
 
 def _family(name: str):
