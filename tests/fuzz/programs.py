@@ -40,9 +40,10 @@ VECTOR_SUPPORTS = frozenset({"categorical", "simplex"})
 #: How a real-valued expression is mapped into each parameter support.
 SQUASH = {"real": ("{}", "tanh({})", "2 * {} - 1"), "positive": ("softplus({})", "exp({})", "softplus({}) + 0.1"),
           "unit": ("sigmoid({})",), "simplex": ("softmax({})",)}
-#: Parameters kept at 1 or more: StudentT with df near 0 and Weibull with a concentration near
-#: 0 draw values beyond float32's range (torch.distributions' samplers as well), so a
-#: finiteness check on such a program would test float32, not the compiler.
+#: Parameters kept away from 0: StudentT with df near 0 and Weibull with a concentration near
+#: 0 draw values beyond float32's range (torch.distributions' samplers as well), and a
+#: StudentT's moments are infinite for df <= 2, so its KL against a Normal or Laplace is
+#: rightly +inf: a finiteness check on such a program would test the model, not the compiler.
 HEAVY_TAILS = {("StudentT", "df"), ("Weibull", "concentration")}
 NUMBERS = {"real": ("0", "1.5", "-0.5", "2"), "positive": ("0.5", "1", "2.0", "1.5"), "unit": ("0.3", "0.5", "0.7")}
 
@@ -166,10 +167,11 @@ class _Builder:
         if p.shared:
             return rng.choice(NUMBERS["positive"]) if rng.random() < 0.7 else self.param("positive")
         if (family, p.name) in HEAVY_TAILS:
+            floor = "2.5" if p.name == "df" else "1"
             if net is not None and rng.random() < 0.8:
                 outputs.append((p.name, "real"))
-                return f"softplus({net}.@{p.name}) + 1"
-            return rng.choice(("1", "1.5", "2.0"))
+                return f"softplus({net}.@{p.name}) + {floor}"
+            return rng.choice(("2.5", "3.0", "5.0") if p.name == "df" else ("1", "1.5", "2.0"))
         roll = rng.random()
         if net is not None and roll < 0.8 and support in SQUASH:
             # ``net.@name`` is a placeholder: the net's inputs are known once it is declared
