@@ -70,18 +70,31 @@ class Diagnostic:
         return f"{where}, line {s.line}, column {s.column}:"
 
 
+#: Source lines longer than this are shown cut: the span's line as a window around the span.
+_WIDE = 200
+
+
 def _excerpt(text: list[str], span: Span) -> list[str]:
     """Numbered source lines up to the span's and a caret line; ``text`` is the source split at
-    newlines only, as the lexer counts lines (splitlines also breaks at '\x85')."""
+    newlines only, as the lexer counts lines (splitlines also breaks at '\x85'). A line longer
+    than ``_WIDE`` characters is cut with '...': the span's line around the span, the others
+    at their end (a mutated file can hold a 40,000-character line, and 10,000 errors on it)."""
     first = max(1, span.line - _CONTEXT_LINES)
     last = min(len(text), span.line)
     width = len(str(last))
+    line = text[span.line - 1] if text else ""
+    start = 0
+    if len(line) > _WIDE:
+        start = max(0, min(span.column - 1 - _WIDE // 2, len(line) - _WIDE))
     out = []
     for number in range(first, last + 1):
-        out.append(f"   {number:>{width}}:  {text[number - 1]}".rstrip())
-    end = span.end_column if span.end_line == span.line else len(text[span.line - 1]) if text else span.column
-    carets = "^" * max(1, end - span.column + 1)
-    out.append(" " * (3 + width + 3 + span.column - 1) + carets)
+        offset = start if number == span.line else 0
+        full = text[number - 1]
+        shown = ("..." if offset else "") + full[offset:offset + _WIDE] + ("..." if len(full) > offset + _WIDE else "")
+        out.append(f"   {number:>{width}}:  {shown}".rstrip())
+    end = span.end_column if span.end_line == span.line else len(line) if text else span.column
+    carets = "^" * max(1, min(end, start + _WIDE) - span.column + 1)
+    out.append(" " * (3 + width + 3 + span.column - 1 - start + (3 if start else 0)) + carets)
     return out
 
 
@@ -105,14 +118,29 @@ class GmcError(Exception):
         return self.render()
 
 
+#: At most this many diagnostics are shown; the rest are counted in one closing line.
+MAX_SHOWN = 100
+
+
 def render_all(diagnostics: Iterable[Diagnostic], source: str, filename: str) -> str:
-    """The transcripts of several diagnostics, separated by blank lines (warnings included)."""
+    """The transcripts of several diagnostics, separated by blank lines (warnings included);
+    past :data:`MAX_SHOWN`, a line saying how many more there are."""
+    diagnostics = list(diagnostics)
     lines = source.split("\n")
-    return "\n\n".join(d.render(source, filename, lines) for d in diagnostics)
+    text = "\n\n".join(d.render(source, filename, lines) for d in diagnostics[:MAX_SHOWN])
+    hidden = len(diagnostics) - MAX_SHOWN
+    return text + (f"\n\n... and {hidden} more error{'s' if hidden > 1 else ''} not shown." if hidden > 0 else "")
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.5)
+    return _closest(name, tuple(sorted(set(candidates))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _closest(name: str, candidates: tuple[str, ...]) -> str | None:
+    """The did-you-mean hint, memoized: a file that repeats one mistake thousands of times
+    asks the same question each time."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
     return f"Did you mean '{close[0]}'?" if close else None
 
 

@@ -359,3 +359,28 @@ def test_min_max_clamp_align_event_axes_like_binary_operators():
     expected = torch.minimum(x, column) + torch.maximum(column, x) * torch.minimum(torch.maximum(x, column),
                                                                                   torch.tensor(1.3))
     assert torch.allclose(_loss_value(source, x=x, s=s), expected.sum())
+
+
+def test_thousands_of_errors_give_a_short_transcript():
+    """10,000 bad statements, or 10,000 errors on one 40,000-character line (found by the
+    mutation fuzzer: 600 MB of transcript and a hang): at most 100 errors are shown, long
+    lines are cut around the caret, and the rest is counted."""
+    from gmc.compiler.diagnostics import MAX_SHOWN
+
+    syntax = "var x: real\n" + "probs=)\n" * 10_000
+    with pytest.raises(gmc.GmcError) as error:
+        gmc.compile_source(syntax)
+    assert len(error.value.diagnostics) == 100 and error.value.diagnostics[-1].span.line == 101
+    line = "p(x,z) = p(x|z)" + " p()" * 10_000
+    semantic = "var x: real\nvar z: real\np(x|z) = Normal(z, 1)\np(z) = Normal(0, 1)\n" + line + "\n"
+    with pytest.raises(gmc.GmcError) as error:
+        gmc.compile_source(semantic)
+    text = str(error.value)
+    assert len(error.value.diagnostics) > MAX_SHOWN
+    assert text.endswith(f"... and {len(error.value.diagnostics) - MAX_SHOWN} more errors not shown.")
+    assert max(len(t) for t in text.splitlines()) < 260
+    lines = text.splitlines()
+    carets = [i for i, t in enumerate(lines) if t.strip() and set(t.strip()) == {"^"}]
+    for i in carets[:5]:  # each caret sits under an undefined 'p()' of its cut line
+        column = lines[i].index("^")
+        assert lines[i - 1][column:column + 3] == "p()", (lines[i - 1], lines[i])
