@@ -9,7 +9,8 @@ The v-term is a KL in closed form only when, once v's parents are fixed, neither
 distributions depends on v or on a latent drawn after v: **the prior's parameters must not
 depend on a variable sampled inside the same expectation after v** (pa_p(v) may hold data
 and latents q draws before v, never v's descendants in q). Where the rule fails, or no closed
-form is derived, the term stays the Monte-Carlo log p(v | ...) - log q(v | ...).
+form is derived, or the pair is mutually singular (a point mass against a density: KL is +inf
+while log p - log q is finite), the term stays the Monte-Carlo log p(v | ...) - log q(v | ...).
 A KL whose two factors depend on data only is written outside the expectation.
 """
 from __future__ import annotations
@@ -19,9 +20,12 @@ from gmc.compiler.rewrites.base import Rule
 
 
 def _closed_kl(first: ir.Factor, second: ir.Factor) -> bool:
-    from gmc.compiler.symbolic import has_closed_kl
+    """A finite closed form: a point mass against a density (or discrete against continuous)
+    has KL +inf, while the ELBO's own term log p - log q is finite under the families'
+    log-density conventions, so that latent keeps its Monte Carlo term."""
+    from gmc.compiler.symbolic.derive import has_closed_kl, mutually_singular
 
-    return has_closed_kl(first.family, second.family)
+    return has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
 
 
 def _sum(terms: list[ir.Expr], span) -> ir.Expr:

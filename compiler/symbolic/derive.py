@@ -287,5 +287,14 @@ def has_closed_kl(first: str, second: str) -> bool:
     return kl(first, generic_params(first), second, generic_params(second, prefix="p")) is not None
 
 
+def mutually_singular(first: str, second: str) -> bool:
+    """True when KL[first || second] is +inf because one is a point mass and the other a
+    continuous density, or one is discrete and the other continuous: under each family's
+    log-density convention (Deterministic's is 0 at its point) a Monte Carlo term
+    log q - log p stays finite there, so a rewrite must not trade one for the other."""
+    singular = _singular(first, second)
+    return singular is not None and "mutually singular measures" in singular.references
+
+
 def has_closed_entropy(family: str) -> bool:
     return entropy(family, generic_params(family)) is not None
