@@ -20,12 +20,16 @@ from gmc.compiler.rewrites.base import Rule
 
 
 def _closed_kl(first: ir.Factor, second: ir.Factor) -> bool:
-    """A finite closed form: a point mass against a density (or discrete against continuous)
-    has KL +inf, while the ELBO's own term log p - log q is finite under the families'
-    log-density conventions, so that latent keeps its Monte Carlo term."""
+    """A closed form that keeps the ELBO's value. A point mass against a density (or discrete
+    against continuous) has KL +inf, and so has q against a Uniform p whenever q's mass leaves
+    [low, high), while the ELBO's own term log p - log q is finite under the families'
+    log-density conventions (Deterministic's is 0, Uniform's -log(high - low) everywhere), so
+    such a latent keeps its Monte Carlo term."""
+    from gmc.compiler.symbolic import FORMULAS
     from gmc.compiler.symbolic.derive import has_closed_kl, mutually_singular
 
-    return has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
+    return (has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
+            and FORMULAS[second.family].bounds is None)
 
 
 def _sum(terms: list[ir.Expr], span) -> ir.Expr:
