@@ -495,8 +495,10 @@ class Emitter:
         if closed is not None:
             leaf, derivation = closed
             note = f" ({derivation.note})" if derivation.note else ""
-            name = self.fb.assign(base, self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family), e.span,
-                                  f"closed form: {derivation.reference}{note}")
+            code = self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family)
+            if self._batch_free(signatures, env):  # one value per example all the same: sum(...) counts each
+                code = f"{_receiver(code)}.expand({self.sample_shape(env)})"
+            name = self.fb.assign(base, code, e.span, f"closed form: {derivation.reference}{note}")
         else:
             body = {"kl": lambda inner: self.log_ratio(signatures[0], signatures[-1], inner),
                     "cross_entropy": lambda inner: f"-{self.log_prob(signatures[-1], inner)}",
@@ -504,6 +506,17 @@ class Emitter:
             name = self.monte_carlo(signatures[0], env, body, ir.AUTO, e.span, base)
         self.fb.memo[key] = name
         return name
+
+    def _batch_free(self, signatures: tuple[str, ...], env: Env) -> bool:
+        """True when a per-example divergence's closed form has tensors but no batch axes (its
+        factors' parameters are weights, numbers and params) although its variable is drawn
+        per example, so its value must be spread over the batch (all-number closed forms are
+        already made batch-shaped by :meth:`event_sum_code`)."""
+        factors = [self.model.factors[s] for s in signatures]
+        if any(self.model.vars[v].is_global for f in factors for v in f.outputs):
+            return False
+        tensors = [expr for f in factors for _, expr in f.params if self.is_tensor(expr)]
+        return bool(tensors) and not any(broadcast.has_leading_axes(self.model, expr, env) for expr in tensors)
 
     def kl(self, e: ir.KL, env: Env) -> str:
         return self.divergence("kl", e, (e.first, e.second), f"kl_{_short(e.first)}_{_short(e.second)}", env)
