@@ -26,7 +26,7 @@ import torch
 from gmc.compiler import ir
 from gmc.compiler.info import closed_form
 
-from .inputs import random_value, stand_in_nets
+from .inputs import in_float64, random_value, stand_in_nets
 
 try:  # pytest puts tests/ on sys.path; `python -m tests.fuzz` runs from the repository root
     from reference_interpreter.interpreter import NotExact, Reference
@@ -59,64 +59,63 @@ def _close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
 def compare_program(model, cls, seed: int = 0, stochastic: bool = True) -> dict:
     """Compare the module ``cls`` compiled from ``model`` (its checked IR) with the reference
     interpreter; returns counts of what was compared. Raises :class:`Disagreement`."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        torch.manual_seed(seed)
-        module = cls(**stand_in_nets(model)).double()
-        module.eval()  # baselines' moving averages stay put; values do not depend on it
-        closed = functools.partial(closed_form, model)  # which terms the program computes exactly
-        exact = Reference(model, module, closed=closed)
-        sampled = Reference(model, module, exact=False, closed=closed)
-        counts = {"log_densities": 0, "exact_losses": 0, "gradients": 0, "stochastic_losses": 0, "samplers": 0}
-        gen = torch.Generator().manual_seed(seed)
-        for batch in (1, 7):
-            for sig, info in cls.factors.items():
-                values = {v: random_value(model, v, gen, batch) for v in info.outputs + info.given}
-                try:
-                    expected = exact.log_prob(sig, values)
-                except NotExact:
-                    continue
-                with torch.no_grad():
-                    _close(module.log_prob(sig, **values), expected, f"log {sig} at batch {batch}")
-                counts["log_densities"] += 1
-        for name, info in cls.losses.items():
-            values = {v: random_value(model, v, gen, 7) for v in info.inputs}
-            extra = {"n": 7} if getattr(info, "batch_from_n", False) else {}
+    return in_float64(_compare, model, cls, seed, stochastic)
+
+
+def _compare(model, cls, seed: int, stochastic: bool) -> dict:
+    torch.manual_seed(seed)
+    module = cls(**stand_in_nets(model)).double()
+    module.eval()  # baselines' moving averages stay put; values do not depend on it
+    closed = functools.partial(closed_form, model)  # which terms the program computes exactly
+    exact = Reference(model, module, closed=closed)
+    sampled = Reference(model, module, exact=False, closed=closed)
+    counts = {"log_densities": 0, "exact_losses": 0, "gradients": 0, "stochastic_losses": 0, "samplers": 0}
+    gen = torch.Generator().manual_seed(seed)
+    for batch in (1, 7):
+        for sig, info in cls.factors.items():
+            values = {v: random_value(model, v, gen, batch) for v in info.outputs + info.given}
             try:
-                expected = exact.loss(name, values, n=extra.get("n"))
+                expected = exact.log_prob(sig, values)
             except NotExact:
-                if stochastic and linear_in_estimates(model.losses[name].expr):
-                    _compare_in_mean(module, sampled, name, values, extra)
-                    counts["stochastic_losses"] += 1
                 continue
-            actual = module.loss(name, **values, **extra)
-            if not torch.equal(actual, module.loss(name, **values, **extra)):
-                # the reference has a closed form where the generated code estimates one
-                if stochastic and linear_in_estimates(model.losses[name].expr):
-                    _compare_in_mean(module, sampled, name, values, extra)
-                    counts["stochastic_losses"] += 1
-                continue
-            _close(actual, expected, f"loss {name}")
-            counts["exact_losses"] += 1
-            params = [p for p in module.parameters() if p.requires_grad]
-            if params and actual.requires_grad and expected.requires_grad and bool(torch.isfinite(actual)):
-                ours = _gradient(module, name, values, extra, params)
-                if not all(torch.equal(a, b) for a, b in zip(ours, _gradient(module, name, values, extra, params))):
-                    continue  # a score-function surrogate: an exact value, a stochastic gradient
-                theirs = torch.autograd.grad(expected, params, allow_unused=True)
-                for (p_name, p), a, b in zip(module.named_parameters(), ours, theirs):
-                    b = torch.zeros_like(p) if b is None else b
-                    _close(a, b, f"gradient of loss {name} with respect to {p_name}")
-                counts["gradients"] += 1
-        if stochastic:
-            for sig, info in cls.factors.items():
-                if not info.given:
-                    _compare_samples(module, sampled, model, sig, info)
-                    counts["samplers"] += 1
-        return counts
-    finally:
-        torch.set_default_dtype(previous)
+            with torch.no_grad():
+                _close(module.log_prob(sig, **values), expected, f"log {sig} at batch {batch}")
+            counts["log_densities"] += 1
+    for name, info in cls.losses.items():
+        values = {v: random_value(model, v, gen, 7) for v in info.inputs}
+        extra = {"n": 7} if getattr(info, "batch_from_n", False) else {}
+        try:
+            expected = exact.loss(name, values, n=extra.get("n"))
+        except NotExact:
+            if stochastic and linear_in_estimates(model.losses[name].expr):
+                _compare_in_mean(module, sampled, name, values, extra)
+                counts["stochastic_losses"] += 1
+            continue
+        actual = module.loss(name, **values, **extra)
+        if not torch.equal(actual, module.loss(name, **values, **extra)):
+            # the reference has a closed form where the generated code estimates one
+            if stochastic and linear_in_estimates(model.losses[name].expr):
+                _compare_in_mean(module, sampled, name, values, extra)
+                counts["stochastic_losses"] += 1
+            continue
+        _close(actual, expected, f"loss {name}")
+        counts["exact_losses"] += 1
+        params = [p for p in module.parameters() if p.requires_grad]
+        if params and actual.requires_grad and expected.requires_grad and bool(torch.isfinite(actual)):
+            ours = _gradient(module, name, values, extra, params)
+            if not all(torch.equal(a, b) for a, b in zip(ours, _gradient(module, name, values, extra, params))):
+                continue  # a score-function surrogate: an exact value, a stochastic gradient
+            theirs = torch.autograd.grad(expected, params, allow_unused=True)
+            for (p_name, p), a, b in zip(module.named_parameters(), ours, theirs):
+                b = torch.zeros_like(p) if b is None else b
+                _close(a, b, f"gradient of loss {name} with respect to {p_name}")
+            counts["gradients"] += 1
+    if stochastic:
+        for sig, info in cls.factors.items():
+            if not info.given:
+                _compare_samples(module, sampled, model, sig, info)
+                counts["samplers"] += 1
+    return counts
 
 
 def _gradient(module, name: str, values: dict, extra: dict, params: list) -> list[torch.Tensor]:

@@ -142,7 +142,7 @@ def run_program(text: str, seed: int = 0) -> dict:
         try:
             smoke_run(model, cls, seed)
         except NonFinite:
-            _in_float64(smoke_run, model, cls, seed)  # float32's range, or a real NaN?
+            in_float64(smoke_run, model, cls, seed)  # float32's range, or a real NaN?
             return {**result, "note": "non-finite in float32 only"}
     except Exception as error:  # noqa: BLE001  (every failure after acceptance is a finding)
         return {"class": "run_failure", "stage": "run", **describe_exception(error)}
@@ -151,7 +151,7 @@ def run_program(text: str, seed: int = 0) -> dict:
     return result
 
 
-def _in_float64(run, *args):
+def in_float64(run, *args):
     """``run(*args)`` with float64 as the default dtype (restored after)."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
