@@ -24,12 +24,14 @@ def _closed_kl(first: ir.Factor, second: ir.Factor) -> bool:
     against continuous) has KL +inf, and so has q against a Uniform p whenever q's mass leaves
     [low, high), while the ELBO's own term log p - log q is finite under the families'
     log-density conventions (Deterministic's is 0, Uniform's -log(high - low) everywhere), so
-    such a latent keeps its Monte Carlo term."""
+    such a latent keeps its Monte Carlo term. Two point masses likewise: their KL is +inf
+    unless the points coincide, while log p - log q is 0 by the convention."""
     from gmc.compiler.symbolic import FORMULAS
     from gmc.compiler.symbolic.derive import has_closed_kl, mutually_singular
 
     return (has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
-            and FORMULAS[second.family].bounds is None)
+            and FORMULAS[second.family].bounds is None
+            and "Deterministic" not in (first.family, second.family))
 
 
 def _sum(terms: list[ir.Expr], span) -> ir.Expr:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from gmc.compiler import ir
 from . import distributions as rd
+from . import quadrature
 
 
 #: Draws of a precise Monte Carlo value of a divergence torch.distributions has no closed form for.
@@ -258,15 +259,21 @@ class Reference:
         return None if entropy is None else entropy + kl
 
     def _precise_divergence(self, kind: str, first: str, second: str | None, env) -> torch.Tensor:
-        """A divergence between leaf factors averaged over ``PRECISE_DRAWS`` draws of ``first``."""
+        """A divergence between leaf factors: by quadrature for element-wise continuous
+        families (:mod:`.quadrature`), else averaged over ``PRECISE_DRAWS`` draws of ``first``."""
         a = self.model.factors[first]
         da = _with_support(self._leaf(a, env))
+        db = None if second is None else _with_support(self._leaf(self.model.factors[second], env))
+        var = self.model.vars[a.outputs[0]].type
+        if a.family not in rd.VECTOR_FAMILIES and len(a.outputs) == 1:
+            value = quadrature.divergence(kind, da, db, var.support, var.shape)
+            if value is not None:
+                return value
         with torch.no_grad():
             x = da.sample((PRECISE_DRAWS,))
             log_q = da.log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
             if kind == "h":
                 return -log_q.mean()
-            db = _with_support(self._leaf(self.model.factors[second], env))
             log_p = db.log_prob(x).reshape(PRECISE_DRAWS, -1).sum(-1)
             return (log_q - log_p).mean() if kind == "kl" else -log_p.mean()
 
