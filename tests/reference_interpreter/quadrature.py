@@ -17,6 +17,7 @@ code generator: the densities are torch.distributions' (or the interpreter's own
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -62,8 +63,11 @@ def divergence(kind: str, first, second, support: str, shape) -> torch.Tensor | 
             value = torch.where(weight > 0, weight * term, torch.zeros((), dtype=dtype))
             return value.reshape(-1).numpy()
 
-        value, error = quad_vec(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-12, norm="max",
-                                limit=2000)
+        # a non-finite integral is reported by the result (the caller falls back), not by warnings
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value, error = quad_vec(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-12, norm="max",
+                                    limit=2000)
     total = float(np.sum(value))
     if not (math.isfinite(total) and math.isfinite(error)):
         return None
