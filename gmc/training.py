@@ -63,7 +63,9 @@ def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
                             f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
         var = model.vars[name]
         columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
-        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+        rows = (getattr(dataset, "train_rows", None), getattr(dataset, "test_rows", None))
+        unit = getattr(dataset, "row_unit", "example")
+        train[name], test[name] = (shape_for(var, c, source, r, unit) for c, r in zip(columns, rows))
     return train, test
 
 
@@ -92,8 +94,12 @@ def param_overrides(model: ir.Model, assignments) -> dict[str, float]:
     return out
 
 
-def shape_for(var: ir.Var, features, source: str):
-    """``features`` [N, D] reshaped to [N, *event_shape]; checks size and support."""
+def shape_for(var: ir.Var, features, source: str, rows=None, unit: str = "example"):
+    """``features`` [N, D] reshaped to [N, *event_shape]; checks size and support.
+
+    ``rows``: where each row of ``features`` comes from in the data file (1-based; a
+    :class:`gmc.runtime.data.Dataset`'s ``train_rows``), so an error cites the file's
+    ``unit`` ("line" or "example") and column rather than the position after shuffling."""
     import torch
 
     if features.shape[1] != var.type.size:
@@ -104,8 +110,10 @@ def shape_for(var: ir.Var, features, source: str):
         ok = test[0](features)
         if not bool(ok.all()):
             row, col = (~ok).nonzero()[0].tolist()
+            where = f"{unit} {rows[row]}, column {col + 1}" if rows is not None else \
+                f"example {row + 1}, feature {col + 1}"
             raise DataError(f"'{var.name}' is declared {var.type}, so every value must be {test[1]}; {source} has "
-                            f"{features[row, col].item():g} at example {row + 1}, feature {col + 1}")
+                            f"{features[row, col].item():g} at {where}")
     return features.reshape(features.shape[0], *var.type.shape).to(torch.float32)
 
 
@@ -306,16 +314,51 @@ def sample_command(args) -> int:
     loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
     if loss_name not in model_ir.losses:
         raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
-    var = observed_variable(model_ir, loss_name)
+    from gmc.compiler.dataflow import data_inputs
+    from gmc.sampling_plan import example_value, plan, sampled_variable
+
+    var = sampled_variable(model_ir, data_inputs(model_ir, model_ir.losses[loss_name].expr),
+                           observed_variable(model_ir, loss_name))
     given = given_tensors(model_ir, args.given, args.n)
-    sig = sampling_factor(model_ir, var, tuple(given))
-    if sig is None:
-        condition = f"given exactly {', '.join(given)}" if given else "without conditioning"
-        raise DataError(f"no factor in {filename} draws '{var}' {condition}; nothing to sample")
+    steps = plan(model_ir, var, tuple(given))
+    if steps.missing:
+        condition = f" given {', '.join(given)}" if given else ""
+        hint = " ".join(f"--given {v}={example_value(model_ir.vars[v])}" for v in steps.missing)
+        raise DataError(f"{filename}: drawing '{var}'{condition} needs {', '.join(repr(v) for v in steps.missing)}, "
+                        f"which no factor draws; give a value, e.g. {hint}")
     image_shape = _image_shape(model_ir.vars[var])
-    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed, given)
-    print(f"wrote {args.n} samples of '{var}' from {sig} to {args.output}", file=sys.stderr)
+    output = Path(args.output) if args.output is not None else Path(args.checkpoint).parent / "sampled.png"
+    _write_plan_samples(model, steps.steps, var, args.n, output, image_shape, args.seed, given,
+                        [v.name for v in model_ir.vars.values() if v.is_global])
+    print(f"wrote {args.n} samples of '{var}' from {' then '.join(steps.steps)} to {output}", file=sys.stderr)
     return 0
+
+
+def _write_plan_samples(model, steps, var, n, path, image_shape, seed, given, global_vars=()):
+    """Draw ``var`` by running the factors ``steps`` in order (ancestral sampling) and save the
+    picture. A factor of ``global_vars`` only (``var global w``) is drawn once, without a batch
+    dimension, and shared by the ``n`` examples."""
+    import torch
+
+    from gmc.runtime import images
+    from gmc.runtime.train import atomic_output
+
+    torch.manual_seed(seed)
+    model.eval()
+    values = dict(given)
+    with torch.no_grad():
+        for sig in steps:
+            conditions = {g: values[g] for g in model.factors[sig].given}
+            if conditions:
+                values.update(model.sample(sig, **conditions))
+            elif set(model.factors[sig].outputs) <= set(global_vars):
+                values.update({k: v[0] for k, v in model.sample(sig, n=1).items()})
+            else:
+                values.update(model.sample(sig, n=n))
+    drawn = values[var]
+    title = f"samples of {var} from {' then '.join(steps)}"
+    atomic_output(path, lambda tmp: images.save_sample_grid(drawn.reshape(drawn.shape[0], -1), tmp, image_shape,
+                                                            title=title))
 
 
 def _compile(path):

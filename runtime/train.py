@@ -103,7 +103,8 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
         log: called with one line per epoch, e.g.
             ``epoch  12/50  train 21.734  test 22.015  (nats per example)``; ``None`` for silence.
             When it is ``print`` and the bar is shown, lines go through ``tqdm.write`` to stdout
-            so the bar is not garbled.
+            so the bar is not garbled; any other ``log`` is called inside
+            ``tqdm.external_write_mode``, which clears the bar first and redraws it after.
         on_epoch: called as ``on_epoch(epoch, history)`` after each epoch (epochs count from 1).
         schedules: :class:`gmc.runtime.schedules.Schedule` s; step ``t`` (from 0) passes each
             scheduled param at its value for ``t`` to the loss, and the held-out loss of an
@@ -165,6 +166,11 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     if log is print and progress:
         def emit(line: str) -> None:
             tqdm.write(line, file=sys.stdout)
+    elif log is not None and progress:
+        def emit(line: str) -> None:
+            # the bar is cleared while the line is written and drawn again below it
+            with tqdm.external_write_mode(file=sys.stderr):
+                log(line)
     else:
         emit = log
 
