@@ -86,6 +86,17 @@ class GeneratedModel(nn.Module):
 
         cls.__init__ = __init__
 
+    def __reduce_ex__(self, protocol):
+        """Pickle by the .gm source, so instances unpickle in any process (:mod:`gmc.runtime.pickling`)."""
+        from gmc.runtime.pickling import reduce
+
+        return reduce(self, protocol)
+
+    def __setstate__(self, state):
+        from gmc.runtime.pickling import restore
+
+        restore(self, state)
+
     def forward(self, *args, **kwargs):
         """Overridden by generated classes with their first loss; a model without losses has none."""
         raise DataError(f"{type(self).__name__} defines no loss, so it has no forward(); use sample(...) and "
