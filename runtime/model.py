@@ -169,6 +169,14 @@ class GeneratedModel(nn.Module):
         """LaTeX of every factorization and loss, in source order."""
         return self.latex_source
 
+    @classmethod
+    def _repr_latex_(cls):
+        """Jupyter shows a compiled class or instance as its equations (:mod:`gmc.notebook`);
+        a classmethod, because IPython asks classes for bound methods only."""
+        from gmc.notebook import equations
+
+        return equations(cls)._repr_latex_()
+
     # ---- validation --------------------------------------------------------------------
     def _factor(self, factor: str) -> FactorInfo:
         info = self.factors.get(factor.replace(" ", ""))
