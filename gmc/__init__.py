@@ -11,7 +11,7 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "display", "equations", "explain", "latex",
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "display", "equations", "explain", "graph", "latex",
            "to_python", "__version__"]
 
 
@@ -76,3 +76,11 @@ def display(model, loss: str | None = None, *, derived: bool = False) -> None:
     from gmc.notebook import display as show
 
     show(model, loss, derived=derived)
+
+
+def graph(model):
+    """The graphical model of a .gm path, compiled class or instance (:mod:`gmc.graphical`):
+    ``gmc.graph("examples/vae.gm").save("vae.png")``."""
+    from gmc.graphical import graph as build
+
+    return build(model)

@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.set_defaults(command=_explain)
 
+    c = sub.add_parser("graph", help="draw the graphical model (png, svg, pdf; dot for Graphviz text)")
+    c.add_argument("file")
+    c.add_argument("-o", "--output", help="output file, format from the extension (default: DOT text on stdout)")
+    c.set_defaults(command=_graph)
+
     c = sub.add_parser("compile", help="write the generated PyTorch module")
     c.add_argument("file")
     c.add_argument("-o", "--output", help="output .py file (default: standard output)")
@@ -223,6 +228,23 @@ def _explain(args) -> int:
     from gmc.compiler import driver
 
     print(driver.explain(driver.compile_model(*driver.read_source(args.file))))
+    return 0
+
+
+def _graph(args) -> int:
+    from gmc.graphical import graph
+    from gmc.runtime.errors import DataError
+    from gmc.runtime.train import atomic_output
+
+    picture = graph(args.file)
+    if args.output is None:
+        sys.stdout.write(picture.dot())
+        return 0
+    out = Path(args.output)
+    if out.suffix.lower() not in (".dot", ".gv", ".png", ".svg", ".pdf"):
+        raise DataError(f"-o {args.output}: unknown picture format '{out.suffix}'; use .png, .svg, .pdf or .dot")
+    atomic_output(out, picture.save)
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

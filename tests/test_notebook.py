@@ -54,3 +54,9 @@ def test_mathtext_parses_every_equation_of_every_example(path):
 def test_equations_render_to_a_png(tmp_path):
     out = gmc.equations(ROOT / "examples" / "m2.gm").save(tmp_path / "m2.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_readme_shows_the_true_repr_latex_output():
+    readme = (ROOT / "README.md").read_text()
+    VAE = gmc.compile_file(ROOT / "examples" / "vae.gm")
+    assert f">>> print(VAE._repr_latex_()[:64])\n{VAE._repr_latex_()[:64]}\n```" in readme
