@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
     c.add_argument("--compile", action="store_true",
                    help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
+    c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
+                   help="where to train (default auto: CUDA, else MPS, else the CPU)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")
@@ -109,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--given", action="append", default=[], type=_assignment, metavar="VAR=VALUE",
                    help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
+    c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
+                   help="where to sample (default auto: CUDA, else MPS, else the CPU)")
     c.set_defaults(command=_sample)
     return p
 

@@ -163,6 +163,9 @@ def train_command(args) -> int:
     from gmc.runtime.run_folder import claimed_folder
     from gmc.runtime.schedules import check_params, parse_schedule
 
+    from gmc.runtime.devices import resolve_device, to_device
+
+    device = resolve_device(getattr(args, "device", None))
     text, filename, model_ir, cls = _compile(args.file)
     resume = getattr(args, "resume", None)
     if resume is not None:
@@ -207,10 +210,12 @@ def train_command(args) -> int:
         if state is not None:
             train.check_state_dict(model, state["state_dict"], str(out / "model.pt"))
             model.load_state_dict(state["state_dict"])
+        model.to(device)
+        train_data, test_data = to_device(train_data, device), to_device(test_data, device)
         done = _epochs_done(state)
         print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
               f"{len(next(iter(test_data.values())))} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
-              + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
+              + f", on {device}" + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
         saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
         def checkpoint(epoch, history, training):
@@ -296,6 +301,9 @@ def _epochs_done(ckpt: dict | None) -> int:
 
 def sample_command(args) -> int:
     from gmc.runtime import train
+    from gmc.runtime.devices import resolve_device, to_device
+
+    device = resolve_device(getattr(args, "device", None))
 
     text, filename, model_ir, cls = _compile(args.file)
     state = train.load_checkpoint(args.checkpoint)
@@ -311,6 +319,7 @@ def sample_command(args) -> int:
     model = cls(**params)
     train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
     model.load_state_dict(state["state_dict"])
+    model.to(device)
     loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
     if loss_name not in model_ir.losses:
         raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
@@ -319,7 +328,7 @@ def sample_command(args) -> int:
 
     var = sampled_variable(model_ir, data_inputs(model_ir, model_ir.losses[loss_name].expr),
                            observed_variable(model_ir, loss_name))
-    given = given_tensors(model_ir, args.given, args.n)
+    given = to_device(given_tensors(model_ir, args.given, args.n), device)
     steps = plan(model_ir, var, tuple(given))
     if steps.missing:
         condition = f" given {', '.join(given)}" if given else ""
