@@ -114,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
                    help="where to sample (default auto: CUDA, else MPS, else the CPU)")
     c.set_defaults(command=_sample)
+
+    from gmc.visualize_command import add_parser as add_visualize
+
+    add_visualize(sub)
     return p
 
 
