@@ -2,8 +2,9 @@
 
 Output folder of ``train`` (docs/design.md section 4): ``model.pt`` (checkpoint with the optimizer
 and random number generator states, written before the first epoch and rewritten after every
-epoch, so ``--resume`` continues from the last finished one), ``samples.png`` and
-``metrics.json`` (per-epoch means of the trained loss, nats per example). The folder is
+epoch, so ``--resume`` continues from the last finished one), ``samples.png``,
+``metrics.json`` (per-epoch means of the trained loss, nats per example), ``metrics.png``
+(its curves) and, for a model with an encoder and decoder, ``reconstructions.png``. The folder is
 checked, locked and probed first (:mod:`gmc.runtime.run_folder`); every file is written
 atomically.
 """
@@ -147,7 +148,7 @@ def given_tensors(model: ir.Model, assignments, n: int) -> dict:
 TRAIN_DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "seed": 0}
 
 #: Files ``gmc train`` writes into its output folder.
-TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png")
+TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png", "metrics.png", "reconstructions.png")
 
 #: Test hook (docs/cli.md): ``GMC_TEST_KILL_AFTER_EPOCH=k`` makes ``gmc train`` kill itself with
 #: SIGKILL right after saving epoch k, so tests can interrupt a run at a known point.
@@ -245,6 +246,10 @@ def train_command(args) -> int:
         sig = sampling_factor(model_ir, var.name) if var is not None else None
         if sig is not None:
             _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])
+        from gmc.visualize import training_pictures
+
+        image_shape = dataset.image_shape or (_image_shape(var) if var is not None else None)
+        training_pictures(model, model_ir, loss_name, history, test_data, out, image_shape, settings["seed"])
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],
                "epochs": history.epoch[-1], "out": str(out)}
     print(json.dumps(summary))

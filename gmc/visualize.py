@@ -152,3 +152,49 @@ def save_rows(rows: list[torch.Tensor], path: str | os.PathLike, image_shape, ti
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=100)
     return Path(path)
+
+
+def save_loss_curves(history, path: str | os.PathLike, loss_name: str) -> Path:
+    """``metrics.png``: train and held-out loss per epoch (nats per example)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(history.epoch, history.train_loss, marker=".", label="train")
+    ax.plot(history.epoch, history.test_loss, marker=".", label="held-out")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("nats per example")
+    ax.set_title(f"loss '{loss_name}'", fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
+def training_pictures(model, model_ir: ir.Model, loss_name: str, history, held_out: dict, folder: Path,
+                      image_shape, seed: int) -> list[Path]:
+    """What ``gmc train`` draws at the end besides ``samples.png``: ``metrics.png`` (the loss
+    curves) and, for a model with an encoder and decoder whose loss reads only the observed
+    variable, ``reconstructions.png`` (8 held-out examples above their reconstructions).
+    Returns the paths written."""
+    from gmc.runtime.train import atomic_output
+
+    written = [folder / "metrics.png"]
+    atomic_output(written[0], lambda tmp: save_loss_curves(history, tmp, loss_name))
+    if len(held_out) != 1:
+        return written
+    (x_name, x), = held_out.items()
+    try:
+        pair = latent_pair(model_ir, x_name)
+    except DataError:
+        return written
+    torch.manual_seed(seed)
+    model.eval()
+    with torch.no_grad():
+        rows = reconstructions(model, pair, x[:8], per_row=8)
+    written.append(folder / "reconstructions.png")
+    atomic_output(written[1], lambda tmp: save_rows(
+        rows, tmp, image_shape, f"held-out {x_name} (top) and E[{x_name} | E[{pair.z}|{x_name}]] (bottom)"))
+    return written

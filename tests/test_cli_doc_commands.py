@@ -38,6 +38,9 @@ def test_train_sample_visualize(path, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", str(path), "--data", DATA.get(path.stem, "digits"), "--epochs", "1", "--batch-size", "512",
                  "--quiet", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert (out / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+    if path.stem in ("vae", "beta_vae", "hvae"):
+        assert (out / "reconstructions.png").read_bytes()[:4] == b"\x89PNG"
     ckpt = str(out / "model.pt")
     capsys.readouterr()
     sample = ["sample", str(path), "--checkpoint", ckpt, "-n", "4"]
