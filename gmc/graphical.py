@@ -1,4 +1,4 @@
-"""The graphical model of a ``.gm`` program, as a picture (``gmc graph``, ``model.graph()``).
+"""The graphical model of a ``.gm`` program, as a picture (``gmc graph``, ``gmc.graph(m)``).
 
 One panel per factor family letter, the generative model (``p``) first, then the inference
 model (``q``) and any other: a node per variable, an arrow from each conditioning variable

@@ -169,13 +169,6 @@ class GeneratedModel(nn.Module):
         """LaTeX of every factorization and loss, in source order."""
         return self.latex_source
 
-    def graph(self):
-        """The graphical model (:class:`gmc.graphical.ModelGraph`): ``.save("m.png")``,
-        ``.dot()``, shown as a picture in Jupyter."""
-        from gmc.graphical import graph
-
-        return graph(type(self))
-
     @classmethod
     def _repr_latex_(cls):
         """Jupyter shows a compiled class or instance as its equations (:mod:`gmc.notebook`);

@@ -52,7 +52,7 @@ def test_cli_refuses_an_unknown_format(tmp_path, capsys):
     assert "unknown picture format '.bmpx'" in capsys.readouterr().err
 
 
-def test_an_instance_draws_its_own_graph():
+def test_a_class_or_instance_draws_its_own_graph():
     VAE = gmc.compile_file(ROOT / "examples" / "vae.gm")
-    assert VAE().graph() == gmc.graph(ROOT / "examples" / "vae.gm")
-    assert VAE().graph()._repr_svg_().lstrip().startswith("<?xml")
+    assert gmc.graph(VAE()) == gmc.graph(VAE) == gmc.graph(ROOT / "examples" / "vae.gm")
+    assert gmc.graph(VAE())._repr_svg_().lstrip().startswith("<?xml")
