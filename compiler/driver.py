@@ -161,5 +161,8 @@ def compile_class(text: str, filename: str = "<string>", name: str | None = None
 @_gc_paused
 def load(source: str, model: ir.Model) -> type:
     from gmc.runtime.loader import load_class
+    from gmc.runtime.pickling import register
 
-    return load_class(source, model.name, model.filename)
+    cls = load_class(source, model.name, model.filename)
+    register(cls, model.source, model.filename, model.name)
+    return cls

@@ -6,6 +6,7 @@ BayesianRidge fitted to the same standardized split. Usage:
 
     python examples/bayes_regression.py
 """
+import argparse
 import json
 import sys
 import time
@@ -49,4 +50,6 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     sys.exit(0 if main() else 1)

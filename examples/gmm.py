@@ -7,6 +7,7 @@ GaussianMixture (diagonal covariances, EM) on the same split. Usage:
 
     python examples/gmm.py
 """
+import argparse
 import json
 import time
 from pathlib import Path
@@ -59,4 +60,6 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -11,7 +11,8 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "to_python", "__version__"]
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "display", "equations", "explain", "graph", "latex",
+           "to_python", "__version__"]
 
 
 def check(path: str | Path) -> list:
@@ -61,3 +62,25 @@ def explain(path: str | Path) -> str:
     from gmc.compiler import driver
 
     return driver.explain(driver.compile_model(*driver.read_source(path)))
+
+
+def equations(model, loss: str | None = None, *, derived: bool = False):
+    """A model's (or one loss's) equations, rendered by Jupyter and matplotlib: see :mod:`gmc.notebook`."""
+    from gmc.notebook import equations as build
+
+    return build(model, loss, derived=derived)
+
+
+def display(model, loss: str | None = None, *, derived: bool = False) -> None:
+    """Show a model's (or one loss's) equations as math in Jupyter; print the LaTeX elsewhere."""
+    from gmc.notebook import display as show
+
+    show(model, loss, derived=derived)
+
+
+def graph(model):
+    """The graphical model of a .gm path, compiled class or instance (:mod:`gmc.graphical`):
+    ``gmc.graph("examples/vae.gm").save("vae.png")``."""
+    from gmc.graphical import graph as build
+
+    return build(model)

@@ -39,6 +39,7 @@ def _printable_output() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gmc", description="Compile deep generative models written in .gm notation.")
+    p.add_argument("--version", action="version", version=f"gmc {_version()}")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     c = sub.add_parser("check", help="check a .gm file; exit 1 with located errors")
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("fmt", help="print the canonical form of a .gm file (comments kept)")
     c.add_argument("file")
     c.add_argument("-i", "--in-place", action="store_true", help="rewrite the file instead of printing")
+    c.add_argument("--check", action="store_true",
+                   help="print nothing; exit 1 naming the file when it is not in canonical form")
     c.set_defaults(command=_fmt)
 
     c = sub.add_parser("info", help="list variables, factors, nets, losses and how each term is computed")
@@ -65,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("explain", help="list each rewrite and derivation applied, with its source")
     c.add_argument("file")
     c.set_defaults(command=_explain)
+
+    c = sub.add_parser("graph", help="draw the graphical model (png, svg, pdf; dot for Graphviz text)")
+    c.add_argument("file")
+    c.add_argument("-o", "--output", help="output file, format from the extension (default: DOT text on stdout)")
+    c.set_defaults(command=_graph)
 
     c = sub.add_parser("compile", help="write the generated PyTorch module")
     c.add_argument("file")
@@ -91,18 +99,32 @@ def _parser() -> argparse.ArgumentParser:
                    help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
     c.add_argument("--compile", action="store_true",
                    help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
+    c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
+                   help="where to train (default auto: CUDA, else MPS, else the CPU)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")
     c.add_argument("file")
     c.add_argument("--checkpoint", required=True)
     c.add_argument("-n", type=_positive_int, default=64)
-    c.add_argument("-o", "--output", default="samples.png")
+    c.add_argument("-o", "--output", help="output picture (default: sampled.png next to the checkpoint)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--given", action="append", default=[], type=_assignment, metavar="VAR=VALUE",
                    help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
+    c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
+                   help="where to sample (default auto: CUDA, else MPS, else the CPU)")
     c.set_defaults(command=_sample)
+
+    from gmc.visualize_command import add_parser as add_visualize
+
+    add_visualize(sub)
     return p
+
+
+def _version() -> str:
+    from gmc import __version__
+
+    return __version__
 
 
 def _positive(cast, what: str):
@@ -155,6 +177,11 @@ def _fmt(args) -> int:
 
     text, filename = driver.read_source(args.file)
     canonical = format_source(text, filename)
+    if getattr(args, "check", False):
+        if canonical != text:
+            print(f"{args.file}: not in canonical form; 'gmc fmt -i {args.file}' rewrites it", file=sys.stderr)
+            return 1
+        return 0
     if args.in_place:
         if canonical != text:
             Path(args.file).write_text(canonical, encoding="utf-8")
@@ -175,22 +202,20 @@ def _info(args) -> int:
 
 def _latex(args) -> int:
     from gmc.compiler import driver
-    from gmc.compiler.diagnostics import GmcError, undefined_name
     from gmc.compiler.latex import loss_latex
-    from gmc.dsl.ast import NO_SPAN
+    from gmc.runtime.errors import DataError
 
     model = driver.compile_model(*driver.read_source(args.file))
+    if args.loss is not None and args.loss not in model.losses:
+        raise DataError(f"--loss {args.loss}: {model.filename} has no such loss (its losses: "
+                        f"{', '.join(model.losses) or 'none'})")
     if args.derived:
         text = driver.derived_latex(model)
         if args.loss is not None:
-            if args.loss not in model.losses:
-                raise GmcError([undefined_name(NO_SPAN, args.loss, model.losses)], model.source, model.filename)
             text = _loss_block(text, loss_latex(model, args.loss).split(" = ")[0])
         print(text)
     elif args.loss is None:
         print(driver.latex(model))
-    elif args.loss not in model.losses:
-        raise GmcError([undefined_name(NO_SPAN, args.loss, model.losses)], model.source, model.filename)
     else:
         print(loss_latex(model, args.loss))
     return 0
@@ -211,6 +236,23 @@ def _explain(args) -> int:
     from gmc.compiler import driver
 
     print(driver.explain(driver.compile_model(*driver.read_source(args.file))))
+    return 0
+
+
+def _graph(args) -> int:
+    from gmc.graphical import graph
+    from gmc.runtime.errors import DataError
+    from gmc.runtime.train import atomic_output
+
+    picture = graph(args.file)
+    if args.output is None:
+        sys.stdout.write(picture.dot())
+        return 0
+    out = Path(args.output)
+    if out.suffix.lower() not in (".dot", ".gv", ".png", ".svg", ".pdf"):
+        raise DataError(f"-o {args.output}: unknown picture format '{out.suffix}'; use .png, .svg, .pdf or .dot")
+    atomic_output(out, picture.save)
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

@@ -2,8 +2,9 @@
 
 Output folder of ``train`` (docs/design.md section 4): ``model.pt`` (checkpoint with the optimizer
 and random number generator states, written before the first epoch and rewritten after every
-epoch, so ``--resume`` continues from the last finished one), ``samples.png`` and
-``metrics.json`` (per-epoch means of the trained loss, nats per example). The folder is
+epoch, so ``--resume`` continues from the last finished one), ``samples.png``,
+``metrics.json`` (per-epoch means of the trained loss, nats per example), ``metrics.png``
+(its curves) and, for a model with an encoder and decoder, ``reconstructions.png``. The folder is
 checked, locked and probed first (:mod:`gmc.runtime.run_folder`); every file is written
 atomically.
 """
@@ -63,7 +64,9 @@ def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
                             f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
         var = model.vars[name]
         columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
-        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+        rows = (getattr(dataset, "train_rows", None), getattr(dataset, "test_rows", None))
+        unit = getattr(dataset, "row_unit", "example")
+        train[name], test[name] = (shape_for(var, c, source, r, unit) for c, r in zip(columns, rows))
     return train, test
 
 
@@ -92,8 +95,12 @@ def param_overrides(model: ir.Model, assignments) -> dict[str, float]:
     return out
 
 
-def shape_for(var: ir.Var, features, source: str):
-    """``features`` [N, D] reshaped to [N, *event_shape]; checks size and support."""
+def shape_for(var: ir.Var, features, source: str, rows=None, unit: str = "example"):
+    """``features`` [N, D] reshaped to [N, *event_shape]; checks size and support.
+
+    ``rows``: where each row of ``features`` comes from in the data file (1-based; a
+    :class:`gmc.runtime.data.Dataset`'s ``train_rows``), so an error cites the file's
+    ``unit`` ("line" or "example") and column rather than the position after shuffling."""
     import torch
 
     if features.shape[1] != var.type.size:
@@ -104,8 +111,10 @@ def shape_for(var: ir.Var, features, source: str):
         ok = test[0](features)
         if not bool(ok.all()):
             row, col = (~ok).nonzero()[0].tolist()
+            where = f"{unit} {rows[row]}, column {col + 1}" if rows is not None else \
+                f"example {row + 1}, feature {col + 1}"
             raise DataError(f"'{var.name}' is declared {var.type}, so every value must be {test[1]}; {source} has "
-                            f"{features[row, col].item():g} at example {row + 1}, feature {col + 1}")
+                            f"{features[row, col].item():g} at {where}")
     return features.reshape(features.shape[0], *var.type.shape).to(torch.float32)
 
 
@@ -139,7 +148,7 @@ def given_tensors(model: ir.Model, assignments, n: int) -> dict:
 TRAIN_DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "seed": 0}
 
 #: Files ``gmc train`` writes into its output folder.
-TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png")
+TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png", "metrics.png", "reconstructions.png")
 
 #: Test hook (docs/cli.md): ``GMC_TEST_KILL_AFTER_EPOCH=k`` makes ``gmc train`` kill itself with
 #: SIGKILL right after saving epoch k, so tests can interrupt a run at a known point.
@@ -155,6 +164,9 @@ def train_command(args) -> int:
     from gmc.runtime.run_folder import claimed_folder
     from gmc.runtime.schedules import check_params, parse_schedule
 
+    from gmc.runtime.devices import resolve_device, to_device
+
+    device = resolve_device(getattr(args, "device", None))
     text, filename, model_ir, cls = _compile(args.file)
     resume = getattr(args, "resume", None)
     if resume is not None:
@@ -199,10 +211,12 @@ def train_command(args) -> int:
         if state is not None:
             train.check_state_dict(model, state["state_dict"], str(out / "model.pt"))
             model.load_state_dict(state["state_dict"])
+        model.to(device)
+        train_data, test_data = to_device(train_data, device), to_device(test_data, device)
         done = _epochs_done(state)
         print(f"training {model_ir.name} from {filename} on {dataset.name}: {len(train_x)} train / "
               f"{len(next(iter(test_data.values())))} held-out examples, loss '{loss_name}', {settings['epochs']} epochs"
-              + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
+              + f", on {device}" + (f", resuming after epoch {done}" if state is not None else ""), file=sys.stderr)
         saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
         def checkpoint(epoch, history, training):
@@ -232,6 +246,10 @@ def train_command(args) -> int:
         sig = sampling_factor(model_ir, var.name) if var is not None else None
         if sig is not None:
             _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])
+        from gmc.visualize import training_pictures
+
+        image_shape = dataset.image_shape or (_image_shape(var) if var is not None else None)
+        training_pictures(model, model_ir, loss_name, history, test_data, out, image_shape, settings["seed"])
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],
                "epochs": history.epoch[-1], "out": str(out)}
     print(json.dumps(summary))
@@ -288,6 +306,9 @@ def _epochs_done(ckpt: dict | None) -> int:
 
 def sample_command(args) -> int:
     from gmc.runtime import train
+    from gmc.runtime.devices import resolve_device, to_device
+
+    device = resolve_device(getattr(args, "device", None))
 
     text, filename, model_ir, cls = _compile(args.file)
     state = train.load_checkpoint(args.checkpoint)
@@ -303,19 +324,55 @@ def sample_command(args) -> int:
     model = cls(**params)
     train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
     model.load_state_dict(state["state_dict"])
+    model.to(device)
     loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
     if loss_name not in model_ir.losses:
         raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
-    var = observed_variable(model_ir, loss_name)
-    given = given_tensors(model_ir, args.given, args.n)
-    sig = sampling_factor(model_ir, var, tuple(given))
-    if sig is None:
-        condition = f"given exactly {', '.join(given)}" if given else "without conditioning"
-        raise DataError(f"no factor in {filename} draws '{var}' {condition}; nothing to sample")
+    from gmc.compiler.dataflow import data_inputs
+    from gmc.sampling_plan import example_value, plan, sampled_variable
+
+    var = sampled_variable(model_ir, data_inputs(model_ir, model_ir.losses[loss_name].expr),
+                           observed_variable(model_ir, loss_name))
+    given = to_device(given_tensors(model_ir, args.given, args.n), device)
+    steps = plan(model_ir, var, tuple(given))
+    if steps.missing:
+        condition = f" given {', '.join(given)}" if given else ""
+        hint = " ".join(f"--given {v}={example_value(model_ir.vars[v])}" for v in steps.missing)
+        raise DataError(f"{filename}: drawing '{var}'{condition} needs {', '.join(repr(v) for v in steps.missing)}, "
+                        f"which no factor draws; give a value, e.g. {hint}")
     image_shape = _image_shape(model_ir.vars[var])
-    _write_samples(model, sig, var, args.n, Path(args.output), image_shape, args.seed, given)
-    print(f"wrote {args.n} samples of '{var}' from {sig} to {args.output}", file=sys.stderr)
+    output = Path(args.output) if args.output is not None else Path(args.checkpoint).parent / "sampled.png"
+    _write_plan_samples(model, steps.steps, var, args.n, output, image_shape, args.seed, given,
+                        [v.name for v in model_ir.vars.values() if v.is_global])
+    print(f"wrote {args.n} samples of '{var}' from {' then '.join(steps.steps)} to {output}", file=sys.stderr)
     return 0
+
+
+def _write_plan_samples(model, steps, var, n, path, image_shape, seed, given, global_vars=()):
+    """Draw ``var`` by running the factors ``steps`` in order (ancestral sampling) and save the
+    picture. A factor of ``global_vars`` only (``var global w``) is drawn once, without a batch
+    dimension, and shared by the ``n`` examples."""
+    import torch
+
+    from gmc.runtime import images
+    from gmc.runtime.train import atomic_output
+
+    torch.manual_seed(seed)
+    model.eval()
+    values = dict(given)
+    with torch.no_grad():
+        for sig in steps:
+            conditions = {g: values[g] for g in model.factors[sig].given}
+            if conditions:
+                values.update(model.sample(sig, **conditions))
+            elif set(model.factors[sig].outputs) <= set(global_vars):
+                values.update({k: v[0] for k, v in model.sample(sig, n=1).items()})
+            else:
+                values.update(model.sample(sig, n=n))
+    drawn = values[var]
+    title = f"samples of {var} from {' then '.join(steps)}"
+    atomic_output(path, lambda tmp: images.save_sample_grid(drawn.reshape(drawn.shape[0], -1), tmp, image_shape,
+                                                            title=title))
 
 
 def _compile(path):

@@ -10,6 +10,7 @@ row and column (1-based).
 """
 from __future__ import annotations
 
+import dataclasses
 import csv
 import importlib.util
 import math
@@ -48,6 +49,12 @@ class Dataset:
         train_targets: float32 tensor ``[N]`` of real-valued regression targets (``diabetes``),
             or ``None``.
         test_targets: float32 tensor ``[M]``, or ``None``.
+        train_rows: where each training example comes from in its source, 1-based: the
+            line of the file for CSV, the example's index in the array otherwise (``[N]``
+            ints; ``None`` for data sets built in memory). Errors cite these, not the
+            position after the split's shuffle.
+        test_rows: the same for the held-out examples (``[M]``).
+        row_unit: ``"line"`` when ``*_rows`` are file lines, else ``"example"``.
     """
 
     name: str
@@ -58,6 +65,9 @@ class Dataset:
     image_shape: tuple[int, int] | None
     train_targets: torch.Tensor | None = None
     test_targets: torch.Tensor | None = None
+    train_rows: tuple[int, ...] | None = None
+    test_rows: tuple[int, ...] | None = None
+    row_unit: str = "example"
 
     @property
     def dim(self) -> int:
@@ -126,6 +136,12 @@ def load_dataset(spec: str, *, test_fraction: float = 0.2, seed: int = 0) -> Dat
             row_lines = None
         x, image_shape = _to_matrix(x, where, row_lines)
         y = _check_labels(y, x.shape[0], where)
+        split = _split(name, x, y, image_shape, float(test_fraction), seed)
+        lines = np.asarray(row_lines if row_lines is not None else range(1, x.shape[0] + 1))
+        train_idx, test_idx = _split_indices(x.shape[0], float(test_fraction), seed)
+        return dataclasses.replace(split, train_rows=tuple(int(v) for v in lines[train_idx]),
+                                   test_rows=tuple(int(v) for v in lines[test_idx]),
+                                   row_unit="line" if row_lines is not None else "example")
 
     return _split(name, x, y, image_shape, float(test_fraction), seed)
 

@@ -86,6 +86,17 @@ class GeneratedModel(nn.Module):
 
         cls.__init__ = __init__
 
+    def __reduce_ex__(self, protocol):
+        """Pickle by the .gm source, so instances unpickle in any process (:mod:`gmc.runtime.pickling`)."""
+        from gmc.runtime.pickling import reduce
+
+        return reduce(self, protocol)
+
+    def __setstate__(self, state):
+        from gmc.runtime.pickling import restore
+
+        restore(self, state)
+
     def forward(self, *args, **kwargs):
         """Overridden by generated classes with their first loss; a model without losses has none."""
         raise DataError(f"{type(self).__name__} defines no loss, so it has no forward(); use sample(...) and "
@@ -157,6 +168,14 @@ class GeneratedModel(nn.Module):
     def latex(self) -> str:
         """LaTeX of every factorization and loss, in source order."""
         return self.latex_source
+
+    @classmethod
+    def _repr_latex_(cls):
+        """Jupyter shows a compiled class or instance as its equations (:mod:`gmc.notebook`);
+        a classmethod, because IPython asks classes for bound methods only."""
+        from gmc.notebook import equations
+
+        return equations(cls)._repr_latex_()
 
     # ---- validation --------------------------------------------------------------------
     def _factor(self, factor: str) -> FactorInfo:

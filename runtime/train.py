@@ -90,7 +90,11 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
 
     Args:
         model: a module whose ``loss(loss_name, **batch)`` returns a scalar tensor, the mean
-            loss over the batch in nats per example.
+            loss over the batch in nats per example; or such a module wrapped in
+            ``DistributedDataParallel``: then every step runs the loss through DDP's forward
+            (whichever loss it is), each rank trains on its share of each epoch's examples
+            with its own Monte Carlo seed, and the recorded losses are averaged over the
+            ranks (:mod:`gmc.runtime.distributed`; ``batch_size`` is per rank).
         loss_name: which loss of the model to minimize.
         train: variable name -> tensor ``[N, ...]``; all share the first (example) dimension N.
         test: the held-out examples, same keys, tensors ``[M, ...]``.
@@ -103,7 +107,8 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
         log: called with one line per epoch, e.g.
             ``epoch  12/50  train 21.734  test 22.015  (nats per example)``; ``None`` for silence.
             When it is ``print`` and the bar is shown, lines go through ``tqdm.write`` to stdout
-            so the bar is not garbled.
+            so the bar is not garbled; any other ``log`` is called inside
+            ``tqdm.external_write_mode``, which clears the bar first and redraws it after.
         on_epoch: called as ``on_epoch(epoch, history)`` after each epoch (epochs count from 1).
         schedules: :class:`gmc.runtime.schedules.Schedule` s; step ``t`` (from 0) passes each
             scheduled param at its value for ``t`` to the loss, and the held-out loss of an
@@ -137,6 +142,11 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
             holds ``epochs`` epochs.
     """
     n_train, n_test = _validate(train, test, epochs, batch_size, lr)
+    from gmc.runtime import distributed
+
+    model, ddp = distributed.unwrap(model)  # a DDP model: every loss runs through its forward
+    ranks = distributed.Context(ddp)
+    progress, log = progress and ranks.rank == 0, log if ranks.rank == 0 else None
     if schedules:
         from gmc.runtime.schedules import check_params
 
@@ -148,7 +158,8 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
 
     compute_loss, train, test = _loss_function(model, loss_name, train, test)
-    torch.manual_seed(seed)
+    step_loss = compute_loss if ddp is None else distributed.routed(ddp, compute_loss)
+    torch.manual_seed(seed + ranks.rank)
     generator = torch.Generator().manual_seed(seed)
     optimizer = adam(params, lr)
     history = History()
@@ -157,7 +168,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     else:
         _report_state(on_state, 0, history, optimizer, generator)
     first = len(history.epoch) + 1
-    steps_per_epoch = math.ceil(n_train / batch_size)
+    steps_per_epoch = math.ceil(math.ceil(n_train / ranks.world) / batch_size)
     width = len(str(epochs)) + 1
 
     bar = tqdm(range(first, epochs + 1), total=epochs, initial=first - 1, desc=f"training {loss_name}",
@@ -165,6 +176,11 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     if log is print and progress:
         def emit(line: str) -> None:
             tqdm.write(line, file=sys.stdout)
+    elif log is not None and progress:
+        def emit(line: str) -> None:
+            # the bar is cleared while the line is written and drawn again below it
+            with tqdm.external_write_mode(file=sys.stderr):
+                log(line)
     else:
         emit = log
 
@@ -172,7 +188,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     model.train()
     try:
         for epoch in bar:
-            perm = torch.randperm(n_train, generator=generator)
+            perm = ranks.shard(torch.randperm(n_train, generator=generator))
             total, count = 0.0, 0
             for step in range(1, steps_per_epoch + 1):
                 idx = perm[(step - 1) * batch_size: step * batch_size]
@@ -180,7 +196,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                 where = (f"epoch {epoch}, step {step} of {steps_per_epoch} "
                          f"(global step {(epoch - 1) * steps_per_epoch + step})")
                 scheduled = {s.param: s.value((epoch - 1) * steps_per_epoch + step - 1) for s in schedules}
-                loss = _scalar_loss(compute_loss, loss_name, {**batch, **scheduled}, where)
+                loss = _scalar_loss(step_loss, loss_name, {**batch, **scheduled}, where)
                 value = float(loss.detach())
                 if not math.isfinite(value):
                     raise TrainingError(
@@ -197,9 +213,10 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
                 optimizer.step()
                 total += value * idx.numel()
                 count += idx.numel()
-            train_loss = total / count
+            train_loss = ranks.mean(total, count)
 
-            test_loss = _evaluate(model, compute_loss, loss_name, test, n_test, batch_size, epoch, scheduled)
+            test_loss = ranks.mean(_evaluate(model, compute_loss, loss_name, test, n_test, batch_size, epoch,
+                                             scheduled), 1.0)
             if not math.isfinite(test_loss):
                 raise TrainingError(
                     f"the held-out loss '{loss_name}' is {test_loss} after epoch {epoch} (train loss "

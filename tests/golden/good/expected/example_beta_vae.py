@@ -70,13 +70,13 @@ class BetaVAE(rt.GeneratedModel):
 
     def log_p_z(self, z, *, beta=None, gamma=None, C=None):
         """log p(z) at the given values: [batch], nats."""
-        # beta_vae.gm:21  p(z)   = Normal(0, 1)
+        # beta_vae.gm:21  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None, gamma=None, C=None):
         """Draw z from p(z): n samples."""
-        # beta_vae.gm:21  p(z)   = Normal(0, 1)
+        # beta_vae.gm:21  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -85,7 +85,7 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # beta_vae.gm:21  p(z)   = Normal(0, 1)
+        # beta_vae.gm:21  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # beta_vae.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
@@ -93,7 +93,7 @@ class BetaVAE(rt.GeneratedModel):
 
     def sample_p_x_z(self, n, *, beta=None, gamma=None, C=None):
         """Draw x, z from p(x,z): n samples."""
-        # beta_vae.gm:21  p(z)   = Normal(0, 1)
+        # beta_vae.gm:21  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)

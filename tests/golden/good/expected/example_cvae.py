@@ -37,73 +37,73 @@ class CVAE(rt.GeneratedModel):
 
     def log_q_z_given_x_y(self, z, x, y):
         """log q(z|x,y) at the given values: [batch], nats."""
-        # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
+        # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         log_q_z_given_x_y = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
         return log_q_z_given_x_y
 
     def sample_q_z_given_x_y(self, x, y):
         """Draw z from q(z|x,y), one per example of x, y."""
-        # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
+        # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         return {'z': z}
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # cvae.gm:17  p(z)       = Normal(0, 1)
+        # cvae.gm:17  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # cvae.gm:17  p(z)       = Normal(0, 1)
+        # cvae.gm:17  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
     def log_p_x_given_z_y(self, x, z, y):
         """log p(x|z,y) at the given values: [batch], nats."""
-        # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
+        # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y):
         """Draw x from p(x|z,y), one per example of z, y."""
-        # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
+        # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         x = torch.bernoulli(torch.sigmoid(dec_out))
         return {'x': x}
 
     def log_p_x_z_given_y(self, x, z, y):
         """log p(x,z|y) at the given values: [batch], nats."""
-        # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
+        # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # cvae.gm:17  p(z)       = Normal(0, 1)
+        # cvae.gm:17  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # cvae.gm:19  p(x,z|y)   = p(x|z,y) p(z)
+        # cvae.gm:19  p(x,z|y) = p(x|z,y) p(z)
         log_p_x_z_given_y = log_p_x_given_z_y + log_p_z
         return log_p_x_z_given_y
 
     def sample_p_x_z_given_y(self, y):
         """Draw x, z from p(x,z|y), one per example of y."""
-        # cvae.gm:17  p(z)       = Normal(0, 1)
+        # cvae.gm:17  p(z) = Normal(0, 1)
         z = torch.randn(y.shape[:-1] + (8,), dtype=y.dtype, device=y.device)
-        # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
+        # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         x = torch.bernoulli(torch.sigmoid(dec_out))
         return {'x': x, 'z': z}
 
     def loss_loss(self, x, y):
         """Loss 'loss': a scalar, in nats."""
-        # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
+        # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])
         kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
-        # cvae.gm:16  q(z|x,y)   = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
+        # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
-        # cvae.gm:18  p(x|z,y)   = Bernoulli(logits=dec(z, y))
+        # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])

@@ -70,13 +70,13 @@ class DiscreteVAE(rt.GeneratedModel):
 
     def log_p_z(self, z, *, beta=None):
         """log p(z) at the given values: [batch], nats."""
-        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None):
         """Draw z from p(z): n samples."""
-        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         z = torch.bernoulli(torch.full((n,) + (16,), 0.5, dtype=self._anchor.dtype, device=self._anchor.device))
         return {'z': z}
 
@@ -85,7 +85,7 @@ class DiscreteVAE(rt.GeneratedModel):
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
@@ -93,7 +93,7 @@ class DiscreteVAE(rt.GeneratedModel):
 
     def sample_p_x_z(self, n, *, beta=None):
         """Draw x, z from p(x,z): n samples."""
-        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         z = torch.bernoulli(torch.full((n,) + (16,), 0.5, dtype=self._anchor.dtype, device=self._anchor.device))
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
@@ -148,13 +148,13 @@ class DiscreteVAE(rt.GeneratedModel):
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:20  p(z)   = Bernoulli(probs=0.5)
+        # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         log_q_z_given_x = rt.log_bernoulli(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae.gm:25  loss vimco = -mean(iwae(p(x,z), q(z|x), k=8))    # multi-sample bound, VIMCO gradients (Mnih & Rezende 2016)
+        # discrete_vae.gm:25  loss vimco = -mean(iwae(p(x,z), q(z|x), k=8))  # multi-sample bound, VIMCO gradients (Mnih & Rezende 2016)
         log_w = log_p_x_z - log_q_z_given_x  # [8, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(8)  # Burda et al. 2016, eq. 8
         signal_iwae = (iwae - rt.leave_one_out(log_w.detach(), 0)).detach()  # [K, batch] VIMCO (Mnih & Rezende 2016, eq. 10)

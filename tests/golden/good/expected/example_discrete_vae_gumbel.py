@@ -54,13 +54,13 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
+        # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
         log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
+        # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
         z = rt.relaxed_bernoulli(0.5, (n,) + (16,), self._anchor, probs=0.5)
         return {'z': z}
 
@@ -83,7 +83,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
+        # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
         log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
@@ -91,7 +91,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
 
     def sample_p_x_z(self, n):
         """Draw x, z from p(x,z): n samples."""
-        # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
+        # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
         z = rt.relaxed_bernoulli(0.5, (n,) + (16,), self._anchor, probs=0.5)
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
@@ -114,13 +114,13 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
 
     def log_p_b(self, b):
         """log p(b) at the given values: [batch], nats."""
-        # discrete_vae_gumbel.gm:25  p(b)   = Bernoulli(probs=0.5)
+        # discrete_vae_gumbel.gm:25  p(b) = Bernoulli(probs=0.5)
         log_p_b = (torch.special.xlog1py(1 - b, -0.5) + torch.xlogy(b, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_b
 
     def sample_p_b(self, n):
         """Draw b from p(b): n samples."""
-        # discrete_vae_gumbel.gm:25  p(b)   = Bernoulli(probs=0.5)
+        # discrete_vae_gumbel.gm:25  p(b) = Bernoulli(probs=0.5)
         b = torch.bernoulli(torch.full((n,) + (16,), 0.5, dtype=self._anchor.dtype, device=self._anchor.device))
         return {'b': b}
 
@@ -146,7 +146,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # discrete_vae_gumbel.gm:20  p(z)   = RelaxedBernoulli(temperature=T, probs=0.5)
+        # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
         log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z

@@ -37,13 +37,13 @@ class GMM(rt.GeneratedModel):
 
     def log_p_y(self, y):
         """log p(y) at the given values: [batch], nats."""
-        # gmm.gm:15  p(y)   = Categorical(logits=logits)
+        # gmm.gm:15  p(y) = Categorical(logits=logits)
         log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_p_y
 
     def sample_p_y(self, n):
         """Draw y from p(y): n samples."""
-        # gmm.gm:15  p(y)   = Categorical(logits=logits)
+        # gmm.gm:15  p(y) = Categorical(logits=logits)
         y = rt.one_hot_categorical((n,) + (3,), self._anchor, logits=self.logits)
         return {'y': y}
 
@@ -70,16 +70,16 @@ class GMM(rt.GeneratedModel):
         p_loc = y_all @ self.mu
         p_log_scale = y_all @ self.log_sd
         log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # gmm.gm:15  p(y)   = Categorical(logits=logits)
+        # gmm.gm:15  p(y) = Categorical(logits=logits)
         log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
-        # gmm.gm:17  p(x)   = sum_{y} p(x|y) p(y)
+        # gmm.gm:17  p(x) = sum_{y} p(x|y) p(y)
         log_joint_y = log_p_x_given_y + log_p_y  # [K, batch] for each value of y
         log_p_x = torch.logsumexp(log_joint_y, dim=0)  # exact: sum over y
         return log_p_x
 
     def sample_p_x(self, n):
         """Draw x from p(x): n samples."""
-        # gmm.gm:15  p(y)   = Categorical(logits=logits)
+        # gmm.gm:15  p(y) = Categorical(logits=logits)
         y = rt.one_hot_categorical((n,) + (3,), self._anchor, logits=self.logits)
         # gmm.gm:16  p(x|y) = Normal(loc=y @ mu, scale=exp(y @ log_sd))
         p_loc = y @ self.mu
@@ -94,9 +94,9 @@ class GMM(rt.GeneratedModel):
         p_loc = y_all @ self.mu
         p_log_scale = y_all @ self.log_sd
         log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # gmm.gm:15  p(y)   = Categorical(logits=logits)
+        # gmm.gm:15  p(y) = Categorical(logits=logits)
         log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
-        # gmm.gm:17  p(x)   = sum_{y} p(x|y) p(y)
+        # gmm.gm:17  p(x) = sum_{y} p(x|y) p(y)
         log_joint_y = log_p_x_given_y + log_p_y  # [K, batch] for each value of y
         log_p_x = torch.logsumexp(log_joint_y, dim=0)  # exact: sum over y
         # gmm.gm:19  loss = -mean(log p(x))

@@ -41,14 +41,14 @@ class M2(rt.GeneratedModel):
 
     def log_q_y_given_x(self, y, x, *, alpha=None):
         """log q(y|x) at the given values: [batch], nats."""
-        # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
+        # m2.gm:19  q(y|x) = Categorical(logits=cls(x))
         cls_x = self.cls(x)
         log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_q_y_given_x
 
     def sample_q_y_given_x(self, x, *, alpha=None):
         """Draw y from q(y|x), one per example of x."""
-        # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
+        # m2.gm:19  q(y|x) = Categorical(logits=cls(x))
         cls_x = self.cls(x)
         y = rt.one_hot_categorical(cls_x.shape, cls_x, logits=cls_x)
         return {'y': y}
@@ -69,25 +69,25 @@ class M2(rt.GeneratedModel):
 
     def log_p_y(self, y, *, alpha=None):
         """log p(y) at the given values: [batch], nats."""
-        # m2.gm:21  p(y)     = Categorical(probs=0.1)
+        # m2.gm:21  p(y) = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         return log_p_y
 
     def sample_p_y(self, n, *, alpha=None):
         """Draw y from p(y): n samples."""
-        # m2.gm:21  p(y)     = Categorical(probs=0.1)
+        # m2.gm:21  p(y) = Categorical(probs=0.1)
         y = rt.one_hot_categorical((n,) + (10,), self._anchor, probs=0.1)
         return {'y': y}
 
     def log_p_z(self, z, *, alpha=None):
         """log p(z) at the given values: [batch], nats."""
-        # m2.gm:22  p(z)     = Normal(0, 1)
+        # m2.gm:22  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, alpha=None):
         """Draw z from p(z): n samples."""
-        # m2.gm:22  p(z)     = Normal(0, 1)
+        # m2.gm:22  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -117,9 +117,9 @@ class M2(rt.GeneratedModel):
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
         log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # m2.gm:21  p(y)     = Categorical(probs=0.1)
+        # m2.gm:21  p(y) = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
-        # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
+        # m2.gm:19  q(y|x) = Categorical(logits=cls(x))
         cls_x = self.cls(x)
         log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:28  loss labeled = mean(L - alpha * log q(y|x))
@@ -128,7 +128,7 @@ class M2(rt.GeneratedModel):
     def loss_unlabeled(self, x, *, alpha=None):
         """Loss 'unlabeled': a scalar, in nats."""
         y_all = torch.eye(10, dtype=x.dtype, device=x.device).reshape((10,) + (1,) * len(x.shape[:-1]) + (10,)).expand((10,) + x.shape[:-1] + (10,))  # [10, batch, ...]: every value of y
-        # m2.gm:19  q(y|x)   = Categorical(logits=cls(x))
+        # m2.gm:19  q(y|x) = Categorical(logits=cls(x))
         cls_x = self.cls(x)
         log_q_y_given_x = (-torch.logsumexp(cls_x, -1, keepdim=True) + (rt.xmul(y_all, cls_x)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
@@ -140,7 +140,7 @@ class M2(rt.GeneratedModel):
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y_all)
         log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # m2.gm:21  p(y)     = Categorical(probs=0.1)
+        # m2.gm:21  p(y) = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y_all, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:29  loss unlabeled = mean(E_{q(y|x)}[L] - H[q(y|x)])
         expect_y = (torch.exp(log_q_y_given_x) * (kl_q_p - log_p_x_given_y_z - log_p_y)).sum(0)  # exact sum over the values of y

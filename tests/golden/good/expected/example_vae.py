@@ -67,13 +67,13 @@ class VAE(rt.GeneratedModel):
 
     def log_p_z(self, z, *, beta=None):
         """log p(z) at the given values: [batch], nats."""
-        # vae.gm:16  p(z)   = Normal(0, 1)
+        # vae.gm:16  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None):
         """Draw z from p(z): n samples."""
-        # vae.gm:16  p(z)   = Normal(0, 1)
+        # vae.gm:16  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -82,7 +82,7 @@ class VAE(rt.GeneratedModel):
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # vae.gm:16  p(z)   = Normal(0, 1)
+        # vae.gm:16  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
@@ -90,7 +90,7 @@ class VAE(rt.GeneratedModel):
 
     def sample_p_x_z(self, n, *, beta=None):
         """Draw x, z from p(x,z): n samples."""
-        # vae.gm:16  p(z)   = Normal(0, 1)
+        # vae.gm:16  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
@@ -120,7 +120,7 @@ class VAE(rt.GeneratedModel):
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # vae.gm:16  p(z)   = Normal(0, 1)
+        # vae.gm:16  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
