@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="move a param linearly from START to END over STEPS optimizer steps (repeatable)")
     c.add_argument("--compile", action="store_true",
                    help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
+    c.add_argument("--player-lr", action="append", default=[], type=_assignment, metavar="PLAYER=LR",
+                   help="a game player's Adam learning rate, e.g. --player-lr disc=1e-4 (repeatable)")
+    c.add_argument("--player-betas", action="append", default=[], metavar="PLAYER=B1,B2",
+                   help="a game player's Adam betas, e.g. --player-betas disc=0.5,0.999 (repeatable)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")

@@ -67,6 +67,27 @@ def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
     return train, test
 
 
+def observed_tensors_for(model: ir.Model, inputs, dataset, source: str, what: str):
+    """(train, test) for the variables ``inputs`` of a game, fed as a loss's are: ``x`` (or
+    the only variable) the features, ``y`` the labels."""
+    main = inputs[0] if len(inputs) == 1 or "x" not in inputs else "x"
+    fields = {"x": (dataset.train, dataset.test)}
+    if dataset.train_targets is not None:
+        fields["y"] = (dataset.train_targets, dataset.test_targets)
+    elif dataset.train_labels is not None:
+        fields["y"] = (dataset.train_labels, dataset.test_labels)
+    train, test = {}, {}
+    for name in inputs:
+        key = "x" if name == main else name
+        if key not in fields:
+            raise DataError(f"game '{what}' reads '{name}', but {source} provides only "
+                            f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
+        var = model.vars[name]
+        columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
+        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+    return train, test
+
+
 def _columns(var: ir.Var, values, source: str):
     """Labels or targets [N] as a matrix [N, D] for ``var``: one-hot for categorical[K]."""
     import torch
@@ -156,6 +177,10 @@ def train_command(args) -> int:
     from gmc.runtime.schedules import check_params, parse_schedule
 
     text, filename, model_ir, cls = _compile(args.file)
+    from gmc.adversarial_training import game_train_command, wants_game
+
+    if wants_game(model_ir, args):
+        return game_train_command(args, text, filename, model_ir, cls)
     resume = getattr(args, "resume", None)
     if resume is not None:
         if args.out is not None and Path(args.out).resolve() != Path(resume).resolve():
