@@ -393,6 +393,10 @@ def check_game(lowering, model: ir.Model, game: Game, s: ast.GameDef) -> None:
     read = game_nets(model, game)
     owner = {net: p for p in game.players for net in p.nets}
     player_span = {n.id: n.span for p in s.players for n in p.nets}
+    both = [n for n in game.players[0].nets if n in game.players[1].nets]
+    for net in both:
+        lowering.error(diag.bad_arguments(player_span[net], f"game '{game.name}'",
+                                          f"net '{net}' is listed by both players; each net has one."))
     for net in read:
         if net not in owner:
             lowering.error(diag.untrained_net(s.name_span, net, game.name))

@@ -139,7 +139,7 @@ def _draw(emitter: Emitter, model: ir.Model, sig: str, env: Env, critic_reads: s
         reads_net = any(isinstance(n, ir.NetCall) for _, e in leaf.params for n in ir.walk(e))
         if var in critic_reads and pname is not None and reads_net:
             code = symbolic.to_torch(emitter.params(leaf, growing)[pname])
-            names[var] = emitter.fb.assign(var, _MEANS[leaf.family, pname].format(code), leaf.span,
+            names[var] = emitter.fb.assign(f"{var}_model", _MEANS[leaf.family, pname].format(code), leaf.span,
                                            "the mean: the critic reads probabilities")
         else:
             names[var] = emitter.sample_leaf(leaf, growing)[1]
@@ -219,7 +219,7 @@ def _divergence(emitter: Emitter, model: ir.Model, d: Divergence, kind: str, fak
     if d.penalty is None:
         return f"-{value}"
     penalty = _gradient_penalty(emitter, model, d, real, fake, env)
-    return f"{penalty} * {d.penalty!r} - {value}"
+    return f"{d.penalty!r} * {penalty} - {value}"
 
 
 def _gradient_penalty(emitter: Emitter, model: ir.Model, d: Divergence, real, fake, env: Env) -> str:
@@ -228,7 +228,8 @@ def _gradient_penalty(emitter: Emitter, model: ir.Model, d: Divergence, real, fa
     fb = emitter.fb
     drawn = [v for v in model.data_distributions[d.data].variables if real[v] != fake[v]]
     rank = len(model.vars[drawn[0]].type.shape)
-    shape = f"{real[drawn[0]]}.shape[:{-rank}] + (1,) * {rank}" if rank else f"{real[drawn[0]]}.shape"
+    ones = "(" + "1, " * rank + ")" if rank != 1 else "(1,)"
+    shape = f"{real[drawn[0]]}.shape[:{-rank}] + {ones.replace(', )', ',)')}" if rank else f"{real[drawn[0]]}.shape"
     eps = fb.assign("eps", f"torch.rand({shape}, dtype={env.ref}.dtype, device={env.ref}.device)", d.span,
                     "one interpolation weight per example")
     hat = dict(real)
@@ -239,5 +240,5 @@ def _gradient_penalty(emitter: Emitter, model: ir.Model, d: Divergence, real, fa
     fb.emit(f"{grads} = torch.autograd.grad({on_hat}.sum(), [{', '.join(hat[v] for v in drawn)}], create_graph=True)")
     flat = ", ".join(f"{grads}[{i}].flatten(1)" for i in range(len(drawn)))
     norm = f"{grads}[0].flatten(1)" if len(drawn) == 1 else f"torch.cat([{flat}], 1)"
-    return fb.assign("penalty", f"((({norm}).norm(2, dim=1) - 1) ** 2).mean()", d.span,
+    return fb.assign("penalty", f"(({norm}.norm(2, dim=1) - 1) ** 2).mean()", d.span,
                      "gradient penalty (Gulrajani et al. 2017, eq. 3)")
