@@ -40,7 +40,8 @@ from gmc.dsl import ast
 from gmc.dsl.ast import NO_SPAN, Span
 
 DIVERGENCES = ("JS", "KL", "W")
-DIVERGENCE_OPTIONS = {"JS": ("critic", "generator"), "KL": ("critic",), "W": ("critic", "penalty", "clip")}
+DIVERGENCE_OPTIONS = {"JS": ("critic", "generator", "penalty"), "KL": ("critic", "penalty"),
+                      "W": ("critic", "penalty", "clip")}
 GENERATOR_LOSSES = ("nonsaturating", "minimax")
 PLAYER_OPTIONS = ("lr", "beta1", "beta2", "steps")
 #: Adam settings of a player that gives none (Radford et al. 2016 for GANs).
@@ -215,6 +216,10 @@ class _Game:
                 if _is_term(rest, self.lowering) and not _is_term(factor, self.lowering):
                     return self.terms(rest, sign, factor)
         if isinstance(e, ast.Adversarial):
+            if sign < 0:  # the critic would minimize its own estimate
+                self.error(diag.bad_arguments(e.span, f"{e.name}[...]", "a divergence enters the objective with a "
+                                                                        "positive weight; its critic maximizes it."))
+                return []
             divergence = self.divergence(e)
             return [] if divergence is None else [Term(self.weight(weight, sign, e.span), divergence=divergence,
                                                        span=e.span)]
@@ -281,9 +286,9 @@ class _Game:
         penalty = clip = None
         for key in ("penalty", "clip"):
             if key in options:
-                value = lw.constant(options[key].value, f"The {key} of W[...]")
+                value = lw.constant(options[key].value, f"The {key} of {e.name}[...]")
                 if value is not None and not value > 0:
-                    self.error(diag.bad_arguments(options[key].span, "W[...]", f"{key} must be positive."))
+                    self.error(diag.bad_arguments(options[key].span, f"{e.name}[...]", f"{key} must be positive."))
                     return None
                 if value is None:
                     return None

@@ -328,10 +328,16 @@ def sample_command(args) -> int:
     model = cls(**params)
     train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
     model.load_state_dict(state["state_dict"])
-    loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
-    if loss_name not in model_ir.losses:
-        raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
-    var = observed_variable(model_ir, loss_name)
+    game = state["extra"].get("game")
+    if game is not None:  # a game's checkpoint (gmc.adversarial_training): sample what its generator draws
+        if game not in model_ir.games:
+            raise DataError(f"{args.checkpoint}: was trained on game '{game}', which {args.file} does not define")
+        var = cls.games[game].drawn[0]
+    else:
+        loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
+        if loss_name not in model_ir.losses:
+            raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
+        var = observed_variable(model_ir, loss_name)
     given = given_tensors(model_ir, args.given, args.n)
     sig = sampling_factor(model_ir, var, tuple(given))
     if sig is None:

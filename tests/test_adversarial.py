@@ -82,6 +82,20 @@ def test_wasserstein_and_weights():
     assert type(m).games["g"].players[0].clip == (("disc", 0.01),)
 
 
+def test_js_gradient_penalty_on_the_logit():
+    m = _model("game g = min_{gen} max_{disc} JS[p_data(x) || p(x), critic=disc, penalty=2]")
+    x = _batch()
+    fake = m.draw_g(x)
+    torch.manual_seed(3)
+    value = m.loss_g_disc(x, fake=fake)
+    torch.manual_seed(3)
+    eps = torch.rand(len(x), 1, dtype=torch.float64)
+    x_hat = (eps * x + (1 - eps) * fake[0].detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(m.disc(x_hat).sum(), x_hat)
+    bound = 0.5 * (F.logsigmoid(m.disc(x)).mean() + F.logsigmoid(-m.disc(fake[0])).mean()) + math.log(2)
+    torch.testing.assert_close(value, 2 * ((grad.norm(dim=1) - 1) ** 2).mean() - bound, rtol=1e-12, atol=1e-12)
+
+
 def test_gradient_penalty_against_autograd_grad_by_hand():
     m = _model("game g = min_{gen} max_{disc} W[p_data(x) || p(x), critic=disc, penalty=10]")
     x = _batch()
@@ -119,7 +133,8 @@ def test_bernoulli_generator_is_read_as_probabilities():
 
 
 def test_conditional_critic_reads_the_labels_of_the_batch():
-    cls = gmc.compile_file(ROOT / "examples" / "cgan.gm")
+    source = (ROOT / "examples" / "cgan.gm").read_text().replace(", penalty=1]", "]")
+    cls = gmc.compile_source(source, name="CGAN")
     torch.manual_seed(0)
     m = cls().double()
     x = torch.bernoulli(torch.full((4, 64), 0.5, dtype=torch.float64))
@@ -168,3 +183,6 @@ def test_gmc_train_runs_a_game_and_writes_each_players_loss(tmp_path):
     assert set(metrics["players"]) == {"gen", "critic"} and metrics["game"] == "wgan"
     assert (out / "samples.png").stat().st_size > 0 and (out / "model.pt").exists()
     assert 0 < metrics["evaluation"]["frechet_distance"] and 1 <= metrics["evaluation"]["class_coverage"] <= 10
+    assert main(["sample", str(ROOT / "examples" / "wgan_gp.gm"), "--checkpoint", str(out / "model.pt"),
+                 "-o", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").stat().st_size > 0

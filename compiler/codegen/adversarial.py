@@ -184,7 +184,7 @@ def _player_method(model: ir.Model, game: Game, kind: str, lines) -> FunctionBui
             code = fb.assign(f"loss_{term.loss}", f"self.loss_{term.loss}({', '.join(args)})", term.span)
         else:
             code = _divergence(emitter, model, term.divergence, kind, fake_names, env)
-        terms.append(code if weight is None else f"{_paren(weight)} * {code}")
+        terms.append(code if weight is None else f"{_paren(weight)} * {_paren(code)}")
     fb.emit(f"return {' + '.join(terms) if terms else '0.0'}", game.span)
     return fb
 
@@ -213,9 +213,9 @@ def _divergence(emitter: Emitter, model: ir.Model, d: Divergence, kind: str, fak
     if d.kind in ("JS", "KL"):
         value = fb.assign("js_critic", f"(F.logsigmoid({on_real}).mean() + F.logsigmoid(-{on_fake}).mean()) / 2 "
                                        f"+ {math.log(2)!r}", d.span, "JS bound (Goodfellow et al. 2014, eq. 1)")
-        return f"-{value}"
-    value = fb.assign("w_critic", f"{on_real}.mean() - {on_fake}.mean()", d.span,
-                      "Wasserstein estimate (Arjovsky et al. 2017)")
+    else:
+        value = fb.assign("w_critic", f"{on_real}.mean() - {on_fake}.mean()", d.span,
+                          "Wasserstein estimate (Arjovsky et al. 2017)")
     if d.penalty is None:
         return f"-{value}"
     penalty = _gradient_penalty(emitter, model, d, real, fake, env)

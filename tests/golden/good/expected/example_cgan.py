@@ -24,7 +24,7 @@ class CGAN(rt.GeneratedModel):
     }
     param_defaults = {}
     games = {
-        'cgan': rt.GameInfo('draw_cgan', ('x', 'y'), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_cgan_disc', 0.0002, (0.5, None), 1, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_cgan_gen', 0.0002, (0.5, None), 1, ()),), ('x',)),
+        'cgan': rt.GameInfo('draw_cgan', ('x', 'y'), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_cgan_disc', 0.001, (0.5, None), 1, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_cgan_gen', 0.001, (0.5, None), 1, ()),), ('x',)),
     }
     latex_source = 'p(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x \\mid z, y) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{gen}(z, y)\\right)\np(x, z \\mid y) = p(x \\mid z, y)\\,p(z)\np_{data}(x, y) = \\frac{1}{N}\\sum_{n=1}^{N} \\delta_{(x^{(n)}, y^{(n)})}\n\\min_{\\mathrm{gen}} \\max_{\\mathrm{disc}}\\; V_{\\mathrm{cgan}}, \\quad V_{\\mathrm{cgan}} = D_{\\mathrm{JS}}^{\\mathrm{disc}}\\left[p_{data}(x, y) \\,\\|\\, p(x, z \\mid y)\\right]'
 
@@ -93,18 +93,23 @@ class CGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0].detach()
-        # cgan.gm:21  game cgan = min_{gen; lr=2e-4, beta1=0.5} max_{disc; lr=2e-4, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake, y)
         disc_data = self.disc(x, y)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
-        return -js_critic
+        eps = torch.rand(x.shape[:-1] + (1,), dtype=x.dtype, device=x.device)  # one interpolation weight per example
+        x_hat = (eps * x + (1 - eps) * x_fake).requires_grad_(True)
+        disc_hat = self.disc(x_hat, y)
+        grads = torch.autograd.grad(disc_hat.sum(), [x_hat], create_graph=True)
+        penalty = ((grads[0].flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # gradient penalty (Gulrajani et al. 2017, eq. 3)
+        return 1.0 * penalty - js_critic
 
     def loss_cgan_gen(self, x, y, fake=None):
         """Objective player gen of game 'cgan' minimizes: a scalar, in nats (scores for W). 'fake' is draw_cgan's tuple (drawn here when None)."""
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0]
-        # cgan.gm:21  game cgan = min_{gen; lr=2e-4, beta1=0.5} max_{disc; lr=2e-4, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake, y)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)
         return js_generator

@@ -24,7 +24,7 @@ class GAN(rt.GeneratedModel):
     }
     param_defaults = {}
     games = {
-        'gan': rt.GameInfo('draw_gan', ('x',), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_gan_disc', 0.0002, (0.5, None), 1, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_gan_gen', 0.0002, (0.5, None), 1, ()),), ('x',)),
+        'gan': rt.GameInfo('draw_gan', ('x',), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_gan_disc', 0.001, (0.5, None), 1, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_gan_gen', 0.001, (0.5, None), 1, ()),), ('x',)),
     }
     latex_source = 'p(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{gen}(z)\\right)\np(x) = \\int p(x \\mid z)\\,p(z)\\,\\mathrm{d}z\np_{data}(x) = \\frac{1}{N}\\sum_{n=1}^{N} \\delta_{x^{(n)}}\n\\min_{\\mathrm{gen}} \\max_{\\mathrm{disc}}\\; V_{\\mathrm{gan}}, \\quad V_{\\mathrm{gan}} = D_{\\mathrm{JS}}^{\\mathrm{disc}}\\left[p_{data}(x) \\,\\|\\, p(x)\\right]'
 
@@ -35,26 +35,26 @@ class GAN(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # gan.gm:13  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z)   = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # gan.gm:13  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
     def log_p_x_given_z(self, x, z):
         """log p(x|z) at the given values: [batch], nats."""
-        # gan.gm:14  p(x|z) = Bernoulli(logits=gen(z))
+        # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         log_p_x_given_z = rt.log_bernoulli(x, gen_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
         """Draw x from p(x|z), one per example of z."""
-        # gan.gm:14  p(x|z) = Bernoulli(logits=gen(z))
+        # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x = torch.bernoulli(torch.sigmoid(gen_z))
         return {'x': x}
@@ -65,18 +65,18 @@ class GAN(rt.GeneratedModel):
 
     def sample_p_x(self, n):
         """Draw x from p(x): n samples."""
-        # gan.gm:13  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
-        # gan.gm:14  p(x|z) = Bernoulli(logits=gen(z))
+        # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x = torch.bernoulli(torch.sigmoid(gen_z))
         return {'x': x}
 
     def draw_gan(self, x):
         """The generator's forward pass of game 'gan': x from p(x), one per example of the batch (a tuple)."""
-        # gan.gm:13  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (16,), dtype=x.dtype, device=x.device)
-        # gan.gm:14  p(x|z) = Bernoulli(logits=gen(z))
+        # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x_model = torch.sigmoid(gen_z)  # the mean: the critic reads probabilities
         return (x_model,)
@@ -86,18 +86,23 @@ class GAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_gan(x)
         x_fake = fake[0].detach()
-        # gan.gm:18  game gan = min_{gen; lr=2e-4, beta1=0.5} max_{disc; lr=2e-4, beta1=0.5} JS[p_data(x) || p(x), critic=disc]
+        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x) || p(x), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake)
         disc_data = self.disc(x)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
-        return -js_critic
+        eps = torch.rand(x.shape[:-1] + (1,), dtype=x.dtype, device=x.device)  # one interpolation weight per example
+        x_hat = (eps * x + (1 - eps) * x_fake).requires_grad_(True)
+        disc_hat = self.disc(x_hat)
+        grads = torch.autograd.grad(disc_hat.sum(), [x_hat], create_graph=True)
+        penalty = ((grads[0].flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # gradient penalty (Gulrajani et al. 2017, eq. 3)
+        return 1.0 * penalty - js_critic
 
     def loss_gan_gen(self, x, fake=None):
         """Objective player gen of game 'gan' minimizes: a scalar, in nats (scores for W). 'fake' is draw_gan's tuple (drawn here when None)."""
         if fake is None:
             fake = self.draw_gan(x)
         x_fake = fake[0]
-        # gan.gm:18  game gan = min_{gen; lr=2e-4, beta1=0.5} max_{disc; lr=2e-4, beta1=0.5} JS[p_data(x) || p(x), critic=disc]
+        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x) || p(x), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)
         return js_generator

@@ -26,7 +26,7 @@ class VAEGAN(rt.GeneratedModel):
     }
     param_defaults = {'gamma': 10.0}
     games = {
-        'vaegan': rt.GameInfo('draw_vaegan', ('x',), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_vaegan_disc', 0.0002, (0.5, None), 1, ()), rt.PlayerInfo('min', 'enc_dec', ('enc', 'dec'), 'loss_vaegan_enc_dec', 0.001, (None, None), 1, ()),), ('x',)),
+        'vaegan': rt.GameInfo('draw_vaegan', ('x',), (rt.PlayerInfo('max', 'disc', ('disc',), 'loss_vaegan_disc', 0.001, (0.5, None), 1, ()), rt.PlayerInfo('min', 'enc_dec', ('enc', 'dec'), 'loss_vaegan_enc_dec', 0.001, (None, None), 1, ()),), ('x',)),
     }
     latex_source = 'q(z \\mid x) = \\mathcal{N}\\left(z ;\\, \\mu = \\mathrm{enc}_{\\mathrm{loc}}(x), \\sigma = \\mathrm{enc}_{\\mathrm{scale}}(x)\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{dec}(z)\\right)\np(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x) = \\int p(x \\mid z)\\,p(z)\\,\\mathrm{d}z\n\\mathcal{L}_{\\mathrm{vae}} = \\mathrm{mean}\\left(D_{\\mathrm{KL}}\\left[q(z \\mid x) \\,\\|\\, p(z)\\right] - \\mathbb{E}_{q(z \\mid x)}\\left[\\log p(x \\mid z)\\right]\\right)\np_{data}(x) = \\frac{1}{N}\\sum_{n=1}^{N} \\delta_{x^{(n)}}\n\\min_{\\mathrm{enc}, \\mathrm{dec}} \\max_{\\mathrm{disc}}\\; V_{\\mathrm{vaegan}}, \\quad V_{\\mathrm{vaegan}} = \\mathcal{L}_{\\mathrm{vae}} + \\gamma\\,D_{\\mathrm{JS}}^{\\mathrm{disc}}\\left[p_{data}(x) \\,\\|\\, p(x)\\right]'
 
@@ -123,11 +123,16 @@ class VAEGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_vaegan(x, gamma=gamma)
         x_fake = fake[0].detach()
-        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=2e-4, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc]
+        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake)
         disc_data = self.disc(x)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
-        return gamma * -js_critic
+        eps = torch.rand(x.shape[:-1] + (1,), dtype=x.dtype, device=x.device)  # one interpolation weight per example
+        x_hat = (eps * x + (1 - eps) * x_fake).requires_grad_(True)
+        disc_hat = self.disc(x_hat)
+        grads = torch.autograd.grad(disc_hat.sum(), [x_hat], create_graph=True)
+        penalty = ((grads[0].flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # gradient penalty (Gulrajani et al. 2017, eq. 3)
+        return gamma * (1.0 * penalty - js_critic)
 
     def loss_vaegan_enc_dec(self, x, fake=None, *, gamma=None):
         """Objective player enc/dec of game 'vaegan' minimizes: a scalar, in nats (scores for W). 'fake' is draw_vaegan's tuple (drawn here when None)."""
@@ -135,7 +140,7 @@ class VAEGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_vaegan(x, gamma=gamma)
         x_fake = fake[0]
-        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=2e-4, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc]
+        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc, penalty=1]
         loss_vae = self.loss_vae(x, gamma=gamma)
         disc_fake = self.disc(x_fake)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)

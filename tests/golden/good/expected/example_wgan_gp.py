@@ -23,7 +23,7 @@ class WGANGP(rt.GeneratedModel):
     }
     param_defaults = {}
     games = {
-        'wgan': rt.GameInfo('draw_wgan', ('x',), (rt.PlayerInfo('max', 'critic', ('critic',), 'loss_wgan_critic', 0.0001, (0.0, 0.9), 5, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_wgan_gen', 0.0001, (0.0, 0.9), 1, ()),), ('x',)),
+        'wgan': rt.GameInfo('draw_wgan', ('x',), (rt.PlayerInfo('max', 'critic', ('critic',), 'loss_wgan_critic', 0.0005, (0.5, 0.9), 5, ()), rt.PlayerInfo('min', 'gen', ('gen',), 'loss_wgan_gen', 0.0005, (0.5, 0.9), 1, ()),), ('x',)),
     }
     latex_source = 'p(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{gen}(z)\\right)\np(x) = \\int p(x \\mid z)\\,p(z)\\,\\mathrm{d}z\np_{data}(x) = \\frac{1}{N}\\sum_{n=1}^{N} \\delta_{x^{(n)}}\n\\min_{\\mathrm{gen}} \\max_{\\mathrm{critic}}\\; V_{\\mathrm{wgan}}, \\quad V_{\\mathrm{wgan}} = W_{1}^{\\mathrm{critic}}\\left[p_{data}(x) \\,\\|\\, p(x)\\right]'
 
@@ -34,26 +34,26 @@ class WGANGP(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # wgan_gp.gm:14  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # wgan_gp.gm:14  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
     def log_p_x_given_z(self, x, z):
         """log p(x|z) at the given values: [batch], nats."""
-        # wgan_gp.gm:15  p(x|z) = Bernoulli(logits=gen(z))
+        # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         log_p_x_given_z = rt.log_bernoulli(x, gen_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
         """Draw x from p(x|z), one per example of z."""
-        # wgan_gp.gm:15  p(x|z) = Bernoulli(logits=gen(z))
+        # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x = torch.bernoulli(torch.sigmoid(gen_z))
         return {'x': x}
@@ -64,18 +64,18 @@ class WGANGP(rt.GeneratedModel):
 
     def sample_p_x(self, n):
         """Draw x from p(x): n samples."""
-        # wgan_gp.gm:14  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
-        # wgan_gp.gm:15  p(x|z) = Bernoulli(logits=gen(z))
+        # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x = torch.bernoulli(torch.sigmoid(gen_z))
         return {'x': x}
 
     def draw_wgan(self, x):
         """The generator's forward pass of game 'wgan': x from p(x), one per example of the batch (a tuple)."""
-        # wgan_gp.gm:14  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (16,), dtype=x.dtype, device=x.device)
-        # wgan_gp.gm:15  p(x|z) = Bernoulli(logits=gen(z))
+        # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
         x_model = torch.sigmoid(gen_z)  # the mean: the critic reads probabilities
         return (x_model,)
@@ -85,7 +85,7 @@ class WGANGP(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_wgan(x)
         x_fake = fake[0].detach()
-        # wgan_gp.gm:19  game wgan = min_{gen; lr=1e-4, beta1=0.0, beta2=0.9} max_{critic; lr=1e-4, beta1=0.0, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
+        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{critic; lr=5e-4, beta1=0.5, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
         critic_fake = self.critic(x_fake)
         critic_data = self.critic(x)
         w_critic = critic_data.mean() - critic_fake.mean()  # Wasserstein estimate (Arjovsky et al. 2017)
@@ -101,7 +101,7 @@ class WGANGP(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_wgan(x)
         x_fake = fake[0]
-        # wgan_gp.gm:19  game wgan = min_{gen; lr=1e-4, beta1=0.0, beta2=0.9} max_{critic; lr=1e-4, beta1=0.0, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
+        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{critic; lr=5e-4, beta1=0.5, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
         critic_fake = self.critic(x_fake)
         w_generator = -critic_fake.mean()  # Wasserstein: minus the critic's mean score
         return w_generator
