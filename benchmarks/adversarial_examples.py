@@ -2,7 +2,7 @@
 
 For each of examples/gan.gm, cgan.gm, vaegan.gm and wgan_gp.gm: ``gmc train FILE --data digits
 --epochs E --out runs/adversarial/NAME --quiet`` in a fresh process, timed (wall-clock, the
-whole process), then its metrics.json's evaluation (gmc.runtime.digits_eval: Fréchet distance,
+whole process, and its CPU seconds, user + system, which a loaded machine inflates less), then its metrics.json's evaluation (gmc.runtime.digits_eval: Fréchet distance,
 label entropy, class coverage of 1,000 binarized draws). Writes docs/adversarial.png (each
 model's samples.png side by side) and prints a JSON summary.
 
@@ -10,6 +10,7 @@ model's samples.png side by side) and prints a JSON summary.
 """
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -28,13 +29,15 @@ def main():
     summary = {}
     for name in EXAMPLES:
         out = Path(args.out) / name
-        start = time.perf_counter()
+        start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-m", "gmc", "train", str(ROOT / "examples" / f"{name}.gm"), "--data", "digits",
                         "--epochs", str(args.epochs), "--out", str(out), "--quiet"], check=True,
                        stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
         metrics = json.loads((out / "metrics.json").read_text())
-        summary[name] = {"seconds": round(seconds, 1), **metrics["evaluation"],
+        summary[name] = {"seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), **metrics["evaluation"],
                          **{f"final_{k}": v[-1] for k, v in metrics["players"].items()}}
         print(name, json.dumps(summary[name]), flush=True)
 
