@@ -44,8 +44,6 @@ DIVERGENCE_OPTIONS = {"JS": ("critic", "generator", "penalty"), "KL": ("critic",
                       "W": ("critic", "penalty", "clip")}
 GENERATOR_LOSSES = ("nonsaturating", "minimax")
 PLAYER_OPTIONS = ("lr", "beta1", "beta2", "steps")
-#: Adam settings of a player that gives none (Radford et al. 2016 for GANs).
-DEFAULT_LR, DEFAULT_BETAS = 2e-4, (0.5, 0.999)
 
 
 @dataclass(frozen=True)
@@ -146,9 +144,8 @@ def _data(lowering, s: ast.DataDecl) -> None:
         lowering.error(diag.bad_arguments(sig.span, f"data {text}", "the data distribution is conditioned on nothing."))
         return
     if text in lowering.signature_set or text in lowering.model.data_distributions:
-        lowering.error(diag.duplicate_definition(sig.span, "factor", text,
-                                                 lowering.model.data_distributions[text].span.line
-                                                 if text in lowering.model.data_distributions else 0))
+        first = lowering.model.data_distributions.get(text) or lowering.model.factors.get(text)
+        lowering.error(diag.duplicate_definition(sig.span, "factor", text, first.span.line if first else sig.span.line))
         return
     if lowering.repeated(sig.outputs, f"data {text}") or any(lowering.variable(n) is None for n in sig.outputs):
         return
@@ -224,6 +221,12 @@ class _Game:
             return [] if divergence is None else [Term(self.weight(weight, sign, e.span), divergence=divergence,
                                                        span=e.span)]
         if isinstance(e, ast.Name) and ("loss", e.id) in self.lowering.first_line and e.id in self.lowering.model.losses:
+            from gmc.compiler.dataflow import draws_own_batch
+
+            if draws_own_batch(self.lowering.model, self.lowering.model.losses[e.id].expr):
+                self.error(diag.bad_arguments(e.span, f"game '{self.s.name}'", f"loss '{e.id}' reads no data; a "
+                                              "game's losses are computed on its data batch."))
+                return []
             return [Term(self.weight(weight, sign, e.span), loss=e.id, span=e.span)]
         if isinstance(e, ast.Name) and ("loss", e.id) in self.lowering.first_line:
             self.ok = False  # a loss that failed to lower has its own error
@@ -399,6 +402,13 @@ def check_game(lowering, model: ir.Model, game: Game, s: ast.GameDef) -> None:
     owner = {net: p for p in game.players for net in p.nets}
     player_span = {n.id: n.span for p in s.players for n in p.nets}
     both = [n for n in game.players[0].nets if n in game.players[1].nets]
+    taken = {f"loss_{name}" for name in model.losses} | set(model.nets) | set(model.params) | set(model.weights)
+    methods = [f"draw_{game.name}", *(f"loss_{game.name}_{p.name}" for p in game.players)]
+    for method in methods:
+        if method in taken:
+            lowering.error(diag.bad_arguments(s.name_span, f"game '{game.name}'",
+                                              f"its generated method '{method}' is a name the model has already; "
+                                              "rename the game."))
     for net in both:
         lowering.error(diag.bad_arguments(player_span[net], f"game '{game.name}'",
                                           f"net '{net}' is listed by both players; each net has one."))

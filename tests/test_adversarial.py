@@ -186,3 +186,25 @@ def test_gmc_train_runs_a_game_and_writes_each_players_loss(tmp_path):
     assert main(["sample", str(ROOT / "examples" / "wgan_gp.gm"), "--checkpoint", str(out / "model.pt"),
                  "-o", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("game, words", [
+    ("game g = min_{gen} max_{disc} -JS[p_data(x) || p(x), critic=disc]", "positive weight"),
+    ("game g = min_{gen, disc} max_{disc} JS[p_data(x) || p(x), critic=disc]", "listed by both players"),
+    ("game g = min_{gen; lr=-1} max_{disc} JS[p_data(x) || p(x), critic=disc]", "lr must be positive"),
+    ("game g = min_{gen; speed=1} max_{disc} JS[p_data(x) || p(x), critic=disc]", "options are"),
+    ("game g = min_{gen} max_{disc} KL[p_data(x) || p(x), critic=disc]", "model first"),
+    ("game g = min_{gen} max_{disc} JS[p_data(x) || p(x)]".replace("]", ", clip=1]"), "its options are"),
+    ("game g = min_{gen} max_{disc} JS[p_data(x) || p(x), generator=minimax]", "name its critic"),
+    ("game g = min_{gen} max_{disc} W[p_data(x) || p(x), critic=disc, penalty=1, clip=0.1]", "choose one"),
+    ("game g = min_{gen} max_{disc} JS[p(x) || p(x), critic=disc]", "compare the data distribution"),
+    ("game g = min_{gen} min_{disc} JS[p_data(x) || p(x), critic=disc]", "one min_{...} player"),
+    ("game g = min_{gen} max_{disc} JS[p_data(x) || p(x), critic=disc] + l2", "weighted sum"),
+    ("loss l = mean(E_{p(x)}[sum_event(x)])\ngame g = min_{gen} max_{disc} JS[p_data(x) || p(x), critic=disc] + l",
+     "reads no data"),
+])
+def test_game_mistakes_are_located_errors(game, words):
+    with pytest.raises(gmc.GmcError) as error:
+        gmc.compile_source(HEAD + "net disc(x) -> real = MLP(8)\n" + game, name="Bad")
+    text = str(error.value)
+    assert words in text and "line" in text, text
