@@ -223,6 +223,10 @@ class _Game:
         if isinstance(e, ast.Name) and ("loss", e.id) in self.lowering.first_line and e.id in self.lowering.model.losses:
             from gmc.compiler.dataflow import draws_own_batch
 
+            if not all(complete(self.lowering.model, sig) for sig in ir.factor_refs(self.lowering.model.losses[e.id].expr)):
+                self.ok = False  # a factor it reads failed, with its own error
+                return []
+
             if draws_own_batch(self.lowering.model, self.lowering.model.losses[e.id].expr):
                 self.error(diag.bad_arguments(e.span, f"game '{self.s.name}'", f"loss '{e.id}' reads no data; a "
                                               "game's losses are computed on its data batch."))
@@ -313,7 +317,7 @@ class _Game:
         if text in model.data_distributions:
             return "data", text
         if text in self.lowering.signature_set:
-            if text not in model.factors:
+            if not complete(model, text):
                 self.ok = False  # its own error was reported
                 return None
             return "model", text
@@ -335,6 +339,22 @@ class _Game:
             self.error(diag.bad_arguments(e.span, f"{e.name}[...]", detail + "."))
             return False
         return True
+
+
+def complete(model: ir.Model, sig: str) -> bool:
+    """True when ``sig`` and every factor it is a product of were lowered (a failed one has
+    its own error, and the game is then not checked further)."""
+    stack, seen = [sig], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        factor = model.factors.get(current)
+        if factor is None:
+            return False
+        stack.extend(factor.components)
+    return True
 
 
 def _is_term(e: ast.Expr, lowering) -> bool:
