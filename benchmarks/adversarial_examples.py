@@ -6,10 +6,11 @@ whole process, and its CPU seconds, user + system, which a loaded machine inflat
 label entropy, class coverage of 1,000 binarized draws). Writes docs/adversarial.png (each
 model's samples.png side by side) and prints a JSON summary.
 
-    python benchmarks/adversarial_examples.py [--epochs 100]
+    python benchmarks/adversarial_examples.py [--epochs 100] [--only gan cgan] [--threads 1]
 """
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -25,14 +26,20 @@ def main():
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--out", default=str(ROOT / "runs" / "adversarial"))
     parser.add_argument("--figure", default=str(ROOT / "docs" / "adversarial.png"))
+    parser.add_argument("--only", nargs="*", default=EXAMPLES, help="train only these (the figure reads every run)")
+    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each run (default 1)")
     args = parser.parse_args()
     summary = {}
     for name in EXAMPLES:
         out = Path(args.out) / name
+        if name not in args.only:
+            metrics = json.loads((out / "metrics.json").read_text())
+            summary[name] = {**metrics["evaluation"], **{f"final_{k}": v[-1] for k, v in metrics["players"].items()}}
+            continue
         start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-m", "gmc", "train", str(ROOT / "examples" / f"{name}.gm"), "--data", "digits",
                         "--epochs", str(args.epochs), "--out", str(out), "--quiet"], check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
