@@ -598,6 +598,48 @@ def undefined_arithmetic(span: Span, what: str) -> Diagnostic:
                   "Check the constants it uses.")
 
 
+# ---- adversarial models (games, data distributions, critics; compiler/adversarial.py) ----------
+
+def bad_game_term(span: Span) -> Diagnostic:
+    return _error(span, "A game's objective is a weighted sum of named losses and adversarial divergences.",
+                  "Write terms like 'vae + gamma * JS[p_data(x) || p(x), critic=disc]', where 'vae' is a loss "
+                  "and each weight a number, const or param.")
+
+
+def untrained_net(span: Span, net: str, game: str) -> Diagnostic:
+    return _error(span, f"Net '{net}' is read by game '{game}', but no player trains it.",
+                  f"List '{net}' in min_{{...}} (the side that minimizes) or max_{{...}} (the critic's side).")
+
+
+def idle_player_net(span: Span, net: str, game: str) -> Diagnostic:
+    return _error(span, f"Net '{net}' is listed as a player of game '{game}', which does not read it: "
+                        "no objective trains it.",
+                  "Remove it from the player, or use it in the game's objective.")
+
+
+def critic_on_wrong_side(span: Span, net: str, game: str, needed: str) -> Diagnostic:
+    return _error(span, f"Net '{net}' is a critic in game '{game}', so it must be trained by {needed}.",
+                  "The critic maximizes the divergence it estimates; the other nets minimize it.")
+
+
+def critic_support_mismatch(span: Span, critic: str, divergence: str, got: str, needed: str) -> Diagnostic:
+    return _error(span, f"The critic '{critic}' of {divergence}[...] returns {got}, but {divergence} needs {needed}.",
+                  "Declare the net's output as one number per example, e.g. 'net disc(x) -> real = MLP(128)'.")
+
+
+def critic_cannot_see(span: Span, critic: str, variable: str, reads: Iterable[str]) -> Diagnostic:
+    read = ", ".join(f"'{v}'" for v in reads) or "nothing"
+    return _error(span, f"The divergence compares distributions over '{variable}', but its critic '{critic}' "
+                        f"reads only {read}: it cannot tell them apart on '{variable}'.",
+                  f"Give '{critic}' every variable of the data distribution as input.")
+
+
+def critic_reads_unknown(span: Span, critic: str, variable: str, variables: Iterable[str]) -> Diagnostic:
+    return _error(span, f"The critic '{critic}' reads '{variable}', which the divergence does not compare "
+                        f"(it compares {', '.join(repr(v) for v in variables)}).",
+                  "A critic reads the variables of the data distribution, nothing else.")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

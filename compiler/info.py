@@ -43,7 +43,19 @@ def model_info(model: ir.Model, warnings=()) -> dict:
         "factors": {sig: _factor(model, f) for sig, f in model.factors.items()},
         "losses": {name: _loss(model, simplified.losses[name], loss) for name, loss in model.losses.items()},
         "warnings": [w.message for w in warnings],
+        **({"games": {name: _game(game) for name, game in model.games.items()}} if model.games else {}),
     }
+
+
+def _game(game) -> dict:
+    """A game's players and divergences (compiler/adversarial.py)."""
+    players = [{"kind": p.kind, "nets": list(p.nets), "lr": p.lr, "betas": list(p.betas), "steps": p.steps}
+               for p in game.players]
+    terms = [{"loss": t.loss} if t.loss is not None else
+             {"divergence": t.divergence.kind, "data": t.divergence.data, "model": t.divergence.model,
+              "critic": t.divergence.critic, "generator": t.divergence.generator,
+              "penalty": t.divergence.penalty, "clip": t.divergence.clip} for t in game.terms]
+    return {"players": players, "terms": terms}
 
 
 def _type(t: ir.Type) -> dict:
@@ -185,5 +197,13 @@ def info_text(info: dict) -> str:
         rows += [f"{t['term']}: {t['method']}" + (f" ({t['samples']} samples)" if "samples" in t else "")
                  for t in loss["terms"]]
         section(f"loss {name}", rows)
+    for name, game in info.get("games", {}).items():
+        rows = [f"{p['kind']} {', '.join(p['nets'])}: lr {p['lr'] if p['lr'] is not None else 'default'}, "
+                f"{p['steps']} update(s) per round" for p in game["players"]]
+        rows += [f"loss {t['loss']}" if "loss" in t else
+                 f"{t['divergence']}[{t['data']} || {t['model']}] by critic {t['critic']}"
+                 + (f", penalty {t['penalty']:g}" if t["penalty"] else "") + (f", clip {t['clip']:g}" if t["clip"] else "")
+                 for t in game["terms"]]
+        section(f"game {name}", rows)
     section("warnings", info["warnings"])
     return "\n".join(lines)

@@ -388,7 +388,10 @@ class Model:
     nets: dict[str, Net] = field(default_factory=dict)
     factors: dict[str, Factor] = field(default_factory=dict)
     losses: dict[str, Loss] = field(default_factory=dict)
-    name_span: Span = NO_SPAN  # the ``model NAME`` line; none when the name comes from the file
+    name_span: Span = NO_SPAN
+    # adversarial models (compiler/adversarial.py): data distributions by signature, games by name
+    data_distributions: dict = field(default_factory=dict)
+    games: dict = field(default_factory=dict)  # the ``model NAME`` line; none when the name comes from the file
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
         """The dependency edges (source node, target node, role) that :meth:`graph` holds."""

@@ -17,6 +17,11 @@ def model_latex(model: ir.Model) -> str:
     """Every factor definition, then every loss, one equation per line, in source order."""
     lines = [f"{factor(sig)} {relation(f)} {definition(model, f)}" for sig, f in model.factors.items()]
     lines += [loss_latex(model, name) for name in model.losses]
+    if model.data_distributions or model.games:
+        from gmc.compiler.adversarial import data_latex, game_latex
+
+        lines += [data_latex(d) for d in model.data_distributions.values()]
+        lines += [game_latex(model, g) for g in model.games.values()]
     return "\n".join(lines)
 
 

@@ -116,6 +116,9 @@ class _Lowering:
         for s in statements:
             if isinstance(s, ast.LossDef):
                 self.loss(s)
+        from gmc.compiler.adversarial import lower_adversarial
+
+        lower_adversarial(self, statements)
         return self.model
 
     def error(self, d: diag.Diagnostic) -> None:

@@ -112,7 +112,19 @@ class Functional(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Expr = Number | Name | Call | Attribute | BinOp | Neg | LogDensity | Expectation | Functional
+@dataclass(frozen=True)
+class Adversarial(Node):
+    """``JS[p_data(x) || p(x), critic=disc, ...]``: a divergence estimated by a critic net
+    (docs/language.md, "Adversarial models"); the name and options are checked by the compiler."""
+
+    name: str
+    first: Call
+    second: Call
+    options: tuple["Expr | Keyword", ...] = ()
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Expr = Number | Name | Call | Attribute | BinOp | Neg | LogDensity | Expectation | Functional | Adversarial
 
 
 # ---- declarations ------------------------------------------------------------------------
@@ -215,7 +227,34 @@ class LossDef(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
+@dataclass(frozen=True)
+class DataDecl(Node):
+    """``data p_data(x, y)``: the empirical distribution of the training set over those variables."""
+
+    signature: Signature
+
+
+@dataclass(frozen=True)
+class Player(Node):
+    """``min_{gen, enc; lr=2e-4}`` or ``max_{disc; steps=5}``: who trains which nets, and how."""
+
+    kind: str  # "min" or "max"
+    nets: tuple[Name, ...]
+    options: tuple["Expr | Keyword", ...] = ()
+
+
+@dataclass(frozen=True)
+class GameDef(Node):
+    """``game NAME = min_{...} max_{...} EXPR``: a min-max objective and its players."""
+
+    name: str
+    players: tuple[Player, ...]
+    value: Expr
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Statement = (ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
+             | DataDecl | GameDef)
 
 
 @dataclass(frozen=True)

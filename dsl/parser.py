@@ -18,7 +18,7 @@ from gmc.compiler import diagnostics as diag
 from gmc.dsl import ast
 from gmc.dsl.limits import check_limits
 
-_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "EXPECT": "RBRACE", "MARGINAL": "RBRACE"}
+_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "EXPECT": "RBRACE", "MARGINAL": "RBRACE", "PLAYER": "RBRACE"}
 _CLOSE = {"RPAR", "RSQB", "RBRACE"}
 
 _TOKEN_WORDS = {
@@ -27,6 +27,7 @@ _TOKEN_WORDS = {
     "COMMA": "','", "COLON": "':'", "VBAR": "'|'", "DOT": "'.'", "PLUS": "'+'", "MINUS": "'-'",
     "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "__ANON_0": "'->'", "__ANON_1": "'**'",
     "__ANON_2": "'||'", "EXPECT": "'E_{'", "MARGINAL": "'sum_{'", "PROPTO": "'propto'",
+    "PLAYER": "'min_{'", "SEMICOLON": "';'",
 }
 
 
@@ -176,6 +177,16 @@ class _ToAst:
             return ast.LossDef("loss", value, span=_span(meta), name_span=_span(meta))
         return ast.LossDef(str(name), value, span=_span(meta), name_span=_token_span(name))
 
+    def data_decl(self, meta, c):
+        return ast.DataDecl(c[1], span=_span(meta))
+
+    def game_def(self, meta, c):
+        players = tuple(item for item in c[3:-1] if isinstance(item, ast.Player))
+        return ast.GameDef(str(c[1]), players, c[-1], span=_span(meta), name_span=_token_span(c[1]))
+
+    def player(self, meta, c):
+        return ast.Player(str(c[0])[:3], c[1], tuple(c[3] or ()), span=_span(meta))
+
     # ---- pieces of declarations --------------------------------------------------------
     def type_spec(self, meta, c):
         return ast.TypeSpec(str(c[0]), tuple(_values(c[1:])), span=_span(meta))
@@ -255,6 +266,10 @@ class _ToAst:
     def functional(self, meta, c):
         name, first, second = c[0], c[2], c[4]
         return ast.Functional(str(name), first, second, span=_span(meta), name_span=_token_span(name))
+
+
+    def adversarial(self, meta, c):  # NAME [ call || call , arguments ]
+        return ast.Adversarial(str(c[0]), c[2], c[4], tuple(c[6]), span=_span(meta), name_span=_token_span(c[0]))
 
 
 def parse(text: str, filename: str = "<string>") -> ast.Program:
@@ -344,7 +359,7 @@ def _statement_chunks(source: str) -> list[tuple[int, str]]:
     return chunks
 
 
-_STATEMENT_START = re.compile(r"(model|const|param|weight|var|net|loss)\b")
+_STATEMENT_START = re.compile(r"(model|const|param|weight|var|net|loss|data|game)\b")
 
 
 def _expected(names) -> list[str]:

@@ -100,7 +100,8 @@ class Printer:
     """Prints AST nodes; knows the program's factor names so references print compactly."""
 
     def __init__(self, program: ast.Program):
-        self.factor_names = {s.signature.name for s in program.statements if isinstance(s, ast.FactorDef)}
+        self.factor_names = {s.signature.name for s in program.statements
+                             if isinstance(s, (ast.FactorDef, ast.DataDecl))}
 
     # ---- statements --------------------------------------------------------------------
     def statement(self, s: ast.Statement) -> str:
@@ -133,7 +134,16 @@ class Printer:
         if isinstance(s, ast.LossDef):
             name = "" if s.name == "loss" else f" {s.name}"
             return f"loss{name} = {self.expr(s.value)}"
+        if isinstance(s, ast.DataDecl):
+            return f"data {self.signature(s.signature)}"
+        if isinstance(s, ast.GameDef):
+            players = " ".join(self.player(p) for p in s.players)
+            return f"game {s.name} = {players} {self.expr(s.value)}"
         raise TypeError(f"cannot print statement {type(s).__name__}")
+
+    def player(self, p: ast.Player) -> str:
+        options = "; " + ", ".join(self.argument(o) for o in p.options) if p.options else ""
+        return f"{p.kind}_{{{', '.join(n.id for n in p.nets)}{options}}}"
 
     def net(self, s: ast.NetDecl) -> str:
         inputs = ", ".join(n.id for n in s.inputs)
@@ -185,6 +195,9 @@ class Printer:
         if isinstance(e, ast.Functional):
             second = "" if e.second is None else f" || {self.call(e.second)}"
             return f"{e.name}[{self.call(e.first)}{second}]", _ATOM
+        if isinstance(e, ast.Adversarial):
+            options = "".join(", " + self.argument(o) for o in e.options)
+            return f"{e.name}[{self.call(e.first)} || {self.call(e.second)}{options}]", _ATOM
         raise TypeError(f"cannot print expression {type(e).__name__}")
 
     def call(self, c: ast.Call) -> str:

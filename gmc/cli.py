@@ -101,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
     c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
                    help="where to train (default auto: CUDA, else MPS, else the CPU)")
+    c.add_argument("--player-lr", action="append", default=[], type=_assignment, metavar="PLAYER=LR",
+                   help="a game player's Adam learning rate, e.g. --player-lr disc=1e-4 (repeatable)")
+    c.add_argument("--player-betas", action="append", default=[], metavar="PLAYER=B1,B2",
+                   help="a game player's Adam betas, e.g. --player-betas disc=0.5,0.999 (repeatable)")
     c.set_defaults(command=_train)
 
     c = sub.add_parser("sample", help="draw samples of the observed variable from a trained model")

@@ -70,6 +70,27 @@ def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
     return train, test
 
 
+def observed_tensors_for(model: ir.Model, inputs, dataset, source: str, what: str):
+    """(train, test) for the variables ``inputs`` of a game, fed as a loss's are: ``x`` (or
+    the only variable) the features, ``y`` the labels."""
+    main = inputs[0] if len(inputs) == 1 or "x" not in inputs else "x"
+    fields = {"x": (dataset.train, dataset.test)}
+    if dataset.train_targets is not None:
+        fields["y"] = (dataset.train_targets, dataset.test_targets)
+    elif dataset.train_labels is not None:
+        fields["y"] = (dataset.train_labels, dataset.test_labels)
+    train, test = {}, {}
+    for name in inputs:
+        key = "x" if name == main else name
+        if key not in fields:
+            raise DataError(f"game '{what}' reads '{name}', but {source} provides only "
+                            f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
+        var = model.vars[name]
+        columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
+        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+    return train, test
+
+
 def _columns(var: ir.Var, values, source: str):
     """Labels or targets [N] as a matrix [N, D] for ``var``: one-hot for categorical[K]."""
     import torch
@@ -168,6 +189,10 @@ def train_command(args) -> int:
 
     device = resolve_device(getattr(args, "device", None))
     text, filename, model_ir, cls = _compile(args.file)
+    from gmc.adversarial_training import game_train_command, wants_game
+
+    if wants_game(model_ir, args):
+        return game_train_command(args, text, filename, model_ir, cls)
     resume = getattr(args, "resume", None)
     if resume is not None:
         if args.out is not None and Path(args.out).resolve() != Path(resume).resolve():
@@ -325,14 +350,21 @@ def sample_command(args) -> int:
     train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
     model.load_state_dict(state["state_dict"])
     model.to(device)
-    loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
-    if loss_name not in model_ir.losses:
-        raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
-    from gmc.compiler.dataflow import data_inputs
     from gmc.sampling_plan import example_value, plan, sampled_variable
 
-    var = sampled_variable(model_ir, data_inputs(model_ir, model_ir.losses[loss_name].expr),
-                           observed_variable(model_ir, loss_name))
+    game = state["extra"].get("game")
+    if game is not None:  # a game's checkpoint (gmc.adversarial_training): sample what its generator draws
+        if game not in model_ir.games:
+            raise DataError(f"{args.checkpoint}: was trained on game '{game}', which {args.file} does not define")
+        var = cls.games[game].drawn[0]
+    else:
+        loss_name = state["extra"].get("loss") or next(iter(model_ir.losses))
+        if loss_name not in model_ir.losses:
+            raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
+        from gmc.compiler.dataflow import data_inputs
+
+        var = sampled_variable(model_ir, data_inputs(model_ir, model_ir.losses[loss_name].expr),
+                               observed_variable(model_ir, loss_name))
     given = to_device(given_tensors(model_ir, args.given, args.n), device)
     steps = plan(model_ir, var, tuple(given))
     if steps.missing:

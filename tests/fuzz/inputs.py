@@ -114,8 +114,22 @@ def smoke_run(model: ir.Model, cls: type, seed: int = 0, batch: int = BATCH) -> 
             for p_name, p in instance.named_parameters():
                 _require(not finite or p.grad is None or bool(torch.isfinite(p.grad).all()),
                          f"loss {name!r}: gradient of {p_name} is not finite", NonFinite)
+    from gmc.compiler.marginals import exact_marginal
+
+    for name, game in getattr(cls, "games", {}).items():  # adversarial games: the draw and each player
+        data = {v: value(v) for v in game.inputs}
+        fake = getattr(instance, game.draw)(**data)
+        for player in game.players:
+            instance.zero_grad()
+            out = getattr(instance, player.method)(**data, fake=fake)
+            _require(out.shape == (), f"game {name!r}, player {player.name}: shape {list(out.shape)}")
+            _require(not finite or bool(torch.isfinite(out)), f"game {name!r}: {player.name} is {out.item()}",
+                     NonFinite)
+            out.backward(retain_graph=True)
     with torch.no_grad():
         for signature, info in cls.factors.items():
+            if exact_marginal(model, signature) is not None:
+                continue  # a continuous marginal (int_{z}) has no log-density to call, by design
             density = instance.log_prob(signature, **{v: value(v) for v in info.outputs + info.given})
             _require(not finite or bool(torch.isfinite(density).all()), f"log {signature} is not finite: {density}",
                      NonFinite)
