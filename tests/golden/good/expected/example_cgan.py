@@ -35,13 +35,13 @@ class CGAN(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # cgan.gm:16  p(z)     = Normal(0, 1)
+        # cgan.gm:16  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # cgan.gm:16  p(z)     = Normal(0, 1)
+        # cgan.gm:16  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -64,7 +64,7 @@ class CGAN(rt.GeneratedModel):
         # cgan.gm:17  p(x|z,y) = Bernoulli(logits=gen(z, y))
         gen_out = self.gen(z, y)
         log_p_x_given_z_y = rt.log_bernoulli(x, gen_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # cgan.gm:16  p(z)     = Normal(0, 1)
+        # cgan.gm:16  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # cgan.gm:18  p(x,z|y) = p(x|z,y) p(z)
         log_p_x_z_given_y = log_p_x_given_z_y + log_p_z
@@ -72,7 +72,7 @@ class CGAN(rt.GeneratedModel):
 
     def sample_p_x_z_given_y(self, y):
         """Draw x, z from p(x,z|y), one per example of y."""
-        # cgan.gm:16  p(z)     = Normal(0, 1)
+        # cgan.gm:16  p(z) = Normal(0, 1)
         z = torch.randn(y.shape[:-1] + (16,), dtype=y.dtype, device=y.device)
         # cgan.gm:17  p(x|z,y) = Bernoulli(logits=gen(z, y))
         gen_out = self.gen(z, y)
@@ -81,7 +81,7 @@ class CGAN(rt.GeneratedModel):
 
     def draw_cgan(self, x, y):
         """The generator's forward pass of game 'cgan': x from p(x,z|y), one per example of the batch (a tuple)."""
-        # cgan.gm:16  p(z)     = Normal(0, 1)
+        # cgan.gm:16  p(z) = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (16,), dtype=x.dtype, device=x.device)
         # cgan.gm:17  p(x|z,y) = Bernoulli(logits=gen(z, y))
         gen_out = self.gen(z, y)
@@ -93,7 +93,7 @@ class CGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0].detach()
-        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc, penalty=1]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x,y) || p(x,z|y), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake, y)
         disc_data = self.disc(x, y)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
@@ -109,7 +109,7 @@ class CGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0]
-        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x, y) || p(x,z|y), critic=disc, penalty=1]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x,y) || p(x,z|y), critic=disc, penalty=1]
         disc_fake = self.disc(x_fake, y)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)
         return js_generator

@@ -35,13 +35,13 @@ class GAN(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # gan.gm:15  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # gan.gm:15  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -65,7 +65,7 @@ class GAN(rt.GeneratedModel):
 
     def sample_p_x(self, n):
         """Draw x from p(x): n samples."""
-        # gan.gm:15  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
@@ -74,7 +74,7 @@ class GAN(rt.GeneratedModel):
 
     def draw_gan(self, x):
         """The generator's forward pass of game 'gan': x from p(x), one per example of the batch (a tuple)."""
-        # gan.gm:15  p(z)   = Normal(0, 1)
+        # gan.gm:15  p(z) = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (16,), dtype=x.dtype, device=x.device)
         # gan.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)

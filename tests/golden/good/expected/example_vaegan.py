@@ -71,13 +71,13 @@ class VAEGAN(rt.GeneratedModel):
 
     def log_p_z(self, z, *, gamma=None):
         """log p(z) at the given values: [batch], nats."""
-        # vaegan.gm:18  p(z)   = Normal(0, 1)
+        # vaegan.gm:18  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, gamma=None):
         """Draw z from p(z): n samples."""
-        # vaegan.gm:18  p(z)   = Normal(0, 1)
+        # vaegan.gm:18  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -87,7 +87,7 @@ class VAEGAN(rt.GeneratedModel):
 
     def sample_p_x(self, n, *, gamma=None):
         """Draw x from p(x): n samples."""
-        # vaegan.gm:18  p(z)   = Normal(0, 1)
+        # vaegan.gm:18  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         # vaegan.gm:17  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
@@ -110,7 +110,7 @@ class VAEGAN(rt.GeneratedModel):
 
     def draw_vaegan(self, x, *, gamma=None):
         """The generator's forward pass of game 'vaegan': x from p(x), one per example of the batch (a tuple)."""
-        # vaegan.gm:18  p(z)   = Normal(0, 1)
+        # vaegan.gm:18  p(z) = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (8,), dtype=x.dtype, device=x.device)
         # vaegan.gm:17  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)

@@ -34,13 +34,13 @@ class WGANGP(rt.GeneratedModel):
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
@@ -64,7 +64,7 @@ class WGANGP(rt.GeneratedModel):
 
     def sample_p_x(self, n):
         """Draw x from p(x): n samples."""
-        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (16,), dtype=self._anchor.dtype, device=self._anchor.device)
         # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
@@ -73,7 +73,7 @@ class WGANGP(rt.GeneratedModel):
 
     def draw_wgan(self, x):
         """The generator's forward pass of game 'wgan': x from p(x), one per example of the batch (a tuple)."""
-        # wgan_gp.gm:15  p(z)   = Normal(0, 1)
+        # wgan_gp.gm:15  p(z) = Normal(0, 1)
         z = torch.randn(x.shape[:-1] + (16,), dtype=x.dtype, device=x.device)
         # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
