@@ -1,0 +1,59 @@
+"""Planar flow (Rezende & Mohamed 2015, "Variational Inference with Normalizing Flows", eq. 10-12
+and appendix A.1): f(z) = z + u_hat tanh(w^T z + b).
+
+Invertibility needs w^T u_hat >= -1; it is built in by the paper's reparametrization
+u_hat = u + (m(w^T u) - w^T u) w / |w|^2 with m(a) = -1 + softplus(a), so w^T u_hat =
+m(w^T u) > -1 for every value of the learned u, w, b. Log-determinant (eq. 12):
+log |1 + u_hat^T psi(z)|, psi(z) = tanh'(w^T z + b) w, and 1 + u_hat^T psi > 0 by the
+constraint. The inverse has no closed form: ``inverse`` solves the scalar equation for
+a = w^T z by bisection (appendix A.1), so it exists for tests only (``cheap_inverse`` False).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gmc.runtime.flows.base import Transform
+
+
+class Planar(Transform):
+    """One planar layer on ``[*batch, D]`` with learned u, w (each [D]) and b (scalar)."""
+
+    cheap_inverse = False
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        bound = size ** -0.5
+        self.u = nn.Parameter(torch.empty(size).uniform_(-bound, bound))
+        self.w = nn.Parameter(torch.empty(size).uniform_(-bound, bound))
+        self.b = nn.Parameter(torch.zeros(()))
+
+    def u_hat(self) -> torch.Tensor:
+        """u constrained so that w^T u_hat > -1 (appendix A.1)."""
+        wu = self.w @ self.u
+        return self.u + (F.softplus(wu) - 1 - wu) * self.w / (self.w @ self.w)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        u_hat = self.u_hat()
+        h = torch.tanh(z @ self.w + self.b)
+        y = z + h.unsqueeze(-1) * u_hat
+        # tanh' = 1 - tanh^2; 1 + (1 - h^2) w^T u_hat > 0 because w^T u_hat > -1
+        log_det = torch.log1p((1 - h * h) * (self.w @ u_hat))
+        return y, log_det
+
+    def inverse(self, y: torch.Tensor, iterations: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+        """z with f(z) = y, by bisection on a = w^T z, which solves
+        w^T y = a + (w^T u_hat) tanh(a + b), increasing in a; returns (z, -log_det(z))."""
+        u_hat = self.u_hat()
+        target = y @ self.w
+        wu = self.w @ u_hat
+        low, high = target - wu.abs() - 1, target + wu.abs() + 1
+        for _ in range(iterations):
+            mid = (low + high) / 2
+            above = mid + wu * torch.tanh(mid + self.b) > target
+            high, low = torch.where(above, mid, high), torch.where(above, low, mid)
+        a = (low + high) / 2
+        z = y - torch.tanh(a + self.b).unsqueeze(-1) * u_hat
+        _, log_det = self.forward(z)
+        return z, -log_det
