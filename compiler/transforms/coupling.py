@@ -8,7 +8,7 @@ from gmc.compiler.transforms.registry import OptionSpec, TransformSpec, register
 MASKS = ("alternate", "alternate_odd", "half", "half_last")
 
 COUPLING = register(TransformSpec(
-    "Coupling", "real", None, False, "Dinh et al. 2017, eq. 4-6", min_size=2,
+    "Coupling", "real", "real", False, "Dinh et al. 2017, eq. 4-6", min_size=2,
     options=(OptionSpec("mask", "name", "alternate", MASKS), OptionSpec("split", "int", None),
              OptionSpec("hidden", "int", 64), OptionSpec("depth", "int", 2)),
     runtime_kind="coupling", learned=True, latex=r"\mathrm{Coupling}"))

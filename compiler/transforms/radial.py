@@ -2,6 +2,6 @@
 from gmc.compiler.transforms.registry import TransformSpec, register
 
 RADIAL = register(TransformSpec(
-    "Radial", "real", None, False, "Rezende & Mohamed 2015, eq. 14", cheap_inverse=False,
+    "Radial", "real", "real", False, "Rezende & Mohamed 2015, eq. 14", cheap_inverse=False,
     why_no_inverse="a radial layer is only sampled through (Rezende & Mohamed 2015): gmc generates no inverse",
     runtime_kind="radial", learned=True, latex=r"\mathrm{Radial}"))

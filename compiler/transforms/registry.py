@@ -27,8 +27,7 @@ class OptionSpec:
 class TransformSpec:
     """One transform kind.
 
-    ``domain``: the support its input must lie in; ``codomain``: the support of its output
-    (None: the input's support, for maps of real vectors onto themselves). ``elementwise``
+    ``domain``: the support its input must lie in; ``codomain``: the support of its output. ``elementwise``
     transforms act on each coordinate and are inlined by the compiler; the others need an
     event of rank 1 (``real[D]``) with at least ``min_size`` coordinates and are runtime
     layers (``runtime_kind`` in ``gmc.runtime.flows.LAYERS``). ``cheap_inverse``: whether
@@ -37,7 +36,7 @@ class TransformSpec:
 
     name: str
     domain: str
-    codomain: str | None
+    codomain: str
     elementwise: bool
     reference: str
     cheap_inverse: bool = True
