@@ -38,6 +38,11 @@ def explain(model: ir.Model) -> str:
             lines.append(f"      by: {reference}")
     if not terms:
         lines.append("  none")
+    flows = [f for f in model.factors.values() if f.flow]
+    if flows:
+        from gmc.compiler.transforms.explain import flow_lines
+
+        lines += flow_lines(model, flows)
     return "\n".join(lines)
 
 

@@ -1,12 +1,12 @@
 """Code generation for flow factors (docs/language.md "Flows").
 
-Sampling runs the flow forwards in one pass and accumulates the log-determinant on the way,
-so the log-density of the draw is known without any inverse (Rezende & Mohamed 2015, eq. 13):
+Sampling runs the flow forwards in one pass and keeps each layer's log-determinant, so the
+log-density of the draw is known without any inverse (Rezende & Mohamed 2015, eq. 13):
 
     log q(z_K) = log q0(z_0) - sum_k log |det dz_k / dz_{k-1}|
 
-:func:`sample` emits the draw and memoizes that log-density under the same key
-``Emitter.log_prob`` looks up, so ``elbo``, ``iwae`` and ``E_{q}[... log q ...]`` reuse it.
+:func:`sample` emits the draw and records it under the key ``Emitter.log_prob`` looks up,
+so ``elbo``, ``iwae`` and ``E_{q}[... log q ...]`` get log q from it with no inverse.
 :func:`log_density` scores given values by running the inverse (coupling, MAF, Reverse and
 element-wise transforms have a one-pass inverse; the checker rejects the others,
 :mod:`.checks`): log p(y) = log p0(f^-1(y)) + sum_k log |det d f_k^-1 / d y_k|.
@@ -82,36 +82,48 @@ def _event_sum(emitter, code: str, value: str, var: ir.Var) -> str:
 
 
 def sample(emitter, leaf: ir.Factor, env, base_code: str) -> str:
-    """Emit a draw of the flow ``leaf`` from its base sampler's code; returns the draw's name
-    and memoizes its log-density (``log_<sig>``) for that draw."""
+    """Emit a draw of the flow ``leaf`` from its base sampler's code; returns the draw's name.
+
+    The draw's log-density is not computed here (a ``sample_`` method never needs it): the
+    names it needs are recorded, and :func:`log_density` emits it from them when a loss asks
+    for log ``leaf`` at this very draw."""
     fb = emitter.fb
     var = emitter.model.vars[leaf.outputs[0]]
     value = fb.assign(f"{var.name}_0", base_code, leaf.span, "base draw of the flow")
-    terms = [emitter.leaf_log_density(leaf, value, env)[0]]
+    base, log_dets = value, []
     refs = _layer_refs(leaf)
     for i, t in enumerate(leaf.flow):
-        last = i == len(leaf.flow) - 1
-        target = var.name if last else f"{var.name}_{i + 1}"
+        target = var.name if i == len(leaf.flow) - 1 else f"{var.name}_{i + 1}"
         if i in refs and not TRANSFORMS[t.kind].elementwise:
             out, log_det = fb.ns.fresh(target), fb.ns.fresh(f"log_det_{i + 1}")
             fb.emit(f"{out}, {log_det} = {refs[i]}({value})  # {text.comment(TRANSFORMS[t.kind].reference)}")
-            terms.append(log_det)
+            log_dets.append((log_det, None))
         else:
             printed, derived = _elementwise(t, refs.get(i))
-            terms.append(fb.assign(f"log_det_{i + 1}", _event_sum(emitter, printed(derived.log_det, value), value, var),
-                                   comment=f"{t.kind}: log |dy/dx| derived by sympy"))
+            log_dets.append((_event_sum(emitter, printed(derived.log_det, value), value, var), t.kind))
             out = fb.assign(target, printed(derived.forward, value))
         value = out
-    total = " - ".join(terms)
-    name = fb.assign(f"log_{mangle(leaf.signature)}", total, leaf.span,
-                     "flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)")
     bound = env.bind(var.name, value, env.particles is not None)
-    fb.memo[("log_prob", leaf.signature, bound.key(leaf.variables))] = name
+    fb.memo[("flow_draw", leaf.signature, bound.key(leaf.variables))] = (base, tuple(log_dets))
     return value
 
 
+def _log_density_of_draw(emitter, leaf: ir.Factor, env, draw) -> tuple[str, str]:
+    """log q(z_K) = log q0(z_0) - sum_k log |det dz_k/dz_{k-1}| from a recorded draw."""
+    base, log_dets = draw
+    terms = [emitter.leaf_log_density(leaf, base, env)[0]]
+    for i, (code, elementwise) in enumerate(log_dets):
+        terms.append(code if elementwise is None else emitter.fb.assign(
+            f"log_det_{i + 1}", code, comment=f"{elementwise}: log |dy/dx| derived by sympy"))
+    return " - ".join(terms), "flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)"
+
+
 def log_density(emitter, leaf: ir.Factor, env) -> tuple[str, str]:
-    """Code of log ``leaf`` at the values bound in ``env``, through the inverse; and a comment."""
+    """Code of log ``leaf`` at the values bound in ``env`` and a comment: from the draw's own
+    log-determinants when the value is a draw of this flow, else through the inverse."""
+    draw = emitter.fb.memo.get(("flow_draw", leaf.signature, env.key(leaf.variables)))
+    if draw is not None:
+        return _log_density_of_draw(emitter, leaf, env, draw)
     fb = emitter.fb
     var = emitter.model.vars[leaf.outputs[0]]
     value = env.name(var.name)
