@@ -42,7 +42,7 @@ class Planar(Transform):
         log_det = torch.log1p((1 - h * h) * (self.w @ u_hat))
         return y, log_det
 
-    def inverse(self, y: torch.Tensor, iterations: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+    def inverse(self, y: torch.Tensor, iterations: int = 80) -> tuple[torch.Tensor, torch.Tensor]:
         """z with f(z) = y, by bisection on a = w^T z, which solves
         w^T y = a + (w^T u_hat) tanh(a + b), increasing in a; returns (z, -log_det(z))."""
         u_hat = self.u_hat()

@@ -1,0 +1,76 @@
+"""Flow factors in the reference interpreter: torch.distributions' TransformedDistribution.
+
+Element-wise transforms are torch's own (ExpTransform, SigmoidTransform, SoftplusTransform,
+TanhTransform, AffineTransform and their ``.inv``), independent of gmc's sympy derivations.
+Structured layers (planar, radial, coupling, MAF, IAF, Reverse) are the compiled module's
+own layers wrapped as torch transforms, as the interpreter shares nets and weights; their
+formulas are checked on their own (tests/flows). Scoring given values runs each layer's
+inverse, iterative ones included, so the interpreter can score even what generated code
+refuses (it raises NotExact there in exact mode, like generated code's DataError).
+"""
+from __future__ import annotations
+
+import torch
+import torch.distributions as D
+from torch.distributions import constraints
+from torch.distributions import transforms as T
+
+from gmc.compiler.transforms import TRANSFORMS
+from gmc.compiler.transforms.codegen import layer_attribute
+
+_ELEMENTWISE = {"Exp": lambda: T.ExpTransform(), "Log": lambda: T.ExpTransform().inv,
+                "Sigmoid": lambda: T.SigmoidTransform(), "Logit": lambda: T.SigmoidTransform().inv,
+                "Softplus": lambda: T.SoftplusTransform(), "SoftplusInverse": lambda: T.SoftplusTransform().inv,
+                "Tanh": lambda: T.TanhTransform(), "Atanh": lambda: T.TanhTransform().inv}
+
+
+class LayerTransform(T.Transform):
+    """A runtime flow layer (``forward`` -> (y, log_det), ``inverse``) as a torch transform
+    on vectors (event_dim 1)."""
+
+    domain = constraints.independent(constraints.real, 1)
+    codomain = constraints.independent(constraints.real, 1)
+    bijective = True
+
+    def __init__(self, layer):
+        # cache_size=1: a draw scored right after it is drawn skips the (iterative) inverse
+        super().__init__(cache_size=1)
+        self.layer = layer
+
+    def _call(self, x):
+        return self.layer(x)[0]
+
+    def _inverse(self, y):
+        return self.layer.inverse(y)[0]
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.layer(x)[1]
+
+
+_WRAPPED: dict[int, tuple[object, LayerTransform]] = {}
+
+
+def _wrapped(layer) -> LayerTransform:
+    """One LayerTransform per layer (its cache then spans the draw and the scoring of it)."""
+    kept = _WRAPPED.get(id(layer))
+    if kept is None or kept[0] is not layer:
+        kept = _WRAPPED[id(layer)] = (layer, LayerTransform(layer))
+    return kept[1]
+
+
+def flow_distribution(base, factor, module, event_rank: int):
+    """``base`` (one example's base distribution, element-wise) pushed through ``factor.flow``."""
+    layers = iter(getattr(module, layer_attribute(factor), ()))
+    transforms = []
+    for t in factor.flow:
+        spec = TRANSFORMS[t.kind]
+        if t.kind == "Affine":
+            params = next(layers)
+            transforms.append(T.AffineTransform(params.loc, params.log_scale.exp()))
+        elif spec.elementwise:
+            transforms.append(_ELEMENTWISE[t.kind]())
+        else:
+            transforms.append(_wrapped(next(layers)))
+    if event_rank:
+        base = D.Independent(base, event_rank)
+    return D.TransformedDistribution(base, transforms, validate_args=False)
