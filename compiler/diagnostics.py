@@ -605,6 +605,12 @@ def flow_needs_base(span: Span) -> Diagnostic:
                   "Write e.g. Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), 4 * Planar).")
 
 
+def flow_discrete_base(span: Span, family: str, support: str) -> Diagnostic:
+    return _error(span, f"A flow's base must be a continuous distribution, but {family} is over {support} values: "
+                        "the change of variables a flow's density rests on needs a density.",
+                  "Use a base over real, positive or unit values (Normal, LogNormal, Beta, ...).")
+
+
 def unknown_transform(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
     return _error(span, f"Unknown transform '{name}'.", _hint(name, sorted(known), "Known transforms"))
 

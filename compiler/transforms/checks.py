@@ -1,5 +1,6 @@
 """Checks of flow factors (docs/language.md "Flows"), all located errors:
 
+- the base is a continuous distribution (real, positive or unit values);
 - supports: each transform's input lies in its domain (Log needs positive values), and the
   support the last transform maps into equals the variable's declared support;
 - event shapes: structured transforms (planar, radial, coupling, MAF, IAF, Reverse) act on
@@ -18,6 +19,9 @@ from gmc.compiler import ir
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.transforms.registry import TRANSFORMS
 
+#: Supports a flow's base may have: a density on them makes the change of variables valid.
+CONTINUOUS = ("real", "positive", "unit")
+
 
 def check_flow_factor(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnostic]:
     """The support and shape errors of one flow factor, in the order of its transforms."""
@@ -25,6 +29,8 @@ def check_flow_factor(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnosti
     support = FAMILIES[factor.family].support
     step = f"the base {factor.family} gives {support} values"
     chain = [factor.family]
+    if support not in CONTINUOUS:
+        return [diag.flow_discrete_base(factor.span, factor.family, support)]
     errors = []
     for t in factor.flow:
         spec = TRANSFORMS[t.kind]

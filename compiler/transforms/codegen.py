@@ -23,9 +23,17 @@ from gmc.compiler.transforms import symbolic
 from gmc.compiler.transforms.registry import TRANSFORMS
 
 
-def layer_attribute(factor: ir.Factor) -> str:
+def owner(model: ir.Model, factor: ir.Factor) -> ir.Factor:
+    """The factor whose layers ``factor`` uses: itself, or for a renamed flow
+    (``q(z|w) = q(z|x)[x -> w]``) the flow it was renamed from, which it shares them with."""
+    while factor.renamed_from is not None:
+        factor = model.factors[factor.renamed_from[0]]
+    return factor
+
+
+def layer_attribute(model: ir.Model, factor: ir.Factor) -> str:
     """The module attribute holding a flow factor's learned layers."""
-    return f"flow_{mangle(factor.signature)}"
+    return f"flow_{mangle(owner(model, factor).signature)}"
 
 
 def learned(factor: ir.Factor) -> list[ir.Transform]:
@@ -38,11 +46,11 @@ def init_lines(model: ir.Model) -> list[str]:
     out = []
     for factor in model.factors.values():
         layers = learned(factor)
-        if not layers:
+        if not layers or factor.renamed_from is not None:
             continue
         shape = model.vars[factor.outputs[0]].type.shape
         specs = tuple((TRANSFORMS[t.kind].runtime_kind, _runtime_options(t)) for t in layers)
-        out.append(f"self.{layer_attribute(factor)} = rt.flow_layers({text.literal(shape)}, {text.literal(specs)})")
+        out.append(f"self.{layer_attribute(model, factor)} = rt.flow_layers({text.literal(shape)}, {text.literal(specs)})")
     return out
 
 
@@ -53,12 +61,12 @@ def _runtime_options(t: ir.Transform) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _layer_refs(factor: ir.Factor) -> dict[int, str]:
+def _layer_refs(model: ir.Model, factor: ir.Factor) -> dict[int, str]:
     """Position in the flow -> code of that transform's runtime module."""
     refs, j = {}, 0
     for i, t in enumerate(factor.flow):
         if TRANSFORMS[t.kind].runtime_kind is not None:
-            refs[i] = f"self.{layer_attribute(factor)}[{j}]"
+            refs[i] = f"self.{layer_attribute(model, factor)}[{j}]"
             j += 1
     return refs
 
@@ -91,7 +99,7 @@ def sample(emitter, leaf: ir.Factor, env, base_code: str) -> str:
     var = emitter.model.vars[leaf.outputs[0]]
     value = fb.assign(f"{var.name}_0", base_code, leaf.span, "base draw of the flow")
     base, log_dets = value, []
-    refs = _layer_refs(leaf)
+    refs = _layer_refs(emitter.model, leaf)
     for i, t in enumerate(leaf.flow):
         target = var.name if i == len(leaf.flow) - 1 else f"{var.name}_{i + 1}"
         if i in refs and not TRANSFORMS[t.kind].elementwise:
@@ -127,7 +135,7 @@ def log_density(emitter, leaf: ir.Factor, env) -> tuple[str, str]:
     fb = emitter.fb
     var = emitter.model.vars[leaf.outputs[0]]
     value = env.name(var.name)
-    refs = _layer_refs(leaf)
+    refs = _layer_refs(emitter.model, leaf)
     terms = []
     for i in range(len(leaf.flow) - 1, -1, -1):
         t = leaf.flow[i]

@@ -92,3 +92,25 @@ def test_flow_gradients_reach_every_layer(model):
     model.zero_grad()
     model.loss("draw", x=x).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.flow_q_z_given_x.parameters())
+
+
+def test_renamed_flow_shares_its_layers():
+    source = """
+var x: binary[5]
+var w: binary[5]
+var z: real[4]
+net enc(x) -> (loc: real[4], scale: positive[4]) = MLP(8)
+q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Coupling(hidden=8), MAF(hidden=8))
+q(z|w) = q(z|x)[x -> w]
+loss = sum(E_{q(z|w)}[log q(z|w)])
+"""
+    torch.manual_seed(0)
+    m = gmc.compile_source(source, name="Renamed")().double()
+    assert not hasattr(m, "flow_q_z_given_w")
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    data = torch.bernoulli(torch.full((3, 5), 0.5, dtype=torch.float64))
+    z = torch.randn(3, 4, dtype=torch.float64)
+    torch.testing.assert_close(m.log_prob("q(z|w)", z=z, w=data), m.log_prob("q(z|x)", z=z, x=data),
+                               rtol=0, atol=0)

@@ -58,9 +58,9 @@ def _wrapped(layer) -> LayerTransform:
     return kept[1]
 
 
-def flow_distribution(base, factor, module, event_rank: int):
+def flow_distribution(base, model, factor, module, event_rank: int):
     """``base`` (one example's base distribution, element-wise) pushed through ``factor.flow``."""
-    layers = iter(getattr(module, layer_attribute(factor), ()))
+    layers = iter(getattr(module, layer_attribute(model, factor), ()))
     transforms = []
     for t in factor.flow:
         spec = TRANSFORMS[t.kind]
