@@ -18,7 +18,7 @@ _EXPORTS = {
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
     "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable", "kl_div": "divergences",
     "lgamma_gap": "divergences",
-    "flow_layers": "flows",
+    "flow_layers": "flows", "planar": "flows",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 

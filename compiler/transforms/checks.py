@@ -38,7 +38,7 @@ def check_flow_factor(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnosti
             errors.append(diag.transform_domain(t.span, t.kind, spec.domain, support, step))
             return errors
         if not spec.elementwise:
-            errors += _shape_errors(t, spec, var)
+            errors += _shape_errors(t, spec, var, model)
         support = spec.codomain
         step = f"after {t.kind}"
         chain.append(t.kind)
@@ -47,9 +47,38 @@ def check_flow_factor(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnosti
     return errors
 
 
-def _shape_errors(t: ir.Transform, spec, var: ir.Var) -> list[diag.Diagnostic]:
+def amortized(t: ir.Transform) -> bool:
+    """Whether the transform's parameters are expressions (per example) rather than learned."""
+    return any(isinstance(v, ir.Expr) for _, v in t.options)
+
+
+def _expression_errors(model: ir.Model, t: ir.Transform, spec, var: ir.Var) -> list[diag.Diagnostic]:
+    """Shapes of parameters given as expressions: vectors like the variable, scalars one per example."""
+    from gmc.compiler.checks import _check_net_calls, _shape_error
+    from gmc.compiler.types import ShapeError, broadcast, infer
+
+    errors = []
+    kinds = {o.name: o.kind for o in spec.options}
+    for name, value in t.options:
+        if not isinstance(value, ir.Expr):
+            continue
+        errors += _check_net_calls(model, value)
+        try:
+            shape = infer(model, value).shape
+        except ShapeError as e:
+            errors.append(_shape_error(model, e))
+            continue
+        wanted = var.type.shape if kinds[name] == "vector" else ()
+        if broadcast(shape, wanted) != wanted:
+            errors.append(diag.shape_mismatch(value.span, f"parameter '{name}' of {t.kind}", shape, var.name, wanted))
+    return errors
+
+
+def _shape_errors(t: ir.Transform, spec, var: ir.Var, model: ir.Model) -> list[diag.Diagnostic]:
     if len(var.type.shape) != 1:
         return [diag.transform_needs_vector(t.span, t.kind, var.name, str(var.type))]
+    if amortized(t):
+        return _expression_errors(model, t, spec, var)
     size = var.type.shape[0]
     if size < spec.min_size:
         return [diag.transform_too_small(t.span, t.kind, spec.min_size, var.name, size)]

@@ -20,6 +20,7 @@ from gmc.compiler import ir
 from gmc.compiler.codegen import text
 from gmc.compiler.names import mangle
 from gmc.compiler.transforms import symbolic
+from gmc.compiler.transforms.checks import amortized
 from gmc.compiler.transforms.registry import TRANSFORMS
 
 
@@ -37,8 +38,9 @@ def layer_attribute(model: ir.Model, factor: ir.Factor) -> str:
 
 
 def learned(factor: ir.Factor) -> list[ir.Transform]:
-    """The transforms with a runtime module (parameters or a conditioner), in flow order."""
-    return [t for t in factor.flow if TRANSFORMS[t.kind].runtime_kind is not None]
+    """The transforms with a runtime module (parameters or a conditioner), in flow order;
+    a transform whose parameters are expressions (``Planar(u=..., w=..., b=...)``) has none."""
+    return [t for t in factor.flow if TRANSFORMS[t.kind].runtime_kind is not None and not amortized(t)]
 
 
 def init_lines(model: ir.Model) -> list[str]:
@@ -55,7 +57,7 @@ def init_lines(model: ir.Model) -> list[str]:
 
 
 def _runtime_options(t: ir.Transform) -> dict:
-    options = dict(t.options)
+    options = {k: v for k, v in t.options if not isinstance(v, ir.Expr)}
     if "hidden" in options:
         options["hidden"] = (options.pop("hidden"),) * options.pop("depth")
     return {k: v for k, v in options.items() if v is not None}
@@ -65,7 +67,7 @@ def _layer_refs(model: ir.Model, factor: ir.Factor) -> dict[int, str]:
     """Position in the flow -> code of that transform's runtime module."""
     refs, j = {}, 0
     for i, t in enumerate(factor.flow):
-        if TRANSFORMS[t.kind].runtime_kind is not None:
+        if TRANSFORMS[t.kind].runtime_kind is not None and not amortized(t):
             refs[i] = f"self.{layer_attribute(model, factor)}[{j}]"
             j += 1
     return refs
@@ -102,7 +104,13 @@ def sample(emitter, leaf: ir.Factor, env, base_code: str) -> str:
     refs = _layer_refs(emitter.model, leaf)
     for i, t in enumerate(leaf.flow):
         target = var.name if i == len(leaf.flow) - 1 else f"{var.name}_{i + 1}"
-        if i in refs and not TRANSFORMS[t.kind].elementwise:
+        if amortized(t):
+            args = ", ".join(emitter.value(e, env)[0] for _, e in t.options)
+            out, log_det = fb.ns.fresh(target), fb.ns.fresh(f"log_det_{i + 1}")
+            fb.emit(f"{out}, {log_det} = rt.{TRANSFORMS[t.kind].runtime_kind}({value}, {args})  "
+                    f"# {text.comment(TRANSFORMS[t.kind].reference)}, amortized")
+            log_dets.append((log_det, None))
+        elif i in refs and not TRANSFORMS[t.kind].elementwise:
             out, log_det = fb.ns.fresh(target), fb.ns.fresh(f"log_det_{i + 1}")
             fb.emit(f"{out}, {log_det} = {refs[i]}({value})  # {text.comment(TRANSFORMS[t.kind].reference)}")
             log_dets.append((log_det, None))

@@ -4,6 +4,7 @@ A run of K equal transforms prints as one with a composition power: Planar^{o 4}
 from __future__ import annotations
 
 from gmc.compiler import ir
+from gmc.compiler.info import expr_text
 from gmc.compiler.transforms.registry import TRANSFORMS
 
 
@@ -32,7 +33,8 @@ def flow_text(flow: tuple[ir.Transform, ...]) -> list[str]:
     out = []
     for t, count in _runs(flow):
         spec = TRANSFORMS[t.kind]
-        changed = [f"{k}={v}" for (k, v), o in zip(t.options, spec.options) if v != o.default]
+        changed = [f"{k}={expr_text(v) if isinstance(v, ir.Expr) else v}"
+                   for (k, v), o in zip(t.options, spec.options) if v != o.default]
         one = t.kind + (f"({', '.join(changed)})" if changed else "")
         out.append(f"{count} * {one}" if count > 1 else one)
     return out

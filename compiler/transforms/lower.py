@@ -28,10 +28,13 @@ def lower_flow(lowerer, call: ast.Call, name, outputs, given, text, span) -> ir.
     if len(call.args) < 2 or not isinstance(call.args[0], ast.Call) or call.args[0].func not in FAMILIES:
         lowerer.error(diag.flow_needs_base(call.args[0].span if call.args else call.span))
         return None
+    from gmc.compiler.lower import _Scope
+
+    scope = _Scope(given, outputs, text)
     transforms: list[ir.Transform] = []
     ok = True
     for arg in call.args[1:]:
-        lowered = _transforms(lowerer, arg)
+        lowered = _transforms(lowerer, arg, scope)
         ok = ok and lowered is not None
         transforms += lowered or []
     base = lowerer.distribution(call.args[0], name, outputs, given, text, span)
@@ -40,7 +43,7 @@ def lower_flow(lowerer, call: ast.Call, name, outputs, given, text, span) -> ir.
     return replace(base, flow=tuple(transforms))
 
 
-def _transforms(lowerer, e: ast.Expr) -> list[ir.Transform] | None:
+def _transforms(lowerer, e: ast.Expr, scope) -> list[ir.Transform] | None:
     if isinstance(e, ast.BinOp) and e.op == "*":
         count, layer = (e.left, e.right) if isinstance(e.left, ast.Number) else (e.right, e.left)
         if not isinstance(count, ast.Number) or not float(count.value).is_integer() \
@@ -48,13 +51,13 @@ def _transforms(lowerer, e: ast.Expr) -> list[ir.Transform] | None:
             lowerer.error(diag.bad_transform_option(e.span, "Flow", f"a repeated transform is written K * T with "
                                                                     f"K a whole number from 1 to {MAX_REPEAT}."))
             return None
-        one = _transform(lowerer, layer)
+        one = _transform(lowerer, layer, scope)
         return None if one is None else [one] * int(count.value)
-    one = _transform(lowerer, e)
+    one = _transform(lowerer, e, scope)
     return None if one is None else [one]
 
 
-def _transform(lowerer, e: ast.Expr) -> ir.Transform | None:
+def _transform(lowerer, e: ast.Expr, scope) -> ir.Transform | None:
     if isinstance(e, ast.Name):
         name, keywords, name_span, args = e.id, (), e.span, ()
     elif isinstance(e, ast.Call) and e.given is None:
@@ -70,10 +73,10 @@ def _transform(lowerer, e: ast.Expr) -> ir.Transform | None:
     if args:
         lowerer.error(diag.bad_transform_option(args[0].span, name, "options are keywords, e.g. hidden=32."))
         return None
-    return _with_options(lowerer, spec, keywords, e.span)
+    return _with_options(lowerer, spec, keywords, e.span, scope)
 
 
-def _with_options(lowerer, spec: TransformSpec, keywords, span) -> ir.Transform | None:
+def _with_options(lowerer, spec: TransformSpec, keywords, span, scope) -> ir.Transform | None:
     given: dict[str, object] = {}
     for kw in keywords:
         option = spec.option(kw.name)
@@ -91,10 +94,21 @@ def _with_options(lowerer, spec: TransformSpec, keywords, span) -> ir.Transform 
                                                         + ", ".join(option.choices) + "."))
                 return None
             given[kw.name] = kw.value.id
+        elif option.kind in ("vector", "scalar"):
+            value = lowerer.expr(kw.value, scope)
+            if value is None:
+                return None
+            given[kw.name] = value
         else:
             value = lowerer.positive_int(kw.value, f"Option '{kw.name}' of {spec.name}")
             if value is None:
                 return None
             given[kw.name] = value
+    expressions = spec.expression_options
+    if any(n in given for n in expressions) and not all(n in given for n in expressions):
+        lowerer.error(diag.bad_transform_option(span, spec.name, f"give {', '.join(expressions)} together (one set "
+                                                                 "per example, e.g. from the encoder), or none "
+                                                                 "(learned parameters)."))
+        return None
     options = tuple((o.name, given.get(o.name, o.default)) for o in spec.options)
     return ir.Transform(spec.name, options, span=span)

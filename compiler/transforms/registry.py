@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """A keyword option of a transform: ``kind`` is ``int`` (a positive integer constant) or
-    ``name`` (one of ``choices``, written as a bare name)."""
+    """A keyword option of a transform: ``kind`` is ``int`` (a positive integer constant),
+    ``name`` (one of ``choices``, written as a bare name), or ``vector`` / ``scalar`` (an
+    expression with the variable's event shape / with one value per example: parameters
+    computed by an inference network)."""
 
     name: str
     kind: str
@@ -49,6 +51,11 @@ class TransformSpec:
 
     def option(self, name: str) -> OptionSpec | None:
         return next((o for o in self.options if o.name == name), None)
+
+    @property
+    def expression_options(self) -> tuple[str, ...]:
+        """Options given as expressions: all of them or none (learned parameters) are given."""
+        return tuple(o.name for o in self.options if o.kind in ("vector", "scalar"))
 
 
 TRANSFORMS: dict[str, TransformSpec] = {}

@@ -15,7 +15,7 @@ from gmc.runtime.flows.autoregressive import IAF, MADE, MAF
 from gmc.runtime.flows.base import Transform, soft_clamp
 from gmc.runtime.flows.coupling import AffineCoupling, split_mask
 from gmc.runtime.flows.permutation import Permutation
-from gmc.runtime.flows.planar import Planar
+from gmc.runtime.flows.planar import Planar, planar
 from gmc.runtime.flows.radial import Radial
 
 
@@ -43,4 +43,4 @@ def flow_layers(shape, layers) -> nn.ModuleList:
 
 
 __all__ = ["AffineCoupling", "AffineParameters", "IAF", "LAYERS", "MADE", "MAF", "Permutation", "Planar",
-           "Radial", "Transform", "flow_layers", "soft_clamp", "split_mask"]
+           "Radial", "Transform", "flow_layers", "planar", "soft_clamp", "split_mask"]

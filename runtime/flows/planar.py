@@ -17,6 +17,18 @@ from torch import nn
 from gmc.runtime.flows.base import Transform
 
 
+def planar(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One planar layer with given parameters: z [*batch, D], u and w [*batch', D], b [*batch']
+    (batch' broadcasts against batch: learned vectors, or one set per example from an
+    inference network, Rezende & Mohamed 2015, section 4.2). Returns (f(z), log |det|)
+    with the log-determinant [*batch] in nats; u is constrained to u_hat (appendix A.1)."""
+    wu = (w * u).sum(-1, keepdim=True)
+    u_hat = u + (F.softplus(wu) - 1 - wu) * w / (w * w).sum(-1, keepdim=True)
+    h = torch.tanh((z * w).sum(-1) + b)
+    # tanh' = 1 - tanh^2; 1 + (1 - h^2) w^T u_hat > 0 because w^T u_hat > -1
+    return z + h.unsqueeze(-1) * u_hat, torch.log1p((1 - h * h) * (w * u_hat).sum(-1))
+
+
 class Planar(Transform):
     """One planar layer on ``[*batch, D]`` with learned u, w (each [D]) and b (scalar)."""
 
@@ -35,25 +47,25 @@ class Planar(Transform):
         return self.u + (F.softplus(wu) - 1 - wu) * self.w / (self.w @ self.w)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        u_hat = self.u_hat()
-        h = torch.tanh(z @ self.w + self.b)
-        y = z + h.unsqueeze(-1) * u_hat
-        # tanh' = 1 - tanh^2; 1 + (1 - h^2) w^T u_hat > 0 because w^T u_hat > -1
-        log_det = torch.log1p((1 - h * h) * (self.w @ u_hat))
-        return y, log_det
+        return planar(z, self.u, self.w, self.b)
 
-    def inverse(self, y: torch.Tensor, iterations: int = 80) -> tuple[torch.Tensor, torch.Tensor]:
-        """z with f(z) = y, by bisection on a = w^T z, which solves
-        w^T y = a + (w^T u_hat) tanh(a + b), increasing in a; returns (z, -log_det(z))."""
-        u_hat = self.u_hat()
-        target = y @ self.w
-        wu = self.w @ u_hat
-        low, high = target - wu.abs() - 1, target + wu.abs() + 1
-        for _ in range(iterations):
-            mid = (low + high) / 2
-            above = mid + wu * torch.tanh(mid + self.b) > target
-            high, low = torch.where(above, mid, high), torch.where(above, low, mid)
-        a = (low + high) / 2
-        z = y - torch.tanh(a + self.b).unsqueeze(-1) * u_hat
-        _, log_det = self.forward(z)
-        return z, -log_det
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return planar_inverse(y, self.u, self.w, self.b)
+
+
+def planar_inverse(y, u, w, b, iterations: int = 80) -> tuple[torch.Tensor, torch.Tensor]:
+    """z with planar(z, u, w, b) = y, by bisection on a = w^T z, which solves
+    w^T y = a + (w^T u_hat) tanh(a + b), increasing in a (appendix A.1); returns (z, -log_det(z)).
+    For tests and the reference interpreter only: generated code never inverts a planar layer."""
+    wu = (w * u).sum(-1, keepdim=True)
+    u_hat = u + (F.softplus(wu) - 1 - wu) * w / (w * w).sum(-1, keepdim=True)
+    target = (y * w).sum(-1)
+    slope = (w * u_hat).sum(-1)
+    low, high = target - slope.abs() - 1, target + slope.abs() + 1
+    for _ in range(iterations):
+        mid = (low + high) / 2
+        above = mid + slope * torch.tanh(mid + b) > target
+        high, low = torch.where(above, mid, high), torch.where(above, low, mid)
+    z = y - torch.tanh((low + high) / 2 + b).unsqueeze(-1) * u_hat
+    _, log_det = planar(z, u, w, b)
+    return z, -log_det

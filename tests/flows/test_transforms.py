@@ -149,3 +149,20 @@ def test_elementwise_log_det_is_stable(name, x):
              "SoftplusInverse": lambda: mpmath.log(mpmath.exp(xm) / (mpmath.exp(xm) - 1))}[name]()
     assert math.isfinite(value)
     assert abs(value - float(exact)) <= 1e-12 * max(1.0, abs(float(exact)))
+
+
+def test_amortized_planar_has_slogdet_log_det_and_inverse():
+    """rt.planar with one (u, w, b) per example, as an encoder gives them (Rezende & Mohamed 2015, 4.2)."""
+    from gmc.runtime.flows.planar import planar_inverse
+
+    g = torch.Generator().manual_seed(5)
+    u, w = (torch.randn(6, D, dtype=torch.float64, generator=g) for _ in range(2))
+    b = torch.randn(6, dtype=torch.float64, generator=g)
+    z = torch.randn(6, D, dtype=torch.float64, generator=g)
+    y, log_det = flows.planar(z, u, w, b)
+    for i in range(6):
+        jac = torch.autograd.functional.jacobian(lambda v: flows.planar(v, u[i], w[i], b[i])[0], z[i])
+        assert abs(float(torch.linalg.slogdet(jac)[1] - log_det[i])) < TOL
+    back, inverse_log_det = planar_inverse(y, u, w, b)
+    torch.testing.assert_close(back, z, rtol=0, atol=TOL)
+    torch.testing.assert_close(inverse_log_det, -log_det, rtol=0, atol=TOL)

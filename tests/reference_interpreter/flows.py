@@ -16,7 +16,10 @@ from torch.distributions import constraints
 from torch.distributions import transforms as T
 
 from gmc.compiler.transforms import TRANSFORMS
+from gmc.compiler.transforms.checks import amortized
 from gmc.compiler.transforms.codegen import layer_attribute
+from gmc.runtime import flows as rt_flows
+from gmc.runtime.flows.planar import planar_inverse
 
 _ELEMENTWISE = {"Exp": lambda: T.ExpTransform(), "Log": lambda: T.ExpTransform().inv,
                 "Sigmoid": lambda: T.SigmoidTransform(), "Logit": lambda: T.SigmoidTransform().inv,
@@ -58,8 +61,23 @@ def _wrapped(layer) -> LayerTransform:
     return kept[1]
 
 
-def flow_distribution(base, model, factor, module, event_rank: int):
-    """``base`` (one example's base distribution, element-wise) pushed through ``factor.flow``."""
+class _Given:
+    """A planar layer with per-example parameters (amortized), shaped like a runtime layer.
+    Its inverse solves for a = w^T z by bisection, as the runtime Planar does."""
+
+    def __init__(self, u, w, b):
+        self.u, self.w, self.b = u, w, b
+
+    def __call__(self, z):
+        return rt_flows.planar(z, self.u, self.w, self.b)
+
+    def inverse(self, y):
+        return planar_inverse(y, self.u, self.w, self.b)
+
+
+def flow_distribution(base, model, factor, module, event_rank: int, evaluate):
+    """``base`` (one example's base distribution, element-wise) pushed through ``factor.flow``;
+    ``evaluate`` gives the value of an expression (amortized parameters) for this example."""
     layers = iter(getattr(module, layer_attribute(model, factor), ()))
     transforms = []
     for t in factor.flow:
@@ -69,6 +87,8 @@ def flow_distribution(base, model, factor, module, event_rank: int):
             transforms.append(T.AffineTransform(params.loc, params.log_scale.exp()))
         elif spec.elementwise:
             transforms.append(_ELEMENTWISE[t.kind]())
+        elif amortized(t):
+            transforms.append(LayerTransform(_Given(*(evaluate(e) for _, e in t.options))))
         else:
             transforms.append(_wrapped(next(layers)))
     if event_rank:

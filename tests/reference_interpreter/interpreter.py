@@ -147,7 +147,8 @@ class Reference:
         if f.flow:
             from .flows import flow_distribution
 
-            return flow_distribution(rd.build(f.family, params), self.model, f, self.module, len(shape))
+            return flow_distribution(rd.build(f.family, params), self.model, f, self.module, len(shape),
+                                     lambda e: self._value(e, env))
         return rd.build(f.family, params)
 
     def _log_prob(self, sig: str, env) -> torch.Tensor:
