@@ -5,8 +5,9 @@ interleaved (benchmarks/timing.py). Target (issue 15): gmc at most 1.05x hand-wr
     python benchmarks/bench_flow_vae.py [--rounds 30]
 
 The hand-written model has the same architecture (ReLU MLP 256-256 encoder and decoder, z of 8,
-softplus scale, 4 planar layers with the invertibility constraint of Rezende & Mohamed 2015,
-appendix A.1) and loss (-ELBO with log q accumulated through the log-determinants).
+softplus scale, 4 planar layers whose u, w, b the encoder outputs per digit, with the
+invertibility constraint of Rezende & Mohamed 2015, appendix A.1) and loss (-ELBO with log q
+accumulated through the log-determinants).
 """
 from __future__ import annotations
 
@@ -29,38 +30,33 @@ ROOT = Path(__file__).resolve().parent.parent
 BATCH = 128
 
 
-class HandPlanar(nn.Module):
-    def __init__(self, d):
-        super().__init__()
-        bound = d ** -0.5
-        self.u = nn.Parameter(torch.empty(d).uniform_(-bound, bound))
-        self.w = nn.Parameter(torch.empty(d).uniform_(-bound, bound))
-        self.b = nn.Parameter(torch.zeros(()))
-
-    def forward(self, z):
-        wu = self.w @ self.u
-        u_hat = self.u + (F.softplus(wu) - 1 - wu) * self.w / (self.w @ self.w)
-        h = torch.tanh(z @ self.w + self.b)
-        return z + h.unsqueeze(-1) * u_hat, torch.log1p((1 - h * h) * (self.w @ u_hat))
+def planar(z, u, w, b):
+    """One planar layer with per-example u, w [batch, D] and b [batch] (appendix A.1 constraint)."""
+    wu = (w * u).sum(-1, keepdim=True)
+    u_hat = u + (F.softplus(wu) - 1 - wu) * w / (w * w).sum(-1, keepdim=True)
+    h = torch.tanh((z * w).sum(-1) + b)
+    return z + h.unsqueeze(-1) * u_hat, torch.log1p((1 - h * h) * (w * u_hat).sum(-1))
 
 
 class HandFlowVAE(nn.Module):
     def __init__(self, x_dim=64, z_dim=8, hidden=256, layers=4):
         super().__init__()
+        self.z_dim, self.layers = z_dim, layers
         self.enc = nn.Sequential(nn.Linear(x_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 2 * z_dim))
+                                 nn.Linear(hidden, 2 * z_dim + layers * (2 * z_dim + 1)))
         self.dec = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                  nn.Linear(hidden, x_dim))
-        self.flow = nn.ModuleList(HandPlanar(z_dim) for _ in range(layers))
 
     def loss(self, x):
-        loc, scale = self.enc(x).chunk(2, dim=-1)
-        scale = F.softplus(scale)
+        d = self.z_dim
+        out = self.enc(x).split([d, d] + [d, d, 1] * self.layers, dim=-1)
+        loc, scale = out[0], F.softplus(out[1])
         eps = torch.randn_like(loc)
         z = loc + scale * eps
         log_q = (-0.5 * eps ** 2 - torch.log(scale) - 0.5 * math.log(2 * math.pi)).sum(-1)
-        for layer in self.flow:
-            z, log_det = layer(z)
+        for k in range(self.layers):
+            u, w, b = out[2 + 3 * k], out[3 + 3 * k], out[4 + 3 * k].squeeze(-1)
+            z, log_det = planar(z, u, w, b)
             log_q = log_q - log_det
         log_p_z = (-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)).sum(-1)
         log_p_x = -F.binary_cross_entropy_with_logits(self.dec(z), x, reduction="none").sum(-1)
