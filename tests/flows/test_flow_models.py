@@ -114,3 +114,22 @@ loss = sum(E_{q(z|w)}[log q(z|w)])
     z = torch.randn(3, 4, dtype=torch.float64)
     torch.testing.assert_close(m.log_prob("q(z|w)", z=z, w=data), m.log_prob("q(z|x)", z=z, x=data),
                                rtol=0, atol=0)
+
+
+def test_renamed_amortized_flow_reads_the_new_variable():
+    source = """
+var x: binary[5]
+var w: binary[5]
+var z: real[4]
+net enc(x) -> (loc: real[4], scale: positive[4], u: real[4], v: real[4], b: real) = MLP(8)
+q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u, w=enc(x).v, b=enc(x).b))
+q(z|w) = q(z|x)[x -> w]
+loss = sum(E_{q(z|x)}[log q(z|x)])
+loss renamed = sum(E_{q(z|w)}[log q(z|w)])
+"""
+    m = gmc.compile_source(source, name="RenamedAmortized")().double()
+    data = torch.bernoulli(torch.full((3, 5), 0.5, dtype=torch.float64))
+    torch.manual_seed(2)
+    original = m.loss("loss", x=data)
+    torch.manual_seed(2)
+    torch.testing.assert_close(m.loss("renamed", w=data), original, rtol=0, atol=0)
