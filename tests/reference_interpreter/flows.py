@@ -27,6 +27,11 @@ _ELEMENTWISE = {"Exp": lambda: T.ExpTransform(), "Log": lambda: T.ExpTransform()
                 "Tanh": lambda: T.TanhTransform(), "Atanh": lambda: T.TanhTransform().inv}
 
 
+#: y -> x of every layer output drawn so far (by id, the tensor kept to check identity), so a
+#: draw scored later (an IWAE particle) skips the iterative inverse, as generated code does.
+_DRAWN: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
 class LayerTransform(T.Transform):
     """A runtime flow layer (``forward`` -> (y, log_det), ``inverse``) as a torch transform
     on vectors (event_dim 1)."""
@@ -36,29 +41,24 @@ class LayerTransform(T.Transform):
     bijective = True
 
     def __init__(self, layer):
-        # cache_size=1: a draw scored right after it is drawn skips the (iterative) inverse
-        super().__init__(cache_size=1)
+        super().__init__(cache_size=0)
         self.layer = layer
 
     def _call(self, x):
-        return self.layer(x)[0]
+        y = self.layer(x)[0]
+        if len(_DRAWN) > 200_000:
+            _DRAWN.clear()
+        _DRAWN[id(y)] = (y, x)
+        return y
 
     def _inverse(self, y):
+        drawn = _DRAWN.get(id(y))
+        if drawn is not None and drawn[0] is y:
+            return drawn[1]
         return self.layer.inverse(y)[0]
 
     def log_abs_det_jacobian(self, x, y):
         return self.layer(x)[1]
-
-
-_WRAPPED: dict[int, tuple[object, LayerTransform]] = {}
-
-
-def _wrapped(layer) -> LayerTransform:
-    """One LayerTransform per layer (its cache then spans the draw and the scoring of it)."""
-    kept = _WRAPPED.get(id(layer))
-    if kept is None or kept[0] is not layer:
-        kept = _WRAPPED[id(layer)] = (layer, LayerTransform(layer))
-    return kept[1]
 
 
 class _Given:
@@ -90,7 +90,7 @@ def flow_distribution(base, model, factor, module, event_rank: int, evaluate):
         elif amortized(t):
             transforms.append(LayerTransform(_Given(*(evaluate(e) for _, e in t.options))))
         else:
-            transforms.append(_wrapped(next(layers)))
+            transforms.append(LayerTransform(next(layers)))
     if event_rank:
         base = D.Independent(base, event_rank)
     return D.TransformedDistribution(base, transforms, validate_args=False)
