@@ -22,6 +22,7 @@ from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import reserved_name_errors
 from gmc.compiler.flow_checks import check_loss_flow
+from gmc.compiler.transforms.checks import check_flow_factor, check_flow_scoring
 from gmc.compiler.types import EventAxisError, ShapeError, broadcast, folded_value, infer, per_example
 
 
@@ -44,6 +45,7 @@ def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
     for loss in model.losses.values():
         errors += _check_loss(model, loss)
         errors += check_loss_flow(model, loss)
+        errors += check_flow_scoring(model, loss)
     return sorted(errors, key=lambda d: (d.span.line, d.span.column))
 
 
@@ -132,7 +134,9 @@ def _check_distribution(model: ir.Model, factor: ir.Factor) -> list[diag.Diagnos
         local = [g for g in factor.given if not model.vars[g].is_global]
         if local:
             errors.append(diag.global_given_local(factor.span, var.name, factor.signature, local[0]))
-    if var.type.support != family.support:
+    if factor.flow:  # the support a flow ends in is checked with its transforms
+        errors += check_flow_factor(model, factor)
+    elif var.type.support != family.support:
         errors.append(diag.support_mismatch(factor.span, family.name, family.support, var.name, str(var.type)))
     for pname, value in factor.params:
         errors += _check_net_calls(model, value)

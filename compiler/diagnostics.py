@@ -640,6 +640,64 @@ def critic_reads_unknown(span: Span, critic: str, variable: str, variables: Iter
                   "A critic reads the variables of the data distribution, nothing else.")
 
 
+# ---- normalizing flows (issue 15: Flow(Base(...), T1, T2, ...); compiler/transforms/) ----
+
+def flow_needs_base(span: Span) -> Diagnostic:
+    return _error(span, "Flow(...) takes a base distribution first, then one or more transforms.",
+                  "Write e.g. Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), 4 * Planar).")
+
+
+def flow_discrete_base(span: Span, family: str, support: str) -> Diagnostic:
+    return _error(span, f"A flow's base must be a continuous distribution, but {family} is over {support} values: "
+                        "the change of variables a flow's density rests on needs a density.",
+                  "Use a base over real, positive or unit values (Normal, LogNormal, Beta, ...).")
+
+
+def unknown_transform(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
+    return _error(span, f"Unknown transform '{name}'.", _hint(name, sorted(known), "Known transforms"))
+
+
+def bad_transform_option(span: Span, transform: str, detail: str) -> Diagnostic:
+    return _error(span, f"Wrong option to transform {transform}: {detail}")
+
+
+def transform_domain(span: Span, transform: str, domain: str, got: str, step: str) -> Diagnostic:
+    return _error(span, f"Transform {transform} maps {domain} values, but its input is {got} ({step}).",
+                  f"Put a transform onto {domain} values before it (Exp or Softplus onto positive, Sigmoid onto "
+                  "unit), or remove it.")
+
+
+def flow_support_mismatch(span: Span, variable: str, declared: str, got: str, chain: str) -> Diagnostic:
+    wanted = declared.split("[")[0]
+    return _error(span, f"This flow gives {got} values ({chain}), but '{variable}' is declared {declared}.",
+                  f"Declare '{variable}' as {got}[...], or end the flow with a transform onto {wanted} values.")
+
+
+def transform_needs_vector(span: Span, transform: str, variable: str, declared: str) -> Diagnostic:
+    return _error(span, f"Transform {transform} acts on vector events (real[D]), but '{variable}' is {declared}.",
+                  "Declare the variable as a vector, or use element-wise transforms (Exp, Sigmoid, Affine, ...).")
+
+
+def transform_too_small(span: Span, transform: str, needed: int, variable: str, size: int) -> Diagnostic:
+    return _error(span, f"Transform {transform} needs at least {needed} dimensions: one part conditions the "
+                        f"other, but '{variable}' has {size}.",
+                  "Use Planar, Radial or element-wise transforms for one-dimensional variables.")
+
+
+def mask_does_not_split(span: Span, transform: str, split: int, size: int) -> Diagnostic:
+    return _error(span, f"The mask of {transform} must split the event into two non-empty parts, but split={split} "
+                        f"of {size} dimensions leaves one part empty.",
+                  f"Choose split between 1 and {size - 1}.")
+
+
+def flow_without_inverse(span: Span, factor: str, transform: str, why: str, where: str) -> Diagnostic:
+    return _error(span, f"{where} needs the log-density of {factor} at given values, which runs the flow backwards, "
+                        f"but {why}.",
+                  "A flow scores only its own samples one pass at a time (log q(z|x) inside E_{q(z|x)}[...], "
+                  "elbo, iwae, KL[q || p]); to score data, use transforms with a cheap inverse (Coupling, MAF, "
+                  "Reverse, element-wise).")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

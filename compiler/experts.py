@@ -84,8 +84,9 @@ def lower_product_of_experts(lowering, s: ast.FactorDef, name: str, outputs: tup
         if expert is None:
             ok = False
             continue
-        if expert.is_product or expert.family != "Normal":
-            what = "a product of factors" if expert.is_product else f"a {expert.family} distribution"
+        if expert.is_product or expert.family != "Normal" or expert.flow:
+            what = ("a product of factors" if expert.is_product else "a flow" if expert.flow
+                    else f"a {expert.family} distribution")
             lowering.error(diag.expert_not_normal(call.span, ref, what))
             ok = False
         elif expert.outputs != outputs:

@@ -26,8 +26,11 @@ def explain(model: ir.Model) -> str:
     for term in terms:
         what = _describe(term)
         if term.derivation is None:
+            flows = [s for s in term.signatures if model.factors[s].flow]
+            why = (f"{', '.join(flows)} is a flow: its density has no closed-form expectation" if flows
+                   else "no closed form derivable")
             lines.append(f"  {where}:{term.node.span.line}  {what} in loss {term.loss}: Monte Carlo, one sample "
-                         "(no closed form derivable)")
+                         f"({why})")
             continue
         note = f" ({term.derivation.note})" if term.derivation.note else ""
         lines.append(f"  {where}:{term.node.span.line}  {what} in loss {term.loss}: closed form{note}")
@@ -35,6 +38,11 @@ def explain(model: ir.Model) -> str:
             lines.append(f"      by: {reference}")
     if not terms:
         lines.append("  none")
+    flows = [f for f in model.factors.values() if f.flow]
+    if flows:
+        from gmc.compiler.transforms.explain import flow_lines
+
+        lines += flow_lines(model, flows)
     return "\n".join(lines)
 
 

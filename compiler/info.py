@@ -77,6 +77,10 @@ def _factor(model: ir.Model, f: ir.Factor) -> dict:
     else:
         out["family"] = f.family
         out["parameters"] = {name: expr_text(e) for name, e in f.params}
+        if f.flow:
+            from gmc.compiler.transforms.latex import flow_text
+
+            out["flow"] = flow_text(f.flow)
     return out
 
 
@@ -187,6 +191,8 @@ def info_text(info: dict) -> str:
     for sig, f in info["factors"].items():
         how = " ".join(f["product"]) if "product" in f else \
             f"{f['family']}(" + ", ".join(f"{k}={v}" for k, v in f["parameters"].items()) + ")"
+        if "flow" in f:
+            how = f"Flow({how}, {', '.join(f['flow'])})"
         rows.append(f"{sig} = {how}  [{'reparameterized' if f['reparameterized'] else 'not reparameterized'}]")
     section("factors", rows)
     for name, loss in info["losses"].items():

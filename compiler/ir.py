@@ -328,6 +328,17 @@ def factor_refs(expr: Expr) -> list[str]:
 
 # ---- factors and losses ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Transform:
+    """One invertible transform of a flow (``Flow(Normal(...), Planar, Coupling(hidden=32))``):
+    its kind (a name in :data:`gmc.compiler.transforms.TRANSFORMS`) and its options with
+    defaults filled in, as (name, int or str) pairs in the spec's order."""
+
+    kind: str
+    options: tuple[tuple[str, object], ...] = ()
+    span: Span = NO_SPAN
+
+
 def signature(name: str, outputs: tuple[str, ...], given: tuple[str, ...]) -> str:
     """Canonical text of a factor: ``p(x,z)``, ``q(z|x)``."""
     return f"{name}({','.join(outputs)}" + (f"|{','.join(given)})" if given else ")")
@@ -340,7 +351,9 @@ class Factor:
     variables a product defines but sums or integrates out (``p(x) = sum_{y} p(x|y) p(y)``);
     ``marginal_kind`` is "sum" or "int" as written. A Normal written as a product of experts
     lists them in ``experts``; a renamed factor records ``renamed_from`` = (source, pairs);
-    both are provenance only (for LaTeX): ``family``/``params`` are complete."""
+    both are provenance only (for LaTeX): ``family``/``params`` are complete. A flow
+    (``Flow(Base(...), T1, T2, ...)``) keeps its base distribution in ``family``/``params``
+    and its transforms, in the order they are applied, in ``flow``."""
 
     name: str
     outputs: tuple[str, ...]
@@ -353,6 +366,7 @@ class Factor:
     marginal_kind: str | None = None
     experts: tuple[str, ...] = ()
     renamed_from: tuple[str, tuple[tuple[str, str], ...]] | None = None
+    flow: tuple[Transform, ...] = ()
 
     @property
     def signature(self) -> str:

@@ -58,7 +58,12 @@ def definition(model: ir.Model, f: ir.Factor) -> str:
         return product
     family = _FAMILY.get(f.family, r"\mathrm{" + f.family + "}")
     args = ", ".join(f"{_param(p)} = {expr(model, e)}" for p, e in f.params)
-    return rf"{family}\left({_var(f.outputs[0])} ;\, {args}\right)"
+    base = rf"{family}\left({_var(f.outputs[0])} ;\, {args}\right)"
+    if f.flow:
+        from gmc.compiler.transforms.latex import flow_latex
+
+        return flow_latex(base, f.flow)
+    return base
 
 
 def _param(name: str) -> str:

@@ -391,7 +391,11 @@ class _Lowering:
                                                      span=s.span, marginalized=tuple(marginalized),
                                                      marginal_kind=s.marginal_kind)
             return
-        if len(s.terms) == 1 and first.func not in self.factor_names:
+        if len(s.terms) == 1 and first.func == "Flow" and first.func not in self.factor_names:
+            from gmc.compiler.transforms.lower import lower_flow
+
+            factor = lower_flow(self, first, sig.name, tuple(outputs), tuple(given), text, s.span)
+        elif len(s.terms) == 1 and first.func not in self.factor_names:
             factor = self.distribution(first, sig.name, tuple(outputs), tuple(given), text, s.span)
         else:
             refs = [self.factor_ref(t) for t in s.terms]

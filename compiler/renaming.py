@@ -66,7 +66,9 @@ def lower_rename(lowering, s: ast.FactorDef, name: str, outputs: tuple[str, ...]
         return None
     params = tuple((p, rename_expr(e, mapping)) for p, e in source.params)
     return ir.Factor(name, outputs, given, family=source.family, params=params, span=s.span,
-                     renamed_from=(ref, tuple((a.id, b.id) for a, b in s.renames)))
+                     renamed_from=(ref, tuple((a.id, b.id) for a, b in s.renames)),
+                     flow=tuple(replace(t, options=tuple((k, rename_expr(v, mapping) if isinstance(v, ir.Expr) else v)
+                                                         for k, v in t.options)) for t in source.flow))
 
 
 def _names(names) -> str:

@@ -19,6 +19,7 @@ _EXPORTS = {
     "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable", "kl_div": "divergences",
     "lgamma_gap": "divergences",
     "GameInfo": "adversarial", "PlayerInfo": "adversarial",
+    "flow_layers": "flows", "planar": "flows",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
 }
 

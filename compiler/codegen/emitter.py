@@ -331,15 +331,25 @@ class Emitter:
             # overflows, so long products sum a flat tuple instead (same additions, in order).
             total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
             name = self.fb.assign(f"log_{mangle(sig)}", total, factor.span)
+        elif factor.flow:
+            from gmc.compiler.transforms import codegen as flows
+
+            code, comment = flows.log_density(self, factor, env)
+            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, comment)
         else:
-            var = factor.outputs[0]
-            value = env.name(var)
-            density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
-            code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
-                                       factor.family, value)
-            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, density.reference)
+            code, reference = self.leaf_log_density(factor, env.name(factor.outputs[0]), env)
+            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, reference)
         self.fb.memo[key] = name
         return name
+
+    def leaf_log_density(self, factor: ir.Factor, value: str, env: Env) -> tuple[str, str]:
+        """Code of the log-density of ``factor``'s family at the tensor named ``value``, summed
+        over the event, and its reference (for a flow: of its base distribution)."""
+        var = factor.outputs[0]
+        density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
+        code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
+                                   factor.family, value)
+        return code, density.reference
 
     def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str, value: str | None = None) -> str:
         """Code summing an element-wise sympy expression over ``var``'s event dimensions.
@@ -425,6 +435,10 @@ class Emitter:
             like = full
             shape = "" if full else self.sample_shape(env, var.type.shape, var.is_global)
         code = SAMPLERS[leaf.family](codes, like, shape, env.ref)
+        if leaf.flow:
+            from gmc.compiler.transforms import codegen as flows
+
+            return var.name, flows.sample(self, leaf, env, code)
         name = self.fb.assign(var.name, code, leaf.span,
                               f"[{env.particles}, batch, ...]" if env.particles else None)
         return var.name, name
@@ -478,7 +492,7 @@ class Emitter:
         """The derived closed form of ``kind`` ("kl", "cross_entropy" or "entropy") over single
         distributions, with the factor whose variable it sums over; None when not closed."""
         factors = [self.model.factors[s] for s in signatures]
-        if any(f.is_product for f in factors):
+        if any(f.is_product or f.flow for f in factors):  # a flow's KL and entropy: Monte Carlo
             return None
         args = [a for f in factors for a in (f.family, self.params(f, env))]
         derivation = getattr(symbolic, kind)(*args)

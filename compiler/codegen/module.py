@@ -19,6 +19,9 @@ from gmc.compiler.codegen.estimators import Extras, finish
 from gmc.compiler.dataflow import data_inputs, draws_own_batch
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import mangle
+from gmc.compiler.transforms import TRANSFORMS
+from gmc.compiler.transforms.checks import uninvertible
+from gmc.compiler.transforms.codegen import init_lines as flow_init_lines
 
 _INDENT = "    "
 
@@ -121,6 +124,7 @@ def _init(model: ir.Model, extras: Extras) -> str:
         if w.init_scale:
             value += f" + {text.literal(w.init_scale)} * torch.randn({shape})"
         out.append(f"{_INDENT}self.{name} = torch.nn.Parameter({value})")
+    out += [_INDENT + line for line in flow_init_lines(model)]
     for p in model.params:
         out.append(f"{_INDENT}self.{p} = {p}")
     out += [_INDENT + line for line in extras.lines]
@@ -172,6 +176,13 @@ def _log_prob_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
     if blocking is not None:
         message = f"log {sig} has no exact form: {blocking} is {model.vars[blocking].type}; bound it with iwae(...)"
         fb.emit(f"raise NotImplementedError({text.literal(message)})")
+        return fb
+    backwards = uninvertible(model, sig)
+    if backwards:
+        leaf, t = backwards[0]
+        message = (f"log {sig} at given values would run the flow {leaf.signature} backwards, but "
+                   f"{TRANSFORMS[t.kind].why_no_inverse}; its samples carry their log-density (loss terms)")
+        fb.emit(f"raise rt.DataError({text.literal(message)})")
         return fb
     result = Emitter(model, fb).log_prob(sig, _batch_env(model, f.variables, False))
     fb.emit(f"return {result}")

@@ -44,7 +44,8 @@ def _param_kind(model: ir.Model, expr: ir.Expr, env, shape: tuple[int, ...]) -> 
 def group_key(model: ir.Model, leaf: ir.Factor, env) -> tuple | None:
     """Leaves with equal keys can share one stacked log-density; None: never grouped."""
     formulas = symbolic.FORMULAS.get(leaf.family)
-    if formulas is None or formulas.event_rank != 0 or formulas.bounds is not None or len(leaf.outputs) != 1:
+    if (formulas is None or formulas.event_rank != 0 or formulas.bounds is not None or len(leaf.outputs) != 1
+            or leaf.flow):
         return None
     out = leaf.outputs[0]
     shape = model.vars[out].type.shape

@@ -29,6 +29,8 @@ def _closed_kl(first: ir.Factor, second: ir.Factor) -> bool:
     from gmc.compiler.symbolic import FORMULAS
     from gmc.compiler.symbolic.derive import has_closed_kl, mutually_singular
 
+    if first.flow or second.flow:  # a flow's KL has no closed form: keep log p - log q
+        return False
     return (has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
             and FORMULAS[second.family].bounds is None
             and "Deterministic" not in (first.family, second.family))

@@ -63,7 +63,7 @@ def _depends_on_tensor(e: ir.Expr) -> bool:
 def derive_term(model: ir.Model, node: ir.Expr) -> "derive.Derivation | None":
     """The closed form code generation inlines for a KL, H or CE node, or None (Monte Carlo)."""
     factors = [model.factors[s] for s in _signatures(node)]
-    if any(f.is_product for f in factors):
+    if any(f.is_product or f.flow for f in factors):
         return None
     args = [a for f, role in zip(factors, ("q", "p")) for a in (f.family, _params(model, f, role, {}))]
     return getattr(derive, _KINDS[type(node)])(*args)
@@ -83,7 +83,7 @@ def divergence_terms(model: ir.Model) -> list[Term]:
             factors = [model.factors[s] for s in signatures]
             names: dict = {}
             derivation = None
-            if not any(f.is_product for f in factors):
+            if not any(f.is_product or f.flow for f in factors):
                 args = [a for f, role in zip(factors, ("q", "p")) for a in (f.family, _params(model, f, role, names))]
                 derivation = getattr(derive, kind)(*args)
             terms.append(Term(loss_name, node, kind, signatures, derivation, names))

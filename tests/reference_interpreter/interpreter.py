@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from gmc.compiler import ir
+from gmc.compiler.transforms.checks import uninvertible
 from . import distributions as rd
 from . import quadrature
 
@@ -144,10 +145,17 @@ class Reference:
             value = self._value(expr, env)
             spec = next(p for p in _family(f.family).params if p.name == name)
             params[name] = value if spec.shared else torch.broadcast_to(value, shape)
+        if f.flow:
+            from .flows import flow_distribution
+
+            return flow_distribution(rd.build(f.family, params), self.model, f, self.module, len(shape),
+                                     lambda e: self._value(e, env))
         return rd.build(f.family, params)
 
     def _log_prob(self, sig: str, env) -> torch.Tensor:
         f = self.model.factors[sig]
+        if self.exact and uninvertible(self.model, sig):
+            raise NotExact(f"{sig} is a flow without a cheap inverse")
         if not f.is_product:
             return rd.log_density(f.family, self._leaf(f, env), env[f.outputs[0]])
         if f.marginalized:
