@@ -11,7 +11,8 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "to_python", "__version__"]
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "mcmc", "mcmc_summary",
+           "to_python", "__version__"]
 
 
 def check(path: str | Path) -> list:
@@ -61,3 +62,17 @@ def explain(path: str | Path) -> str:
     from gmc.compiler import driver
 
     return driver.explain(driver.compile_model(*driver.read_source(path)))
+
+
+def mcmc(path=None, data=None, **options):
+    """NUTS over a model's global latents: an ``arviz.InferenceData`` (see :func:`gmc.inference.mcmc`)."""
+    from gmc import inference
+
+    return inference.mcmc(path, data, **options)
+
+
+def mcmc_summary(idata) -> str:
+    """The stansummary-style table of :func:`mcmc`'s result (mean, sd, R-hat, ESS, divergences)."""
+    from gmc import inference
+
+    return inference.summary(idata)

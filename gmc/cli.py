@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--given", action="append", default=[], type=_assignment, metavar="VAR=VALUE",
                    help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
     c.set_defaults(command=_sample)
+
+    from gmc import inference  # gmc mcmc (issue 17)
+    inference.add_command(sub)
     return p
 
 
