@@ -609,8 +609,8 @@ def mcmc_discrete_latent(span: Span, variable: str, support: str) -> Diagnostic:
 
 def mcmc_latent_without_density(span: Span, variable: str, joint: str, reason: str) -> Diagnostic:
     return _error(span, f"'{variable}' is a latent of {joint} with no density to sample from: {reason}.",
-                  f"Give '{variable}' as data, or define it with a distribution that has a density "
-                  f"(p({variable}) = Normal(0, 1)) inside the joint.")
+                  f"Give '{variable}' as data, or add a factor with a density for it (p({variable}) = ...) "
+                  "to the joint.")
 
 
 def mcmc_latent_fixed_by_data(span: Span, variable: str) -> Diagnostic:
