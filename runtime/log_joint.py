@@ -24,7 +24,8 @@ class Transform:
     """An unconstrained-to-support map for one latent.
 
     ``constrain(u) -> x``, ``unconstrain(x) -> u`` and ``log_det(u)``, the log-Jacobian
-    ``log |det dx/du|`` summed over the event (a 0-d tensor, nats). ``unconstrained_shape`` is
+    ``log |det dx/du|`` summed over the event (a 0-d tensor, nats; None for the identity, whose
+    log-Jacobian is 0). ``unconstrained_shape`` is
     the shape of ``u`` (a simplex over K values has K - 1 free coordinates)."""
 
     constrain: Callable[[torch.Tensor], torch.Tensor]
@@ -38,10 +39,12 @@ def element_wise(constrain: str, unconstrain: str, log_det: str, shape: tuple[in
     namespace = {"torch": torch, "math": math, "rt": rt}
     forward = eval(f"lambda u: {constrain}", namespace)  # noqa: S307 (gmc's own printer's output)
     inverse = eval(f"lambda x: {unconstrain}", namespace)  # noqa: S307
+    if log_det == "0":  # the identity: nothing to add (and nothing for autograd to do)
+        return Transform(forward, inverse, None, tuple(shape))
     log_det_element = eval(f"lambda u: {log_det}", namespace)  # noqa: S307
 
     def total_log_det(u):
-        return torch.as_tensor(log_det_element(u), dtype=u.dtype).expand(u.shape).sum()
+        return log_det_element(u).sum()
     return Transform(forward, inverse, total_log_det, tuple(shape))
 
 
@@ -84,9 +87,12 @@ class LogJoint:
     def potential(self, unconstrained: dict[str, torch.Tensor]) -> torch.Tensor:
         """U(u) = -log p(f(u), data) - sum log|det df/du| (nats, 0-d): HMC's potential energy.
         A point where the density is NaN (outside a family's support) is +inf, rejected."""
-        log_det = sum(t.log_det(unconstrained[name]) for name, t in self.transforms.items())
-        energy = -(self.log_joint(self.constrain(unconstrained)) + log_det)
-        return torch.where(torch.isnan(energy), torch.full_like(energy, math.inf), energy)
+        log_joint = self.log_joint(self.constrain(unconstrained))
+        for name, t in self.transforms.items():
+            if t.log_det is not None:
+                log_joint = log_joint + t.log_det(unconstrained[name])
+        energy = -log_joint
+        return energy if not bool(torch.isnan(energy)) else torch.full_like(energy, math.inf)
 
 
 __all__ = ["LogJoint", "Transform", "element_wise", "stick_breaking"]
