@@ -11,8 +11,8 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "explain", "latex", "mcmc", "mcmc_summary",
-           "to_python", "__version__"]
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "evaluate", "explain", "latex", "mcmc",
+           "mcmc_summary", "to_python", "__version__"]
 
 
 def check(path: str | Path) -> list:
@@ -76,3 +76,10 @@ def mcmc_summary(idata) -> str:
     from gmc import inference
 
     return inference.summary(idata)
+
+
+def evaluate(path=None, **options) -> dict:
+    """Held-out log p(x) of a trained model by AIS or IWAE (see :func:`gmc.evaluation.evaluate`)."""
+    from gmc import evaluation
+
+    return evaluation.evaluate(path, **options)

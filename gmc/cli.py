@@ -103,8 +103,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="condition on a variable, e.g. --given y=3 (a label for categorical[K]; repeatable)")
     c.set_defaults(command=_sample)
 
-    from gmc import inference  # gmc mcmc (issue 17)
+    from gmc import evaluation, inference  # gmc mcmc, gmc evaluate (issue 17)
     inference.add_command(sub)
+    evaluation.add_command(sub)
     return p
 
 
