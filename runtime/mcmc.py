@@ -10,6 +10,8 @@ Diagnostics come from ArviZ: rank-normalized split R-hat and bulk/tail effective
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -104,11 +106,24 @@ def _initial_point(potential, shapes, dtype):
                     "unconstrained scale; check the data against the model's supports")
 
 
+@contextlib.contextmanager
+def _quiet_arviz():
+    """ArviZ logs a warning for fewer than 2 chains or 4 draws; the table says so by its R-hat (nan)."""
+    logger = getattr(import_arviz(), "_log", None) or logging.getLogger("arviz")  # arviz's own Logger object
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def inference_data(posterior: dict[str, np.ndarray], diverging: np.ndarray, attrs: dict):
     """ArviZ InferenceData with groups ``posterior`` (name -> [chain, draw, *event]) and
     ``sample_stats`` (``diverging``)."""
     az = import_arviz()
-    return az.from_dict(posterior=posterior, sample_stats={"diverging": diverging}, attrs=attrs)
+    with _quiet_arviz():
+        return az.from_dict(posterior=posterior, sample_stats={"diverging": diverging}, attrs=attrs)
 
 
 def summary_rows(idata) -> list[tuple[str, dict[str, float]]]:
@@ -116,7 +131,7 @@ def summary_rows(idata) -> list[tuple[str, dict[str, float]]]:
     ESS_bulk, ESS_tail, R_hat. Labels are ``w[0]``, ``w[1, 2]`` (0-based, as ArviZ prints)."""
     az = import_arviz()
     post = idata.posterior
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_arviz():
         warnings.simplefilter("ignore", RuntimeWarning)  # R-hat of a single chain, constant draws
         mcse, bulk, tail, rhat = (az.mcse(post, method="mean"), az.ess(post, method="bulk"),
                                   az.ess(post, method="tail"), az.rhat(post))
