@@ -68,7 +68,7 @@ class PSGLD(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if "square_avg" not in state:
-                    state["square_avg"] = p.grad.pow(2)  # start from the first gradient, not 0
+                    state["square_avg"] = torch.zeros_like(p)  # V_0 = 0, as RMSprop (Li et al. 2016, Alg. 1)
                 v = state["square_avg"].mul_(alpha).addcmul_(p.grad, p.grad, value=1 - alpha)
                 precondition = 1.0 / (eps + v.sqrt())
                 p.addcmul_(precondition, p.grad, value=-lr / 2)

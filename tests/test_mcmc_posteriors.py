@@ -10,7 +10,8 @@
   posteriordb's reference posterior "eight_schools-eight_schools_noncentered" (Magnusson et al.
   2024, posteriordb: reference_posteriors/summary_statistics/mean; 10,000 draws by Stan):
   E[mu] = 4.4105 (MCSE 0.0330), E[tau] = 3.6021 (MCSE 0.0319), same priors mu ~ N(0, 5),
-  tau ~ HalfCauchy(5). The centered form reports divergences.
+  tau ~ HalfCauchy(5). The centered form reports divergences (one short chain; a target acceptance of
+  0.6 instead of 0.8 makes the step size larger, so the funnel shows sooner).
 """
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def test_conjugate_regression_matches_the_closed_form_posterior():
 
 
 def test_eight_schools_noncentered_matches_posteriordb():
-    idata = gmc.mcmc(ROOT / "examples" / "eight_schools.gm", EIGHT_SCHOOLS, chains=4, draws=400, warmup=300,
+    idata = gmc.mcmc(ROOT / "examples" / "eight_schools.gm", EIGHT_SCHOOLS, chains=4, draws=300, warmup=200,
                      seed=0)
     assert int(idata.sample_stats["diverging"].sum()) == 0
     rhat = az.rhat(idata)
@@ -62,12 +63,12 @@ def test_eight_schools_noncentered_matches_posteriordb():
         estimate = float(idata.posterior[name].mean())
         tolerance = 4 * float(np.hypot(float(mcse[name]), reference_mcse))
         assert abs(estimate - reference) < tolerance, (name, estimate, reference, tolerance)
-    assert "Divergences: 0 of 1600 draws" in gmc.mcmc_summary(idata)
+    assert "Divergences: 0 of 1200 draws" in gmc.mcmc_summary(idata)
 
 
 def test_eight_schools_centered_reports_divergences():
     idata = gmc.mcmc(ROOT / "examples" / "eight_schools_centered.gm", EIGHT_SCHOOLS, chains=1, draws=150,
-                     warmup=150, seed=0, max_tree_depth=6)
+                     warmup=150, seed=0, target_accept=0.6)
     divergences = int(idata.sample_stats["diverging"].sum())
     assert divergences > 0
     assert f"Divergences: {divergences} of 150 draws" in gmc.mcmc_summary(idata)

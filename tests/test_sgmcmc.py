@@ -29,7 +29,7 @@ def _problem():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("make", [lambda p: SGLD(p, lr=4e-4), lambda p: PSGLD(p, lr=5e-3, alpha=0.99),
+@pytest.mark.parametrize("make", [lambda p: SGLD(p, lr=4e-4), lambda p: PSGLD(p, lr=5e-3, alpha=0.999),
                                   lambda p: SGHMC(p, lr=2e-5, friction=0.1)], ids=["sgld", "psgld", "sghmc"])
 def test_sampler_matches_the_conjugate_posterior(make):
     torch.manual_seed(1)
