@@ -8,6 +8,7 @@ and the held-out split, and batches the examples.
 """
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def evaluate(path=None, *, source: str | None = None, checkpoint=None, model=Non
     for what, value in (("k", k), ("steps", steps), ("leapfrog", leapfrog), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
             raise DataError(f"{what} must be an integer >= 1, got {value!r}")
-    model = model.to(torch.float64).eval()
+    model = copy.deepcopy(model).to(torch.float64).eval()  # the caller's model stays as it is
     for p in model.parameters():
         p.requires_grad_(False)
     data = {name: torch.as_tensor(v).to(torch.float64) for name, v in data.items()}

@@ -9,6 +9,7 @@ The result is an ArviZ ``InferenceData`` whose ``posterior`` holds the constrain
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Mapping
@@ -62,7 +63,8 @@ def mcmc(path: str | Path | None = None, data=None, *, source: str | None = None
     _check_data(ir_model, plan, tensors)
 
     dtype = torch.float64
-    instance = cls(**dict(params or {})) if model is None else model
+    # a copy: the caller's model keeps its dtype and its parameters' requires_grad
+    instance = cls(**dict(params or {})) if model is None else copy.deepcopy(model)
     instance = instance.to(dtype)
     for p in instance.parameters():
         p.requires_grad_(False)
