@@ -32,21 +32,21 @@ class ConjugateRegression(rt.GeneratedModel):
     def log_p_w(self, w, *, sigma=None, tau=None):
         """log p(w) at the given values: [batch], nats."""
         tau = self.tau if tau is None else tau
-        # conjugate_regression.gm:14  p(w)       = Normal(0, tau)
+        # conjugate_regression.gm:14  p(w) = Normal(0, tau)
         log_p_w = (-math.log(tau) - math.log(2*math.pi)/2 - w**2/(2*tau**2)).sum(-1)  # Gaussian density
         return log_p_w
 
     def sample_p_w(self, n, *, sigma=None, tau=None):
         """Draw w from p(w): n samples."""
         tau = self.tau if tau is None else tau
-        # conjugate_regression.gm:14  p(w)       = Normal(0, tau)
+        # conjugate_regression.gm:14  p(w) = Normal(0, tau)
         w = tau * torch.randn((n,) + (3,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'w': w}
 
     def log_p_y_given_x_w(self, y, x, w, *, sigma=None, tau=None):
         """log p(y|x,w) at the given values: [batch], nats."""
         sigma = self.sigma if sigma is None else sigma
-        # conjugate_regression.gm:15  p(y|x,w)   = Normal(loc=x @ w, scale=sigma)
+        # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
         log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)  # Gaussian density
         return log_p_y_given_x_w
@@ -54,7 +54,7 @@ class ConjugateRegression(rt.GeneratedModel):
     def sample_p_y_given_x_w(self, x, w, *, sigma=None, tau=None):
         """Draw y from p(y|x,w), one per example of x, w."""
         sigma = self.sigma if sigma is None else sigma
-        # conjugate_regression.gm:15  p(y|x,w)   = Normal(loc=x @ w, scale=sigma)
+        # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
         y = p_loc + sigma * torch.randn_like(p_loc)
         return {'y': y}
@@ -63,12 +63,12 @@ class ConjugateRegression(rt.GeneratedModel):
         """log p(y,w|x) at the given values: [batch], nats."""
         tau = self.tau if tau is None else tau
         sigma = self.sigma if sigma is None else sigma
-        # conjugate_regression.gm:15  p(y|x,w)   = Normal(loc=x @ w, scale=sigma)
+        # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
         log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)  # Gaussian density
-        # conjugate_regression.gm:14  p(w)       = Normal(0, tau)
+        # conjugate_regression.gm:14  p(w) = Normal(0, tau)
         log_p_w = (-math.log(tau) - math.log(2*math.pi)/2 - w**2/(2*tau**2)).sum(-1)  # Gaussian density
-        # conjugate_regression.gm:16  p(y,w|x)   = p(y|x,w) p(w)
+        # conjugate_regression.gm:16  p(y,w|x) = p(y|x,w) p(w)
         log_p_y_w_given_x = log_p_y_given_x_w + log_p_w
         return log_p_y_w_given_x
 
@@ -76,9 +76,9 @@ class ConjugateRegression(rt.GeneratedModel):
         """Draw y, w from p(y,w|x), one per example of x."""
         sigma = self.sigma if sigma is None else sigma
         tau = self.tau if tau is None else tau
-        # conjugate_regression.gm:14  p(w)       = Normal(0, tau)
+        # conjugate_regression.gm:14  p(w) = Normal(0, tau)
         w = tau * torch.randn((3,), dtype=x.dtype, device=x.device)
-        # conjugate_regression.gm:15  p(y|x,w)   = Normal(loc=x @ w, scale=sigma)
+        # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
         y = p_loc + sigma * torch.randn_like(p_loc)
         return {'y': y, 'w': w}

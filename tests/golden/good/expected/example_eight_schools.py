@@ -31,13 +31,13 @@ class EightSchools(rt.GeneratedModel):
 
     def log_p_mu(self, mu):
         """log p(mu) at the given values: [batch], nats."""
-        # eight_schools.gm:15  p(mu)  = Normal(0, 5)
+        # eight_schools.gm:15  p(mu) = Normal(0, 5)
         log_p_mu = -mu**2/50 - math.log(5) - math.log(2*math.pi)/2  # Gaussian density
         return log_p_mu
 
     def sample_p_mu(self, n):
         """Draw mu from p(mu): n samples."""
-        # eight_schools.gm:15  p(mu)  = Normal(0, 5)
+        # eight_schools.gm:15  p(mu) = Normal(0, 5)
         mu = 5 * torch.randn((n,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'mu': mu}
 
@@ -84,7 +84,7 @@ class EightSchools(rt.GeneratedModel):
         # eight_schools.gm:18  p(y|sigma,mu,tau,eta) = Normal(loc=mu + tau * eta, scale=sigma)
         p_loc = mu + tau * eta
         log_p_y_given_sigma_mu_tau_eta = (-torch.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)).sum(-1)  # Gaussian density
-        # eight_schools.gm:15  p(mu)  = Normal(0, 5)
+        # eight_schools.gm:15  p(mu) = Normal(0, 5)
         log_p_mu = -mu**2/50 - math.log(5) - math.log(2*math.pi)/2  # Gaussian density
         # eight_schools.gm:16  p(tau) = HalfCauchy(5)
         log_p_tau = -torch.log1p(tau**2/25) - math.log(5) + math.log(2/math.pi)  # half-Cauchy density
@@ -96,7 +96,7 @@ class EightSchools(rt.GeneratedModel):
 
     def sample_p_y_mu_tau_eta_given_sigma(self, sigma):
         """Draw y, mu, tau, eta from p(y,mu,tau,eta|sigma), one per example of sigma."""
-        # eight_schools.gm:15  p(mu)  = Normal(0, 5)
+        # eight_schools.gm:15  p(mu) = Normal(0, 5)
         mu = 5 * torch.randn((), dtype=sigma.dtype, device=sigma.device)
         # eight_schools.gm:16  p(tau) = HalfCauchy(5)
         tau = 5 * torch.tan(1.5707963267948966 * torch.rand((), dtype=sigma.dtype, device=sigma.device))
