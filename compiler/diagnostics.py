@@ -698,6 +698,43 @@ def flow_without_inverse(span: Span, factor: str, transform: str, why: str, wher
                   "Reverse, element-wise).")
 
 
+# ---- MCMC (gmc mcmc, gmc.mcmc): which latents NUTS can sample -------------------------------
+
+def mcmc_discrete_latent(span: Span, variable: str, support: str) -> Diagnostic:
+    return _error(span, f"MCMC moves through continuous latents only, but '{variable}' is {support} and the data "
+                        "does not give it.",
+                  f"Sum it out in the joint (p(x) = sum_{{{variable}}} p(x|{variable}) p({variable})), or give it "
+                  "as data.")
+
+
+def mcmc_latent_without_density(span: Span, variable: str, joint: str, reason: str) -> Diagnostic:
+    return _error(span, f"'{variable}' is a latent of {joint} with no density to sample from: {reason}.",
+                  f"Give '{variable}' as data, or add a factor with a density for it (p({variable}) = ...) "
+                  "to the joint.")
+
+
+def mcmc_latent_fixed_by_data(span: Span, variable: str) -> Diagnostic:
+    return _error(span, f"The data gives '{variable}', but '{variable}' is a global latent (var global), the kind "
+                        "of variable MCMC samples.",
+                  f"Remove '{variable}' from the data to sample it; to hold it at a value, declare it a param.")
+
+
+def mcmc_local_latent(span: Span, variable: str, joint: str) -> Diagnostic:
+    return _error(span, f"MCMC samples global latents only, but '{variable}' in {joint} has one value per example "
+                        "and the data does not give it.",
+                  f"Declare it 'var global {variable}', give it as data, or sum it out.")
+
+
+def mcmc_nothing_to_sample(span: Span, joint: str) -> Diagnostic:
+    return _error(span, f"{joint} has no latent left to sample: the data gives every variable it defines.",
+                  "Declare the parameters to infer as 'var global' and leave them out of the data.")
+
+
+def mcmc_ambiguous_joint(span: Span, variable: str, first: str, second: str) -> Diagnostic:
+    return _error(span, f"Both {first} and {second} define '{variable}', so the log-joint to sample is ambiguous.",
+                  "Write the joint as one product, e.g. p(y,w|x) = p(y|x,w) p(w), and choose it with --factor.")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from gmc.compiler.diagnostics import GmcError
 
 __version__ = "0.1.0"
-__all__ = ["GmcError", "check", "compile_file", "compile_source", "display", "equations", "explain", "graph", "latex",
-           "to_python", "__version__"]
+__all__ = ["GmcError", "check", "compile_file", "compile_source", "display", "equations", "evaluate", "explain",
+           "graph", "latex", "mcmc", "mcmc_summary", "to_python", "__version__"]
 
 
 def check(path: str | Path) -> list:
@@ -84,3 +84,24 @@ def graph(model):
     from gmc.graphical import graph as build
 
     return build(model)
+
+
+def mcmc(path=None, data=None, **options):
+    """NUTS over a model's global latents: an ``arviz.InferenceData`` (see :func:`gmc.inference.mcmc`)."""
+    from gmc import inference
+
+    return inference.mcmc(path, data, **options)
+
+
+def mcmc_summary(idata) -> str:
+    """The stansummary-style table of :func:`mcmc`'s result (mean, sd, R-hat, ESS, divergences)."""
+    from gmc import inference
+
+    return inference.summary(idata)
+
+
+def evaluate(path=None, **options) -> dict:
+    """Held-out log p(x) of a trained model by AIS or IWAE (see :func:`gmc.evaluation.evaluate`)."""
+    from gmc import evaluation
+
+    return evaluation.evaluate(path, **options)

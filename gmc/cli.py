@@ -122,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     from gmc.visualize_command import add_parser as add_visualize
 
     add_visualize(sub)
+    from gmc import evaluation, inference  # gmc mcmc, gmc evaluate (issue 17)
+    inference.add_command(sub)
+    evaluation.add_command(sub)
     return p
 
 

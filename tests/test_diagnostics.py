@@ -17,7 +17,11 @@ GOOD = sorted((GOLDEN / "good").glob("*.gm")) + sorted((ROOT / "examples").glob(
 
 #: Kinds no .gm file can produce, with the test that covers them instead.
 NOT_FROM_A_FILE = {"cannot_read": "tests/test_cli.py::test_check_missing_file_is_a_clear_error",
-                   "undefined_constant": "tests/test_hardening_numerics.py::test_undefined_constant_is_located"}
+                   "undefined_constant": "tests/test_hardening_numerics.py::test_undefined_constant_is_located",
+                   # MCMC's checks need the data's names (tests/golden/mcmc_bad holds one golden each)
+                   **{kind: "tests/test_mcmc.py::test_every_mcmc_kind_has_a_golden" for kind in (
+                       "mcmc_discrete_latent", "mcmc_latent_without_density", "mcmc_latent_fixed_by_data",
+                       "mcmc_local_latent", "mcmc_nothing_to_sample", "mcmc_ambiguous_joint")}}
 
 
 def _diagnostics(path):

@@ -7,6 +7,7 @@ from gmc.compiler.symbolic import (  # noqa: F401  (registration)
     laplace, logistic, student_t, uniform, exponential, gamma, log_normal, weibull, beta, kumaraswamy,
     categorical, deterministic, dirichlet, multinomial, poisson, relaxed_bernoulli, relaxed_categorical,
 )
+from gmc.compiler.symbolic import half_cauchy  # noqa: F401  (registration; issue 17)
 from gmc.compiler.symbolic.derive import (Derivation, cross_entropy, entropy, has_closed_entropy, has_closed_kl,
                                           kl)
 from gmc.compiler.symbolic.code import log_density_code

@@ -123,6 +123,8 @@ def build(family: str, params: dict[str, torch.Tensor]):
         return D.StudentT(p["df"], p["loc"], p["scale"], **kw)
     if family == "Uniform":
         return FlatUniform(p["low"], p["high"])
+    if family == "HalfCauchy":
+        return D.HalfCauchy(p["scale"], **kw)
     if family == "Exponential":
         return D.Exponential(p["rate"], **kw)
     if family == "Gamma":
