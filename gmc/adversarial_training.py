@@ -15,7 +15,7 @@ from pathlib import Path
 from gmc.runtime.errors import DataError
 
 #: Files ``gmc train`` writes for a game.
-OUTPUTS = ("model.pt", "metrics.json", "samples.png")
+OUTPUTS = ("model.pt", "metrics.json", "samples.png", "metrics.png")
 
 
 def wants_game(model_ir, args) -> bool:
@@ -100,6 +100,9 @@ def game_train_command(args, text: str, filename: str, model_ir, cls) -> int:
         if shape is not None:
             train.atomic_output(out / "samples.png", lambda tmp: images.save_sample_grid(
                 drawn.reshape(len(drawn), -1), tmp, shape, title=f"draws of {var.name}, game '{name}'"))
+        from gmc.visualize import save_player_curves
+
+        train.atomic_output(out / "metrics.png", lambda tmp: save_player_curves(metrics, tmp, name))
         if dataset.name == "digits" and var.type.size == 64:
             from gmc.runtime import digits_eval
 

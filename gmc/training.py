@@ -215,8 +215,9 @@ def train_command(args) -> int:
         schedules = tuple(parse_schedule(s) for s in getattr(args, "schedule", None) or ())
         check_params(schedules, model_ir.params)
         if not model_ir.losses:
-            raise DataError(f"{filename} defines no loss: there is nothing to train "
-                            "(it can be sampled and scored from Python)")
+            hint = (f"; sample its global latents with: gmc mcmc {args.file} --data ..."
+                    if any(v.is_global for v in model_ir.vars.values()) else " (it can be sampled and scored from Python)")
+            raise DataError(f"{filename} defines no loss: there is nothing to train{hint}")
         loss_name = getattr(args, "loss", None) or next(iter(model_ir.losses))
         if loss_name not in model_ir.losses:
             raise DataError(f"--loss {loss_name}: {filename} has no such loss (its losses: "

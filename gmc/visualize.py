@@ -173,6 +173,26 @@ def save_loss_curves(history, path: str | os.PathLike, loss_name: str) -> Path:
     return Path(path)
 
 
+def save_player_curves(metrics: dict, path: str | os.PathLike, game: str) -> Path:
+    """A game's ``metrics.png``: each player's mean objective per epoch (nats per example; the
+    quantity that player's updates minimize)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    for player, values in metrics["players"].items():
+        ax.plot(metrics["epoch"], values, marker=".", label=player)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("objective per example")
+    ax.set_title(f"game '{game}'", fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
 def training_pictures(model, model_ir: ir.Model, loss_name: str, history, held_out: dict, folder: Path,
                       image_shape, seed: int) -> list[Path]:
     """What ``gmc train`` draws at the end besides ``samples.png``: ``metrics.png`` (the loss

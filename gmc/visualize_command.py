@@ -50,10 +50,16 @@ def visualize_command(args) -> int:
     train.check_state_dict(model, state["state_dict"], str(args.checkpoint))
     model.load_state_dict(state["state_dict"])
     model.to(device).eval()
-    loss_name = state["extra"].get("loss") or next(iter(model_ir.losses), None)
-    if loss_name not in model_ir.losses:
-        raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
-    x_name = training.observed_variable(model_ir, loss_name)
+    game = state["extra"].get("game")
+    if game is not None:  # a game's checkpoint: the variable its generator draws
+        if game not in model_ir.games:
+            raise DataError(f"{args.checkpoint}: was trained on game '{game}', which {args.file} does not define")
+        x_name = cls.games[game].drawn[0]
+    else:
+        loss_name = state["extra"].get("loss") or next(iter(model_ir.losses), None)
+        if loss_name not in model_ir.losses:
+            raise DataError(f"{args.checkpoint}: was trained on loss '{loss_name}', which {args.file} does not define")
+        x_name = training.observed_variable(model_ir, loss_name)
     pair = visualize.latent_pair(model_ir, x_name)
     image_shape = training._image_shape(model_ir.vars[x_name])
     torch.manual_seed(args.seed)
@@ -68,7 +74,13 @@ def visualize_command(args) -> int:
             if spec is None:
                 raise DataError(f"{args.checkpoint}: does not record its data set; pass --data")
             dataset = data.load_dataset(spec)
-            held_out = training.observed_tensors(model_ir, loss_name, dataset, f"--data {spec}")[1][x_name]
+            if game is not None:
+                from gmc.compiler.codegen.adversarial import game_inputs
+
+                held_out = training.observed_tensors_for(model_ir, game_inputs(model_ir, model_ir.games[game]), dataset,
+                                                         f"--data {spec}", game)[1][x_name]
+            else:
+                held_out = training.observed_tensors(model_ir, loss_name, dataset, f"--data {spec}")[1][x_name]
             pairs = max(1, args.rows // 2)
             needed = {"reconstruct": pairs * args.steps, "interpolate": 2 * args.rows, "path": args.rows + 1}[args.kind]
             x = held_out[:needed].to(device)
