@@ -22,6 +22,7 @@ from gmc.compiler.families import FAMILIES
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import reserved_name_errors
 from gmc.compiler.flow_checks import check_loss_flow
+from gmc.compiler.plates import check_plates
 from gmc.compiler.types import EventAxisError, ShapeError, broadcast, folded_value, infer, per_example
 
 
@@ -41,6 +42,7 @@ def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
         errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
     errors += _check_definition_cycles(model, errors)
     errors += reserved_name_errors(model)
+    errors += check_plates(model)
     for loss in model.losses.values():
         errors += _check_loss(model, loss)
         errors += check_loss_flow(model, loss)

@@ -598,6 +598,26 @@ def undefined_arithmetic(span: Span, what: str) -> Diagnostic:
                   "Check the constants it uses.")
 
 
+# ---- plates (issue 14; gmc.compiler.plates) -----------------------------------------------
+
+def plate_over_global(span: Span, plate: str, variable: str) -> Diagnostic:
+    return _error(span, f"Variable '{variable}' is global (one value per data set), so it cannot repeat once per "
+                        f"example in plate '{plate}'.",
+                  f"Remove '{variable}' from the plate, or declare it without 'global'.")
+
+
+def plate_overlap(span: Span, variable: str, plate: str, other: str, other_line: int) -> Diagnostic:
+    return _error(span, f"Variable '{variable}' is in plate '{other}' (line {other_line}) already; a variable "
+                        f"repeats over one data set, so it cannot be in plate '{plate}' too.",
+                  "List each variable in one plate.")
+
+
+def plate_loss_mixes(span: Span, loss: str, plate: str, other: str) -> Diagnostic:
+    return _error(span, f"Loss '{loss}' reads data of plate '{plate}' and of plate '{other}'; a batch comes from "
+                        "one data set, so its sums cannot be scaled to both.",
+                  "Write one loss per data set and add them in the training loop.")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

@@ -388,6 +388,7 @@ class Model:
     nets: dict[str, Net] = field(default_factory=dict)
     factors: dict[str, Factor] = field(default_factory=dict)
     losses: dict[str, Loss] = field(default_factory=dict)
+    plates: dict[str, "Plate"] = field(default_factory=dict)  # gmc.compiler.plates.Plate, by name
     name_span: Span = NO_SPAN  # the ``model NAME`` line; none when the name comes from the file
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:

@@ -98,7 +98,7 @@ class _Lowering:
                                for sig in factor_defs]
         self.signature_set = frozenset(self.all_signatures)
         for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl,
-                     ast.LetDecl):
+                     ast.LetDecl, ast.PlateDecl):
             for s in statements:
                 if isinstance(s, kind):
                     self.declare(s)
@@ -173,6 +173,10 @@ class _Lowering:
                 m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span, float(scale))
         elif isinstance(s, ast.NetDecl):
             self.net(s)
+        elif isinstance(s, ast.PlateDecl):
+            from gmc.compiler.plates import lower_plate
+
+            lower_plate(self, s)
         elif isinstance(s, ast.LetDecl):
             # Resolve once here so mistakes in the body are reported at the definition; a
             # let may use only earlier lets, so expansion cannot recurse forever.

@@ -112,7 +112,7 @@ def reserved_name_errors(model: ir.Model) -> list[diag.Diagnostic]:
     if problem is not None:
         errors.append(diag.reserved_name(model.name_span, "model", model.name, problem))
     for kind, table in (("variable", model.vars), ("param", model.params), ("weight", model.weights),
-                        ("net", model.nets)):
+                        ("net", model.nets), ("plate", model.plates)):
         for name, decl in table.items():
             problem = identifier_problem(name) if kind == "variable" else attribute_problem(name, methods)
             if problem is not None:

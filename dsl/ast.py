@@ -215,7 +215,18 @@ class LossDef(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Statement = ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
+@dataclass(frozen=True)
+class PlateDecl(Node):
+    """``plate data(x, y)``: ``x`` and ``y`` have one value per example of a data set of size
+    ``data`` (given at training time); sums over a batch of them estimate sums over the data
+    set (:mod:`gmc.compiler.plates`)."""
+
+    name: str
+    variables: tuple[Name, ...]
+
+
+Statement = (ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
+             | PlateDecl)
 
 
 @dataclass(frozen=True)

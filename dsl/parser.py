@@ -148,6 +148,9 @@ class _ToAst:
         _, modifier, name, _, type_spec = c
         return ast.VarDecl(str(name), type_spec, modifier is not None, span=_span(meta))
 
+    def plate_decl(self, meta, c):
+        return ast.PlateDecl(str(c[1]), c[3], span=_span(meta))
+
     def let_decl(self, meta, c):
         return ast.LetDecl(str(c[1]), c[3], span=_span(meta))
 

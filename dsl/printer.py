@@ -116,6 +116,8 @@ class Printer:
         if isinstance(s, ast.VarDecl):
             scope = "global " if s.is_global else ""
             return f"var {scope}{s.name}: {self.type(s.type)}"
+        if isinstance(s, ast.PlateDecl):
+            return f"plate {s.name}({', '.join(n.id for n in s.variables)})"
         if isinstance(s, ast.LetDecl):
             return f"let {s.name} = {self.expr(s.value)}"
         if isinstance(s, ast.NetDecl):

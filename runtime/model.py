@@ -49,6 +49,9 @@ class GeneratedModel(nn.Module):
     factors: dict[str, FactorInfo] = {}
     losses: dict[str, LossInfo] = {}
     param_defaults: dict[str, float] = {}
+    #: plate name -> its variables (``plate data(x, y)``); the plate's size N is a keyword like
+    #: a param's (gmc.compiler.plates), None meaning "this batch is the whole data set".
+    plates: dict[str, tuple[str, ...]] = {}
     latex_source: str = ""
     source_file: str = ""
 
@@ -172,13 +175,25 @@ class GeneratedModel(nn.Module):
                 data[key] = self._as_tensor(key, value)
             elif key in self.param_defaults:
                 params[key] = value
+            elif key in self.plates:
+                params[key] = self._plate_size(key, value)
             else:
-                accepted = ", ".join(list(needed) + list(self.param_defaults)) or "nothing"
+                accepted = ", ".join(list(needed) + list(self.param_defaults) + list(self.plates)) or "nothing"
                 raise DataError(f"{what} does not take '{key}'; it takes: {accepted}")
         missing = [k for k in needed if k not in data]
         if missing:
             raise DataError(f"{what} needs {', '.join(missing)}")
         return data, params
+
+    @staticmethod
+    def _plate_size(plate: str, value):
+        """A plate's size: None, or a number of examples >= 1 (an int or a float)."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+            raise DataError(f"plate '{plate}' needs its size, the number of examples in the data set (a number "
+                            f">= 1, e.g. {plate}=442); got {value!r}")
+        return value
 
     def _as_tensor(self, name: str, value) -> torch.Tensor:
         support, shape = self.variables[name]

@@ -85,6 +85,7 @@ class Env:
     particles: int | None = None
     particle_vars: AbstractSet[str] = frozenset()
     global_batch: str = "()"
+    plate: str | None = None  # the plate whose size scales this loss's sums (gmc.compiler.plates)
 
     def name(self, var: str) -> str:
         return self.names[var]
@@ -163,6 +164,10 @@ class Emitter:
                 args.append(code if self.is_tensor(a) else f"torch.as_tensor({code}, dtype={env.ref}.dtype)")
             if e.func in ir.REDUCTIONS:
                 arg = args[0]
+                if e.func == "sum" and env.plate is not None:
+                    from gmc.compiler.plates import scaled_sum
+
+                    return scaled_sum(_receiver(arg), self.param(env.plate)), _ATOM
                 return f"{_receiver(arg)}.{e.func}()", _ATOM
             if e.func == "detach":
                 return f"{_receiver(args[0])}.detach()", _ATOM

@@ -9,6 +9,8 @@ names only after :mod:`gmc.compiler.names` accepted them.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gmc
 from gmc.compiler import ir
 from gmc.compiler.codegen import text
@@ -18,6 +20,7 @@ from gmc.compiler.codegen.estimators import Extras, finish
 from gmc.compiler.dataflow import data_inputs, draws_own_batch
 from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import mangle
+from gmc.compiler.plates import loss_plate
 
 _INDENT = "    "
 
@@ -84,16 +87,20 @@ def _class_attributes(model: ir.Model, latex: str) -> str:
     out.append("}")
     out.append("param_defaults = {" + ", ".join(f"{lit(p)}: {lit(param.default)}"
                                                for p, param in model.params.items()) + "}")
+    if model.plates:  # gmc.compiler.plates: each plate's size is a keyword like a param's
+        out.append("plates = {" + ", ".join(f"{lit(p)}: {lit(plate.variables)}"
+                                            for p, plate in model.plates.items()) + "}")
     out.append(f"latex_source = {lit(latex)}")
     return "\n".join(out)
 
 
 def _init(model: ir.Model, extras: Extras) -> str:
     args = ["self"]
-    if model.nets or model.params:
+    if model.nets or model.params or model.plates:
         args.append("*")
     args += [f"{n}=None" for n in model.nets] + [f"{p}={text.literal(param.default)}"
                                                   for p, param in model.params.items()]
+    args += [f"{p}=None" for p in model.plates]
     out = [f"def __init__({', '.join(args)}):", f"{_INDENT}super().__init__()"]
     for name, net in model.nets.items():
         names = tuple(o for o, _ in net.outputs) if net.named else None
@@ -116,7 +123,7 @@ def _init(model: ir.Model, extras: Extras) -> str:
         if w.init_scale:
             value += f" + {text.literal(w.init_scale)} * torch.randn({shape})"
         out.append(f"{_INDENT}self.{name} = torch.nn.Parameter({value})")
-    for p in model.params:
+    for p in [*model.params, *model.plates]:
         out.append(f"{_INDENT}self.{p} = {p}")
     out += [_INDENT + line for line in extras.lines]
     return "\n".join(out)
@@ -134,7 +141,7 @@ def _forward(model: ir.Model, first: str) -> str:
     expr = model.losses[first].expr
     sized = draws_own_batch(model, expr)
     inputs = ("n",) if sized else data_inputs(model, expr)
-    params = list(model.params)
+    params = [*model.params, *model.plates]
     formal = ("n=1",) if sized else inputs  # one draw by default, as Model.loss
     sig = ", ".join(["self", *formal] + (["*", *(f"{p}=None" for p in params)] if params else []))
     call = ", ".join([*inputs, *(f"{p}={p}" for p in params)])
@@ -156,7 +163,7 @@ def _batch_env(model: ir.Model, inputs: tuple[str, ...], batch_from_n: bool) -> 
 
 
 def _builder(model, name, args, doc, lines) -> FunctionBuilder:
-    return FunctionBuilder(name, list(args), list(model.params), doc, model.filename, lines)
+    return FunctionBuilder(name, list(args), [*model.params, *model.plates], doc, model.filename, lines)
 
 
 def _log_prob_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
@@ -191,6 +198,7 @@ def _loss_method(model: ir.Model, name: str, lines, extras: Extras) -> FunctionB
     sized = draws_own_batch(model, loss.expr)
     doc = f"Loss '{name}': a scalar, in nats" + (" (over n draws: it reads no data)." if sized else ".")
     fb = _builder(model, f"loss_{name}", ("n",) if sized else inputs, doc, lines)
-    code, _ = Emitter(model, fb, extras).value(loss.expr, _batch_env(model, inputs, sized))
+    env = replace(_batch_env(model, inputs, sized), plate=loss_plate(model, loss))
+    code, _ = Emitter(model, fb, extras).value(loss.expr, env)
     fb.emit(f"return {finish(fb, code)}", loss.span)
     return fb

@@ -50,6 +50,9 @@ class Reference:
         self.params = {n: float(p.default) for n, p in model.params.items()}
         self.params.update({k: float(getattr(module, k)) for k in self.params if hasattr(module, k)})
         self.params.update(params or {})
+        # A plate's size N (gmc.compiler.plates): a loss reading its data scales sum(...) by N / B.
+        self.plate_sizes = {p: getattr(module, p, None) for p in model.plates}
+        self._plate_size = None
         self.dtype = next((b.dtype for b in module.buffers()), torch.get_default_dtype())
 
     # ---- public ------------------------------------------------------------------------
@@ -62,8 +65,12 @@ class Reference:
 
     def loss(self, name: str, inputs: dict[str, torch.Tensor], n: int | None = None) -> torch.Tensor:
         """The value of loss ``name`` on ``inputs`` (0-d tensor, nats)."""
+        from gmc.compiler.plates import loss_plate
+
         batch = self._batch_size(inputs) if n is None else n
         self._global_draws = {}
+        plate = loss_plate(self.model, self.model.losses[name])
+        self._plate_size = None if plate is None else self.plate_sizes[plate]
         return self._batch_value(self.model.losses[name].expr, inputs, batch)
 
     def sample(self, sig: str, given: dict | None = None) -> dict[str, torch.Tensor]:
@@ -76,6 +83,8 @@ class Reference:
     def _batch_value(self, e: ir.Expr, inputs, n: int) -> torch.Tensor:
         if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
             per_example = torch.stack([self._value(e.args[0], self._example(inputs, i)) for i in range(n)])
+            if e.func == "sum" and self._plate_size is not None:  # N / B times the batch's sum
+                return per_example.sum(0) * (self._plate_size / n)
             return per_example.mean(0) if e.func == "mean" else per_example.sum(0)
         if isinstance(e, ir.Mmd):
             return self._mmd(e, inputs, n)
