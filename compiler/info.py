@@ -60,7 +60,12 @@ def _factor(model: ir.Model, f: ir.Factor) -> dict:
     leaves = ir.leaves(model, f.signature)
     out = {"outputs": list(f.outputs), "given": list(f.given),
            "reparameterized": all(FAMILIES[leaf.family].reparameterized for leaf in leaves)}
-    if f.is_product:
+    if f.signature in model.chains:  # gmc.compiler.sequences
+        chain = model.chains[f.signature]
+        out["chain"] = {"latent": chain.latent, "length": chain.length, "initial": chain.initial,
+                        "transition": chain.transition, "emissions": list(chain.emissions),
+                        "computed_as": "forward algorithm (exact)"}
+    elif f.is_product:
         out["product"] = list(f.components)
     else:
         out["family"] = f.family
@@ -173,6 +178,11 @@ def info_text(info: dict) -> str:
                      + f" = {n['body']}" for k, n in info["nets"].items()])
     rows = []
     for sig, f in info["factors"].items():
+        if "chain" in f:
+            c = f["chain"]
+            rows.append(f"{sig} = sum_{{{c['latent']}}} {' '.join([c['initial'], c['transition'], *c['emissions']])}"
+                        f"  [{c['length']} steps; {c['computed_as']}]")
+            continue
         how = " ".join(f["product"]) if "product" in f else \
             f"{f['family']}(" + ", ".join(f"{k}={v}" for k, v in f["parameters"].items()) + ")"
         rows.append(f"{sig} = {how}  [{'reparameterized' if f['reparameterized'] else 'not reparameterized'}]")

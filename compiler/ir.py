@@ -389,6 +389,10 @@ class Model:
     factors: dict[str, Factor] = field(default_factory=dict)
     losses: dict[str, Loss] = field(default_factory=dict)
     plates: dict[str, "Plate"] = field(default_factory=dict)  # gmc.compiler.plates.Plate, by name
+    # gmc.compiler.sequences: sequence variables, step factors (by indexed signature), chains
+    sequences: dict[str, "Sequence"] = field(default_factory=dict)
+    steps: dict[str, "Step"] = field(default_factory=dict)
+    chains: dict[str, "Chain"] = field(default_factory=dict)
     name_span: Span = NO_SPAN  # the ``model NAME`` line; none when the name comes from the file
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:

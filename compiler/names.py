@@ -49,7 +49,7 @@ MODEL_ATTRIBUTES = frozenset({
     "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "factors", "float", "forward", "get_buffer",
     "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "latex", "latex_source",
     "load_state_dict", "log_prob", "loss", "losses", "modules", "mtia", "named_buffers", "named_children",
-    "named_modules", "named_parameters", "param_defaults", "parameters", "register_backward_hook",
+    "named_modules", "named_parameters", "param_defaults", "parameters", "plates", "chains", "posterior_marginals", "register_backward_hook",
     "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
     "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
     "register_load_state_dict_pre_hook", "register_module", "register_parameter",
@@ -68,7 +68,7 @@ def method_names(model: ir.Model) -> dict[str, str]:
     """Each generated method's name -> the signature or loss it belongs to, in source order."""
     out: dict[str, str] = {}
     for sig in model.factors:
-        for prefix in ("log_", "sample_"):
+        for prefix in ("log_", "sample_") + (("marginals_",) if sig in model.chains else ()):
             out.setdefault(prefix + mangle(sig), sig)
     for name in model.losses:
         out.setdefault("loss_" + name, f"loss '{name}'")

@@ -46,6 +46,27 @@ class Name(Node):
 
 
 @dataclass(frozen=True)
+class Indexed(Name):
+    """One step of a sequence variable, ``z[t]``, ``z[t-1]``, ``z[0]`` (gmc.compiler.sequences):
+    ``id`` is the variable, ``index`` the time index as canonical text ("t", "t-1", "t+1", "0")."""
+
+    index: str = "t"
+
+    @property
+    def text(self) -> str:
+        return f"{self.id}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class SequenceDecl(Node):
+    """``var z[T]: categorical[K]``: a sequence of ``length`` steps, each of type ``type``."""
+
+    name: str
+    length: Expr
+    type: TypeSpec
+
+
+@dataclass(frozen=True)
 class Keyword(Node):
     """``name=value`` inside a call's argument list."""
 
@@ -226,7 +247,7 @@ class PlateDecl(Node):
 
 
 Statement = (ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
-             | PlateDecl)
+             | PlateDecl | SequenceDecl)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ _EXPORTS = {
     "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable", "kl_div": "divergences",
     "lgamma_gap": "divergences",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
+    "chain_log_likelihood": "chains", "chain_posterior_marginals": "chains", "sample_chain": "chains",
 }
 
 __all__ = sorted(_EXPORTS)

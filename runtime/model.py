@@ -52,6 +52,8 @@ class GeneratedModel(nn.Module):
     #: plate name -> its variables (``plate data(x, y)``); the plate's size N is a keyword like
     #: a param's (gmc.compiler.plates), None meaning "this batch is the whole data set".
     plates: dict[str, tuple[str, ...]] = {}
+    #: chain signature -> its latent sequence (``p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])``)
+    chains: dict[str, str] = {}
     latex_source: str = ""
     source_file: str = ""
 
@@ -156,6 +158,17 @@ class GeneratedModel(nn.Module):
             raise DataError(f"{factor} is conditioned on {', '.join(info.given)}: it draws one sample "
                             "per given example, so n is not used")
         return getattr(self, info.sample)(**data, **params)
+
+    def posterior_marginals(self, factor: str, /, **values) -> torch.Tensor:
+        """p(z[t] = k | values) for a chain ``factor`` (``"p(x)"``) by forward-backward:
+        [batch, T, K], each row summing to 1. Raises DataError for a factor that is not a chain."""
+        info = self._factor(factor)
+        sig = factor.replace(" ", "")
+        if sig not in self.chains:
+            raise DataError(f"'{factor}' is not a chain over a latent sequence; chains: "
+                            f"{', '.join(self.chains) or 'none'}")
+        data, params = self._split_inputs(f"posterior_marginals {factor}", info.outputs + info.given, values)
+        return getattr(self, "marginals_" + info.log_prob.removeprefix("log_"))(**data, **params)
 
     def latex(self) -> str:
         """LaTeX of every factorization and loss, in source order."""

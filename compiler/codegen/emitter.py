@@ -327,7 +327,12 @@ class Emitter:
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        if factor.marginalized:
+        if sig in self.model.chains:  # a hidden Markov chain: the forward algorithm
+            from gmc.compiler.codegen import forward_algorithm
+
+            name = self.fb.assign(f"log_{mangle(sig)}", forward_algorithm.log_chain(self, sig, env), factor.span,
+                                  f"exact: sum over {factor.marginalized[0]} by the forward algorithm")
+        elif factor.marginalized:
             name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
         elif factor.is_product:
@@ -391,6 +396,12 @@ class Emitter:
         key = ("sample", sig, env.key(factor.given))
         if key in self.fb.memo:
             return env.bind_all(self.fb.memo[key])
+        if sig in self.model.chains:
+            from gmc.compiler.codegen import forward_algorithm
+
+            bound = forward_algorithm.sample_chain(self, sig, env)
+            self.fb.memo[key] = [(v, bound.name(v), False) for v in (*factor.outputs, *factor.marginalized)]
+            return bound
         # One private env grows in place as the leaves are drawn: binding through copies would
         # make sampling a chain of N factors quadratic in N.
         names, carried = dict(env.names), set(env.particle_vars)

@@ -156,6 +156,8 @@ class Reference:
 
     def _log_prob(self, sig: str, env) -> torch.Tensor:
         f = self.model.factors[sig]
+        if sig in self.model.chains:
+            return self._chain_log_prob(sig, env)
         if not f.is_product:
             return rd.log_density(f.family, self._leaf(f, env), env[f.outputs[0]])
         if f.marginalized:
@@ -163,6 +165,54 @@ class Reference:
             terms = [self._product_log_prob(f, {**env, v: value}) for value in self._values_of(v)]
             return torch.logsumexp(torch.stack(terms), 0)
         return self._product_log_prob(f, env)
+
+    # ---- chains over a latent sequence (gmc.compiler.sequences), by brute force --------------
+    def _steps(self) -> "Reference":
+        """An interpreter of the step factors over per-step variables (same module, same params)."""
+        from gmc.compiler.sequences import step_model
+
+        if "_step_reference" not in self.__dict__:
+            self._step_reference = Reference(step_model(self.model), self.module, exact=self.exact,
+                                             params=self.params, closed=self.closed)
+        return self._step_reference
+
+    def _chain_log_prob(self, sig: str, env) -> torch.Tensor:
+        """log p(x) as the logsumexp over every one of the K^T latent paths (no recursion)."""
+        import itertools
+
+        from gmc.compiler.sequences import slot_name
+
+        chain, steps = self.model.chains[sig], self._steps()
+        z, before = chain.latent, slot_name(chain.latent, 1)
+        states = torch.eye(self.model.sequences[z].step.shape[0], dtype=self.dtype)
+        totals = []
+        for path in itertools.product(range(len(states)), repeat=chain.length):
+            total = steps._log_prob(chain.initial, {z: states[path[0]]})
+            for t, k in enumerate(path):
+                now = {z: states[k], **{x: env[x][t] for x in chain.observed}}
+                if t:
+                    total = total + steps._log_prob(chain.transition, {**now, before: states[path[t - 1]]})
+                for emission in chain.emissions:
+                    total = total + steps._log_prob(emission, now)
+            totals.append(total)
+        return torch.logsumexp(torch.stack(totals), 0)
+
+    def _chain_draw(self, sig: str) -> dict[str, torch.Tensor]:
+        """One ancestral draw of the observed sequences, step by step."""
+        from gmc.compiler.sequences import slot_name
+
+        chain, steps = self.model.chains[sig], self._steps()
+        z, before = chain.latent, slot_name(chain.latent, 1)
+        factors = steps.model.factors
+        state = steps._draw(factors[chain.initial], {})[z]
+        drawn: dict[str, list] = {x: [] for x in chain.observed}
+        for t in range(chain.length):
+            if t:
+                state = steps._draw(factors[chain.transition], {before: state})[z]
+            for emission in chain.emissions:
+                f = factors[emission]
+                drawn[f.outputs[0]].append(steps._draw(f, {z: state})[f.outputs[0]])
+        return {x: torch.stack(values) for x, values in drawn.items()}
 
     def _product_log_prob(self, f: ir.Factor, env) -> torch.Tensor:
         return sum((self._log_prob(c, env) for c in f.components), torch.zeros((), dtype=self.dtype))
@@ -190,6 +240,8 @@ class Reference:
         return self._draw(f, env)
 
     def _draw(self, f: ir.Factor, env) -> dict[str, torch.Tensor]:
+        if f.signature in self.model.chains:
+            return self._chain_draw(f.signature)
         if not f.is_product:
             return {f.outputs[0]: rd.draw(f.family, self._leaf(f, env))}
         drawn, pending = dict(env), list(f.components)
