@@ -40,7 +40,7 @@ def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
     """Every semantic error of ``model`` (possibly a partial model from lowering), in source order."""
     errors: list[diag.Diagnostic] = []
     for factor in model.factors.values():
-        if factor.signature in model.chains:  # checked with the step factors (gmc.compiler.sequences)
+        if factor.signature in model.chains or factor.signature in model.step_products:  # gmc.compiler.sequences
             continue
         errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
     errors += check_sequences(model)

@@ -65,6 +65,10 @@ def _factor(model: ir.Model, f: ir.Factor) -> dict:
         out["chain"] = {"latent": chain.latent, "length": chain.length, "initial": chain.initial,
                         "transition": chain.transition, "emissions": list(chain.emissions),
                         "computed_as": "forward algorithm (exact)"}
+    elif f.signature in model.step_products:
+        product = model.step_products[f.signature]
+        out["product"] = [*product.initial, *product.order]
+        out["reparameterized"] = all(FAMILIES[model.steps[s].factor.family].reparameterized for s in out["product"])
     elif f.is_product:
         out["product"] = list(f.components)
     else:

@@ -393,6 +393,7 @@ class Model:
     sequences: dict[str, "Sequence"] = field(default_factory=dict)
     steps: dict[str, "Step"] = field(default_factory=dict)
     chains: dict[str, "Chain"] = field(default_factory=dict)
+    step_products: dict[str, "StepProduct"] = field(default_factory=dict)
     name_span: Span = NO_SPAN  # the ``model NAME`` line; none when the name comes from the file
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:

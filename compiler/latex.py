@@ -49,6 +49,10 @@ def definition(model: ir.Model, f: ir.Factor) -> str:
         from gmc.compiler.sequences import chain_latex
 
         return chain_latex(model, model.chains[f.signature])
+    if f.signature in model.step_products:
+        from gmc.compiler.sequences import product_latex
+
+        return product_latex(model, model.step_products[f.signature])
     if f.experts:
         return r"\,".join(factor(e) for e in f.experts)
     if f.is_product:

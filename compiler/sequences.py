@@ -265,6 +265,12 @@ def lower_chain(lowering, s: ast.FactorDef) -> None:
         refs.append((call, model.steps[ref]))
     if not lowering.claim("factor", text, sig.span):
         return
+    if not s.marginalized:
+        product = _product_structure(lowering, s, text, refs)
+        if product is not None:
+            model.step_products[text] = product
+            model.factors[text] = ir.Factor(sig.name, product.outputs, (), span=s.span)
+        return
     chain = _chain_structure(lowering, s, text, refs)
     if chain is None:
         return
@@ -316,6 +322,83 @@ def _chain_structure(lowering, s: ast.FactorDef, text: str, refs) -> Chain | Non
                  tuple(st.signature for st in emissions), outputs, seq.length, s.span)
 
 
+@dataclass(frozen=True)
+class StepProduct:
+    """``p(x) = p(x[0]) p(x[t]|x[t-1])``: a product of step factors over whole sequences, its
+    log-density the sum over steps (one batched term per step factor), sampled step by step.
+    ``order``: the step factors other than the initial ones, each after those it needs at the
+    same step; ``initial``: the initial factors."""
+
+    signature: str
+    outputs: tuple[str, ...]
+    initial: tuple[str, ...]
+    order: tuple[str, ...]
+    length: int
+    span: Span = NO_SPAN
+
+
+def _product_structure(lowering, s: ast.FactorDef, text: str, refs) -> StepProduct | None:
+    model = lowering.model
+    bad = lambda reason: lowering.error(diag.sequence_unsupported(s.span, f"The product {text}", reason))  # noqa: E731
+    steps = [step for _, step in refs]
+    edges = {(g, step.factor.outputs[0]) for step in steps for g in step.factor.given
+             if step.lag(g) == 0 and not step.initial}
+    cycle = _cycle(edges)
+    if cycle:
+        lowering.error(diag.sequence_recursion(s.span, " -> ".join(f"{v}[t]" for v in cycle)))
+        return None
+    seqs = sorted({model.sequences[seq] for step in steps for _, seq, _ in step.slots},
+                  key=lambda q: list(model.sequences).index(q.name))
+    if not _same_length(lowering, [(None, q) for q in seqs], s.span):
+        return None
+    outputs = tuple(n.id for n in s.signature.outputs)
+    initial = [st for st in steps if st.initial]
+    rest = [st for st in steps if not st.initial]
+    defined = [st.factor.outputs[0] for st in rest]
+    if (sorted(defined) != sorted(set(defined)) or set(defined) != set(outputs) or s.signature.given
+            or any(i.factor.outputs[0] not in defined for i in initial)):
+        bad(f"each of {', '.join(outputs)} needs one factor of step t, and the signature lists exactly the "
+            "sequences the product defines")
+        return None
+    for st in rest:
+        own = st.factor.outputs[0]
+        own_lag = max((st.lag(g) for g in st.factor.given), default=0)  # 1: it holds from step 1 on
+        starts = [i for i in initial if i.factor.outputs[0] == st.factor.outputs[0]]
+        if any(_seq_of(st, g) not in outputs for g in st.factor.given):
+            bad(f"{st.signature} is conditioned on a sequence the product does not define")
+            return None
+        if own_lag > 1:
+            bad(f"{st.signature} looks back more than one step; a product of step factors is first-order")
+            return None
+        if own_lag == 1 and len(starts) != 1:
+            bad(f"{st.signature} needs the first step p({st.factor.outputs[0]}[0])")
+            return None
+        if own_lag == 0 and starts:
+            bad(f"{own} has a factor for every step, so p({own}[0]) defines its first step twice")
+            return None
+    order = _same_step_order(rest)
+    return StepProduct(text, outputs, tuple(st.signature for st in initial), tuple(st.signature for st in order),
+                       seqs[0].length if seqs else 0, s.span)
+
+
+def _seq_of(step: Step, slot: str) -> str:
+    return next(seq for s, seq, _ in step.slots if s == slot)
+
+
+def _same_step_order(rest: list[Step]) -> list[Step]:
+    """The step factors ordered so that each comes after the ones defining what it reads at the
+    same step (the lag-0 edges are acyclic, checked before)."""
+    done: set[str] = set()
+    order, pending = [], list(rest)
+    while pending:
+        ready = next(st for st in pending
+                     if all(st.lag(g) != 0 or _seq_of(st, g) in done for g in st.factor.given))
+        order.append(ready)
+        done.add(ready.factor.outputs[0])
+        pending.remove(ready)
+    return order
+
+
 def _cycle(edges) -> list[str]:
     """The variables of a directed cycle among ``edges`` in a fixed order, or []."""
     succ: dict[str, list[str]] = {}
@@ -344,7 +427,7 @@ def step_model(model: ir.Model) -> ir.Model:
             s = model.sequences[seq]
             variables[slot] = ir.Var(slot, s.step, s.span)
     factors = {sig: step.factor for sig, step in model.steps.items()}
-    return replace(model, vars=variables, factors=factors, losses={}, steps={}, chains={})
+    return replace(model, vars=variables, factors=factors, losses={}, steps={}, chains={}, step_products={})
 
 
 def check_sequences(model: ir.Model) -> list[diag.Diagnostic]:
@@ -360,10 +443,10 @@ def check_sequences(model: ir.Model) -> list[diag.Diagnostic]:
     for loss in model.losses.values():
         for node in ir.walk(loss.expr):
             sigs = [getattr(node, a, None) for a in ("factor", "first", "second", "joint", "posterior")]
-            used = [s for s in sigs if isinstance(s, str) and s in model.chains]
+            used = [s for s in sigs if isinstance(s, str) and (s in model.chains or s in model.step_products)]
             if used and not isinstance(node, ir.LogProb):
-                errors.append(diag.sequence_unsupported(node.span, f"Using the chain {used[0]} here",
-                                                        "a chain is used through log p(...) only"))
+                errors.append(diag.sequence_unsupported(node.span, f"Using {used[0]} here",
+                                                        "a product over time is used through log p(...) only"))
     return errors
 
 
@@ -405,3 +488,19 @@ def chain_latex(model: ir.Model, chain: Chain) -> str:
     return (r"\sum_{" + latex._var(chain.latent) + "} " + ref(chain.initial)
             + rf"\,\prod_{{t=1}}^{{{last}}} " + ref(chain.transition)
             + rf"\,\prod_{{t=0}}^{{{last}}} " + (emissions if len(chain.emissions) == 1 else f"\\left({emissions}\\right)"))
+
+
+def product_latex(model: ir.Model, product: StepProduct) -> str:
+    """``p(x_0) \\prod_{t=1}^{T-1} p(x_t | x_{t-1}) ...``: each step factor over the steps it covers."""
+    from gmc.compiler import latex
+
+    last = product.length - 1
+    parts = []
+    for sig in (*product.initial, *product.order):
+        step = model.steps[sig]
+        names = _step_names(step)
+        f = step.factor
+        ref = latex.factor(ir.signature(f.name, tuple(names[v] for v in f.outputs), tuple(names[v] for v in f.given)))
+        first = max((step.lag(g) for g in f.given), default=0)
+        parts.append(ref if step.initial else rf"\prod_{{t={first}}}^{{{last}}} " + ref)
+    return r"\,".join(parts)

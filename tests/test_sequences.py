@@ -135,3 +135,56 @@ def test_sequence_errors(program, message):
     head = "const K = 2\nvar z[5]: categorical[K]\nvar x[5]: real\nvar w[6]: real\n"
     with pytest.raises(gmc.GmcError, match=message.replace("[", r"\[").replace("]", r"\]").replace("+", r"\+")):
         gmc.compile_source(head + program)
+
+
+WALK = """
+const T = {T}
+param s = 0.5
+var x[T]: real
+var y[T]: real[2]
+weight w: real[2] = Normal(0, 1)
+p(x[0]) = Normal(0, 1)
+p(x[t]|x[t-1]) = Normal(0.9 * x[t-1], s)
+p(y[t]|x[t]) = Normal(loc=x[t] * w, scale=1)
+p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
+loss = -mean(log p(x,y))
+"""
+
+
+def test_product_over_time_equals_the_sum_of_its_steps():
+    torch.manual_seed(0)
+    m = gmc.compile_source(WALK.format(T=7))().double()
+    x, y = torch.randn(3, 7, dtype=torch.float64), torch.randn(3, 7, 2, dtype=torch.float64)
+    N = torch.distributions.Normal
+    expected = N(0.0, 1.0).log_prob(x[:, 0])
+    for t in range(1, 7):
+        expected = expected + N(0.9 * x[:, t - 1], 0.5).log_prob(x[:, t])
+    for t in range(7):
+        expected = expected + N(x[:, t, None] * m.w, 1.0).log_prob(y[:, t]).sum(-1)
+    torch.testing.assert_close(m.log_prob("p(x,y)", x=x, y=y), expected, rtol=0, atol=1e-10)
+    torch.testing.assert_close(m.log_prob("p(x,y)", x=x, y=y, s=2.0) - m.log_prob("p(x,y)", x=x, y=y),
+                               sum(N(0.9 * x[:, t - 1], 2.0).log_prob(x[:, t]) - N(0.9 * x[:, t - 1], 0.5).log_prob(x[:, t])
+                                   for t in range(1, 7)), rtol=0, atol=1e-10)
+
+
+def test_product_over_time_samples_the_autoregression():
+    m = gmc.compile_source(WALK.format(T=6))().double()
+    torch.manual_seed(0)
+    n = 20000
+    draws = m.sample("p(x,y)", n=n)
+    assert draws["x"].shape == (n, 6) and draws["y"].shape == (n, 6, 2)
+    variance = 1.0
+    for _ in range(5):
+        variance = 0.81 * variance + 0.25  # Var x[t] = 0.9^2 Var x[t-1] + s^2
+    last = draws["x"][:, -1]
+    standard_error = variance * math.sqrt(2 / (n - 1))
+    assert abs(float(last.var()) - variance) < 5 * standard_error
+    lag_covariance = float((draws["x"][:, -1] * draws["x"][:, -2]).mean())
+    assert abs(lag_covariance - 0.9 * (variance - 0.25) / 0.81) < 0.05
+
+
+def test_product_over_time_has_the_same_code_for_any_length():
+    from gmc.compiler import driver
+
+    sources = [driver.python_source(driver.compile_model(WALK.format(T=T), "walk.gm")) for T in (5, 1000)]
+    assert len(sources[1]) - len(sources[0]) < 40

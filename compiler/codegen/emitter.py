@@ -332,6 +332,11 @@ class Emitter:
 
             name = self.fb.assign(f"log_{mangle(sig)}", forward_algorithm.log_chain(self, sig, env), factor.span,
                                   f"exact: sum over {factor.marginalized[0]} by the forward algorithm")
+        elif sig in self.model.step_products:  # a product over time: one batched term per step factor
+            from gmc.compiler.codegen import step_products
+
+            name = self.fb.assign(f"log_{mangle(sig)}", step_products.log_product(self, sig, env), factor.span,
+                                  "sum over the steps")
         elif factor.marginalized:
             name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
@@ -396,10 +401,11 @@ class Emitter:
         key = ("sample", sig, env.key(factor.given))
         if key in self.fb.memo:
             return env.bind_all(self.fb.memo[key])
-        if sig in self.model.chains:
-            from gmc.compiler.codegen import forward_algorithm
+        if sig in self.model.chains or sig in self.model.step_products:
+            from gmc.compiler.codegen import forward_algorithm, step_products
 
-            bound = forward_algorithm.sample_chain(self, sig, env)
+            sampler = forward_algorithm.sample_chain if sig in self.model.chains else step_products.sample_product
+            bound = sampler(self, sig, env)
             self.fb.memo[key] = [(v, bound.name(v), False) for v in (*factor.outputs, *factor.marginalized)]
             return bound
         # One private env grows in place as the leaves are drawn: binding through copies would

@@ -158,6 +158,8 @@ class Reference:
         f = self.model.factors[sig]
         if sig in self.model.chains:
             return self._chain_log_prob(sig, env)
+        if sig in self.model.step_products:
+            return self._product_over_time(sig, env)
         if not f.is_product:
             return rd.log_density(f.family, self._leaf(f, env), env[f.outputs[0]])
         if f.marginalized:
@@ -214,6 +216,40 @@ class Reference:
                 drawn[f.outputs[0]].append(steps._draw(f, {z: state})[f.outputs[0]])
         return {x: torch.stack(values) for x, values in drawn.items()}
 
+    def _product_over_time(self, sig: str, env) -> torch.Tensor:
+        """log p of a product of step factors: every factor at every step where it holds, one
+        step at a time."""
+        product, steps = self.model.step_products[sig], self._steps()
+        total = torch.zeros((), dtype=self.dtype)
+        for initial in product.initial:
+            v = self.model.steps[initial].factor.outputs[0]
+            total = total + steps._log_prob(initial, {v: env[v][0]})
+        for step_sig in product.order:
+            step = self.model.steps[step_sig]
+            first = max((step.lag(g) for g in step.factor.given), default=0)
+            for t in range(first, product.length):
+                values = {slot: env[seq][t - lag] for slot, seq, lag in step.slots}
+                total = total + steps._log_prob(step_sig, values)
+        return total
+
+    def _product_draw(self, sig: str) -> dict[str, torch.Tensor]:
+        product, steps = self.model.step_products[sig], self._steps()
+        factors = steps.model.factors
+        drawn: dict[str, list] = {v: [] for v in product.outputs}
+        for initial in product.initial:
+            v = factors[initial].outputs[0]
+            drawn[v].append(steps._draw(factors[initial], {})[v])
+        for t in range(product.length):
+            for step_sig in product.order:
+                step = self.model.steps[step_sig]
+                first = max((step.lag(g) for g in step.factor.given), default=0)
+                if t < first:
+                    continue
+                values = {slot: drawn[seq][t - lag] for slot, seq, lag in step.slots if slot in step.factor.given}
+                v = step.factor.outputs[0]
+                drawn[v].append(steps._draw(factors[step_sig], values)[v])
+        return {v: torch.stack(values) for v, values in drawn.items()}
+
     def _product_log_prob(self, f: ir.Factor, env) -> torch.Tensor:
         return sum((self._log_prob(c, env) for c in f.components), torch.zeros((), dtype=self.dtype))
 
@@ -242,6 +278,8 @@ class Reference:
     def _draw(self, f: ir.Factor, env) -> dict[str, torch.Tensor]:
         if f.signature in self.model.chains:
             return self._chain_draw(f.signature)
+        if f.signature in self.model.step_products:
+            return self._product_draw(f.signature)
         if not f.is_product:
             return {f.outputs[0]: rd.draw(f.family, self._leaf(f, env))}
         drawn, pending = dict(env), list(f.components)
