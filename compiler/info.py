@@ -65,6 +65,7 @@ def _factor(model: ir.Model, f: ir.Factor) -> dict:
         out["chain"] = {"latent": chain.latent, "length": chain.length, "initial": chain.initial,
                         "transition": chain.transition, "emissions": list(chain.emissions),
                         "computed_as": "forward algorithm (exact)"}
+        out["reparameterized"] = False  # the latent path is discrete
     elif f.signature in model.step_products:
         product = model.step_products[f.signature]
         out["product"] = [*product.initial, *product.order]
