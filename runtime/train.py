@@ -148,7 +148,9 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
 
     compute_loss, train, test = _loss_function(model, loss_name, train, test)
+    unscaled = compute_loss
     compute_loss = _with_plate_sizes(model, compute_loss, train, n_train)
+    unit = "nats per example" if compute_loss is unscaled else f"nats per data set of {n_train} examples"
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = adam(params, lr)
@@ -211,7 +213,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
             bar.set_postfix(train=f"{train_loss:.3f}", test=f"{test_loss:.3f}")
             if emit is not None:
                 emit(f"epoch {epoch:>{width}}/{epochs}  train {train_loss:.3f}  test {test_loss:.3f}  "
-                     f"(nats per example)")
+                     f"({unit})")
             if on_epoch is not None:
                 on_epoch(epoch, history)
             _report_state(on_state, epoch, history, optimizer, generator)
