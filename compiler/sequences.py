@@ -487,7 +487,8 @@ def chain_latex(model: ir.Model, chain: Chain) -> str:
     emissions = r"\,".join(ref(e) for e in chain.emissions)
     return (r"\sum_{" + latex._var(chain.latent) + "} " + ref(chain.initial)
             + rf"\,\prod_{{t=1}}^{{{last}}} " + ref(chain.transition)
-            + rf"\,\prod_{{t=0}}^{{{last}}} " + (emissions if len(chain.emissions) == 1 else f"\\left({emissions}\\right)"))
+            + rf"\,\prod_{{t=0}}^{{{last}}} "
+            + (emissions if len(chain.emissions) == 1 else f"\\left({emissions}\\right)"))
 
 
 def product_latex(model: ir.Model, product: StepProduct) -> str:

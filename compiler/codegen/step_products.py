@@ -82,7 +82,8 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     now: dict[str, str] = {}
     for step_sig in product.order:
         step = model.steps[step_sig]
-        names = {slot: (now[seq] if lag == 0 else previous[seq]) for slot, seq, lag in step.slots if slot in step.factor.given}
+        names = {slot: (now[seq] if lag == 0 else previous[seq])
+                 for slot, seq, lag in step.slots if slot in step.factor.given}
         var, name = steps.sample_leaf(steps.model.factors[step_sig], Env(names, env.batch, env.ref))
         now[var] = name
     for v in product.outputs:
