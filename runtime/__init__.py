@@ -20,6 +20,7 @@ _EXPORTS = {
     "lgamma_gap": "divergences",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
     "chain_log_likelihood": "chains", "chain_posterior_marginals": "chains", "sample_chain": "chains",
+    "time_steps": "chains",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["chain_log_likelihood", "chain_forward", "chain_posterior_marginals", "sample_chain"]
+__all__ = ["chain_log_likelihood", "chain_forward", "chain_posterior_marginals", "sample_chain", "time_steps"]
+
+
+def time_steps(start: int, stop: int) -> range:
+    """The steps ``start .. stop - 1`` a generated sampling loop runs over (``range`` itself: the
+    generated module calls it through ``rt`` so that no user name can shadow it)."""
+    return range(start, stop)
 
 
 def chain_forward(log_init: torch.Tensor, log_trans: torch.Tensor, log_emit: torch.Tensor) -> torch.Tensor:

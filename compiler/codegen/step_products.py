@@ -9,7 +9,7 @@ log-densities are summed over time; an initial factor reads ``x.select(axis, 0)`
 
 Sampling is ancestral and needs the previous step, so it is one Python loop over time in the
 generated method: step 0 straight-line (initial factors, then the factors of every step), then
-``for t in range(1, T)`` with the step factors' sampling code in its body, then one
+``for t in rt.time_steps(1, T)`` with the step factors' sampling code in its body, then one
 ``torch.stack`` per sequence.
 """
 from __future__ import annotations
@@ -94,7 +94,8 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     del fb.lines[before:]
     for key in set(fb.memo) - memo:  # values of the loop body are not reused after it
         del fb.memo[key]
-    fb.emit(f"for _ in range(1, {product.length}):")
+    step = fb.ns.fresh("t")  # a fresh name: '_' or 't' may be a user's variable, 'range' shadowed
+    fb.emit(f"for {step} in rt.time_steps(1, {product.length}):")
     fb.lines += [_INDENT + line for line in body]
     bound = []
     for v in product.outputs:

@@ -63,7 +63,7 @@ class RandomWalk(rt.GeneratedModel):
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         x_steps = [x]  # the steps of x, in order
         y_steps = [y]  # the steps of y, in order
-        for _ in range(1, 5):
+        for t in rt.time_steps(1, 5):
             # random_walk.gm:13  p(x[t]|x[t-1]) = Normal(0.9 * x[t-1], s)
             p_loc_1 = 0.9 * x
             x_1 = p_loc_1 + s * torch.randn_like(p_loc_1)
