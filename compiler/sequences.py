@@ -91,6 +91,10 @@ def slot_name(var: str, lag: int) -> str:
     return var if lag == 0 else f"{var}__lag{lag}"
 
 
+def _seq_name(slot: str) -> str:
+    return slot.split("__lag")[0]
+
+
 def item_text(n: ast.Name) -> str:
     """``z`` or ``z[t-1]`` as written in a signature or factor reference."""
     return n.text if isinstance(n, ast.Indexed) else n.id
@@ -206,6 +210,12 @@ def lower_step(lowering, s: ast.FactorDef) -> None:
     given = tuple(slot_name(seq.name, lag) for _, seq, lag in slots[1:])
     if len(set(given)) != len(given):
         lowering.error(diag.repeated_variable(sig.span, given[0], text))
+        return
+    taken = [g for g in given if g != slot_name(_seq_name(g), 0) and g in lowering.model.vars]
+    if taken:  # the slot of an earlier step is named like a declared variable
+        lowering.error(diag.sequence_unsupported(sig.span, f"The step factor {text}",
+                                                 f"gmc names an earlier step '{taken[0]}', which is declared as a "
+                                                 "variable; rename that variable"))
         return
     if not lowering.claim("factor", text, sig.span):
         return
