@@ -32,7 +32,8 @@ def model_info(model: ir.Model, warnings=()) -> dict:
     from gmc.compiler.simplify import simplify
 
     simplified = simplify(model)
-    return {
+    extra = {"plates": {p.name: list(p.variables) for p in model.plates.values()}} if model.plates else {}
+    return {**extra,
         "model": model.name,
         "file": model.filename,
         "consts": {c.name: c.value for c in model.consts.values()},
@@ -178,6 +179,8 @@ def info_text(info: dict) -> str:
     section("params", [f"{k} = {v:g}" for k, v in info["params"].items()])
     section("weights", [f"{k}: {typ(w)} (init {w['init']:g})" for k, w in info["weights"].items()])
     section("variables", [f"{k}: {typ(v)}" for k, v in info["variables"].items()])
+    section("plates", [f"{k}({', '.join(v)}): sums over them are scaled to the data set's size, given as {k}=N"
+                       for k, v in info.get("plates", {}).items()])
     section("nets", [f"{k}({', '.join(n['inputs'])}) -> "
                      + ", ".join((f"{o['name']}: " if o["name"] else "") + typ(o) for o in n["outputs"])
                      + f" = {n['body']}" for k, n in info["nets"].items()])
