@@ -58,6 +58,7 @@ class Reference:
     # ---- public ------------------------------------------------------------------------
     def log_prob(self, sig: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
         """log p(values) of factor ``sig``: [batch], nats (one number, 0-d, over global variables)."""
+        self.__dict__.pop("_step_reference", None)  # chain tables are kept within one call only
         if all(self.model.vars[k].is_global for k in values):
             return self._log_prob(sig, dict(values))
         n = self._batch_size(values)
@@ -69,6 +70,7 @@ class Reference:
 
         batch = self._batch_size(inputs) if n is None else n
         self._global_draws = {}
+        self.__dict__.pop("_step_reference", None)  # chain tables are kept within one call only
         plate = loss_plate(self.model, self.model.losses[name])
         self._plate_size = None if plate is None else self.plate_sizes[plate]
         return self._batch_value(self.model.losses[name].expr, inputs, batch)
@@ -178,8 +180,13 @@ class Reference:
                                              params=self.params, closed=self.closed)
         return self._step_reference
 
+    #: Chains with at most this many latent paths are summed path by path; longer ones by a
+    #: forward recursion over tables this interpreter fills itself (hmm_digits has 32^8 paths).
+    MAX_PATHS = 4096
+
     def _chain_log_prob(self, sig: str, env) -> torch.Tensor:
-        """log p(x) as the logsumexp over every one of the K^T latent paths (no recursion)."""
+        """log p(x) as the logsumexp over every one of the K^T latent paths (no recursion), or,
+        past :attr:`MAX_PATHS`, the forward recursion written out with per-state evaluations."""
         import itertools
 
         from gmc.compiler.sequences import slot_name
@@ -187,6 +194,8 @@ class Reference:
         chain, steps = self.model.chains[sig], self._steps()
         z, before = chain.latent, slot_name(chain.latent, 1)
         states = torch.eye(self.model.sequences[z].step.shape[0], dtype=self.dtype)
+        if len(states) ** chain.length > self.MAX_PATHS:
+            return self._chain_forward(chain, steps, states, env)
         totals = []
         for path in itertools.product(range(len(states)), repeat=chain.length):
             total = steps._log_prob(chain.initial, {z: states[path[0]]})
@@ -198,6 +207,35 @@ class Reference:
                     total = total + steps._log_prob(emission, now)
             totals.append(total)
         return torch.logsumexp(torch.stack(totals), 0)
+
+    @staticmethod
+    def _chain_forward(chain, steps, states, env) -> torch.Tensor:
+        """log p(x) = logsumexp_k alpha_{T-1}(k), alpha_t(j) = logsumexp_i [alpha_{t-1}(i) +
+        log p(z_t = j | z_{t-1} = i)] + log p(x_t | z_t = j) (Rabiner 1989, eqs. 19-21), every
+        table entry one evaluation of a step factor."""
+        from gmc.compiler.sequences import slot_name
+
+        z, before, k = chain.latent, slot_name(chain.latent, 1), len(states)
+        # The initial and transition tables read no data: filled once per public call (log_prob,
+        # loss), which starts a fresh step interpreter.
+        key = chain.signature
+        tables = steps.__dict__.setdefault("_chain_tables", {})
+        if key not in tables:
+            init = torch.stack([steps._log_prob(chain.initial, {z: states[j]}) for j in range(k)])
+            trans = torch.stack([torch.stack([steps._log_prob(chain.transition, {z: states[j], before: states[i]})
+                                              for j in range(k)]) for i in range(k)])
+            tables.clear()
+            tables[key] = (init, trans)
+        init, trans = tables[key]
+
+        def emit(t):
+            now = {x: env[x][t] for x in chain.observed}
+            return torch.stack([sum(steps._log_prob(e, {**now, z: states[j]}) for e in chain.emissions)
+                                for j in range(k)])
+        alpha = init + emit(0)
+        for t in range(1, chain.length):
+            alpha = torch.logsumexp(alpha[:, None] + trans, 0) + emit(t)
+        return torch.logsumexp(alpha, 0)
 
     def _chain_draw(self, sig: str) -> dict[str, torch.Tensor]:
         """One ancestral draw of the observed sequences, step by step."""
