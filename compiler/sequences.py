@@ -115,6 +115,12 @@ def declare_sequence(lowering, s: ast.SequenceDecl) -> None:
     step = lowering.type_of(s.type)
     if length is None or step is None:
         return
+    from gmc.dsl.limits import MAX_SIZE
+
+    if length * step.size > MAX_SIZE:
+        lowering.error(diag.size_too_large(s.span, "The number of elements of this sequence", length * step.size,
+                                           MAX_SIZE))
+        return
     model = lowering.model
     model.sequences[s.name] = Sequence(s.name, length, step, s.span)
     model.vars[s.name] = ir.Var(s.name, ir.Type(step.support, (length, *step.shape)), s.span)
