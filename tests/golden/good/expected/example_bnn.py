@@ -208,19 +208,19 @@ class BNN(rt.GeneratedModel):
         data = self.data if data is None else data
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         q_scale = F.softplus(self.W1_scale)
-        # bnn.gm:40  loss = (KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)]
+        # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         kl_q_p = ((q_scale**2 + self.W1_loc**2)/2 - torch.log(q_scale) - 1/2).sum((-2, -1))  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
         q_scale_1 = F.softplus(self.b1_scale)
-        # bnn.gm:40  loss = (KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)]
+        # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         kl_q_p_1 = ((q_scale_1**2 + self.b1_loc**2)/2 - torch.log(q_scale_1) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:30  q(W2) = Normal(loc=W2_loc, scale=softplus(W2_scale))
         q_scale_2 = F.softplus(self.W2_scale)
-        # bnn.gm:40  loss = (KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)]
+        # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         kl_q_p_2 = ((q_scale_2**2 + self.W2_loc**2)/2 - torch.log(q_scale_2) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:31  q(b2) = Normal(loc=b2_loc, scale=softplus(b2_scale))
         q_scale_3 = F.softplus(self.b2_scale)
-        # bnn.gm:40  loss = (KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)]
+        # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         kl_q_p_3 = (q_scale_3**2 + self.b2_loc**2)/2 - torch.log(q_scale_3) - 1/2  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         q_scale_4 = F.softplus(self.W1_scale)
@@ -237,5 +237,5 @@ class BNN(rt.GeneratedModel):
         # bnn.gm:38  p(y|x,W1,b1,W2,b2) = Normal(loc=relu(x @ W1 + b1) @ W2 + b2, scale=exp(log_sigma))
         p_loc = torch.relu(x @ W1 + b1) @ W2 + b2
         log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
-        # bnn.gm:40  loss = (KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)]
+        # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         return kl_q_p + kl_q_p_1 + kl_q_p_2 + kl_q_p_3 - (log_p_y_given_x_W1_b1_W2_b2.sum() if data is None else data * log_p_y_given_x_W1_b1_W2_b2.mean())
