@@ -23,6 +23,8 @@ from gmc.compiler.marginals import exact_marginal
 from gmc.compiler.names import reserved_name_errors
 from gmc.compiler.flow_checks import check_loss_flow
 from gmc.compiler.transforms.checks import check_flow_factor, check_flow_scoring
+from gmc.compiler.plates import check_plates
+from gmc.compiler.sequences import check_sequences
 from gmc.compiler.types import EventAxisError, ShapeError, broadcast, folded_value, infer, per_example
 
 
@@ -39,9 +41,13 @@ def check_errors(model: ir.Model) -> list[diag.Diagnostic]:
     """Every semantic error of ``model`` (possibly a partial model from lowering), in source order."""
     errors: list[diag.Diagnostic] = []
     for factor in model.factors.values():
+        if factor.signature in model.chains or factor.signature in model.step_products:  # gmc.compiler.sequences
+            continue
         errors += _check_product(model, factor) if factor.is_product else _check_distribution(model, factor)
+    errors += check_sequences(model)
     errors += _check_definition_cycles(model, errors)
     errors += reserved_name_errors(model)
+    errors += check_plates(model)
     for loss in model.losses.values():
         errors += _check_loss(model, loss)
         errors += check_loss_flow(model, loss)

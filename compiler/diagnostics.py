@@ -735,6 +735,51 @@ def mcmc_ambiguous_joint(span: Span, variable: str, first: str, second: str) -> 
                   "Write the joint as one product, e.g. p(y,w|x) = p(y|x,w) p(w), and choose it with --factor.")
 
 
+# ---- plates (issue 14; gmc.compiler.plates) -----------------------------------------------
+
+def plate_over_global(span: Span, plate: str, variable: str) -> Diagnostic:
+    return _error(span, f"Variable '{variable}' is global (one value per data set), so it cannot repeat once per "
+                        f"example in plate '{plate}'.",
+                  f"Remove '{variable}' from the plate, or declare it without 'global'.")
+
+
+def plate_overlap(span: Span, variable: str, plate: str, other: str, other_line: int) -> Diagnostic:
+    return _error(span, f"Variable '{variable}' is in plate '{other}' (line {other_line}) already; a variable "
+                        f"repeats over one data set, so it cannot be in plate '{plate}' too.",
+                  "List each variable in one plate.")
+
+
+def plate_loss_mixes(span: Span, loss: str, plate: str, other: str) -> Diagnostic:
+    return _error(span, f"Loss '{loss}' reads data of plate '{plate}' and of plate '{other}'; a batch comes from "
+                        "one data set, so its sums cannot be scaled to both.",
+                  "Write one loss per data set and add them in the training loop.")
+
+
+# ---- sequences (issue 14; gmc.compiler.sequences) -----------------------------------------
+
+def sequence_future_step(span: Span, step: str, signature: str) -> Diagnostic:
+    return _error(span, f"{signature} depends on {step}, a future step: a factor may depend on the current and "
+                        "earlier steps only.",
+                  "Condition on t or t-k; to run a model backwards, reverse the sequence in the data.")
+
+
+def sequence_recursion(span: Span, path: str) -> Diagnostic:
+    return _error(span, f"The factorization is recursive through time: {path} at the same step t.",
+                  "Within one step the factors must be acyclic: make one of them depend on the previous step "
+                  "(t-1) instead.")
+
+
+def sequence_length_mismatch(span: Span, first: str, first_length: int, second: str, second_length: int) -> Diagnostic:
+    return _error(span, f"Sequences of different lengths meet here: '{first}' has {first_length} steps and "
+                        f"'{second}' has {second_length}.",
+                  "Declare them with the same length, e.g. var x[T] and var z[T].")
+
+
+def sequence_unsupported(span: Span, what: str, reason: str) -> Diagnostic:
+    return _error(span, f"{what} is not supported: {reason}.",
+                  "See docs/language.md, \"Sequences\", for the forms gmc compiles.")
+
+
 #: The name of every diagnostic constructor, in source order.
 KINDS = _register_kinds()
 

@@ -32,7 +32,8 @@ def model_info(model: ir.Model, warnings=()) -> dict:
     from gmc.compiler.simplify import simplify
 
     simplified = simplify(model)
-    return {
+    extra = {"plates": {p.name: list(p.variables) for p in model.plates.values()}} if model.plates else {}
+    return {**extra,
         "model": model.name,
         "file": model.filename,
         "consts": {c.name: c.value for c in model.consts.values()},
@@ -72,7 +73,17 @@ def _factor(model: ir.Model, f: ir.Factor) -> dict:
     leaves = ir.leaves(model, f.signature)
     out = {"outputs": list(f.outputs), "given": list(f.given),
            "reparameterized": all(FAMILIES[leaf.family].reparameterized for leaf in leaves)}
-    if f.is_product:
+    if f.signature in model.chains:  # gmc.compiler.sequences
+        chain = model.chains[f.signature]
+        out["chain"] = {"latent": chain.latent, "length": chain.length, "initial": chain.initial,
+                        "transition": chain.transition, "emissions": list(chain.emissions),
+                        "computed_as": "forward algorithm (exact)"}
+        out["reparameterized"] = False  # the latent path is discrete
+    elif f.signature in model.step_products:
+        product = model.step_products[f.signature]
+        out["product"] = [*product.initial, *product.order]
+        out["reparameterized"] = all(FAMILIES[model.steps[s].factor.family].reparameterized for s in out["product"])
+    elif f.is_product:
         out["product"] = list(f.components)
     else:
         out["family"] = f.family
@@ -184,11 +195,18 @@ def info_text(info: dict) -> str:
     section("params", [f"{k} = {v:g}" for k, v in info["params"].items()])
     section("weights", [f"{k}: {typ(w)} (init {w['init']:g})" for k, w in info["weights"].items()])
     section("variables", [f"{k}: {typ(v)}" for k, v in info["variables"].items()])
+    section("plates", [f"{k}({', '.join(v)}): sums over them are scaled to the data set's size, given as {k}=N"
+                       for k, v in info.get("plates", {}).items()])
     section("nets", [f"{k}({', '.join(n['inputs'])}) -> "
                      + ", ".join((f"{o['name']}: " if o["name"] else "") + typ(o) for o in n["outputs"])
                      + f" = {n['body']}" for k, n in info["nets"].items()])
     rows = []
     for sig, f in info["factors"].items():
+        if "chain" in f:
+            c = f["chain"]
+            rows.append(f"{sig} = sum_{{{c['latent']}}} {' '.join([c['initial'], c['transition'], *c['emissions']])}"
+                        f"  [{c['length']} steps; {c['computed_as']}]")
+            continue
         how = " ".join(f["product"]) if "product" in f else \
             f"{f['family']}(" + ", ".join(f"{k}={v}" for k, v in f["parameters"].items()) + ")"
         if "flow" in f:

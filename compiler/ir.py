@@ -402,10 +402,16 @@ class Model:
     nets: dict[str, Net] = field(default_factory=dict)
     factors: dict[str, Factor] = field(default_factory=dict)
     losses: dict[str, Loss] = field(default_factory=dict)
-    name_span: Span = NO_SPAN
+    name_span: Span = NO_SPAN  # the ``model NAME`` line; none when the name comes from the file
     # adversarial models (compiler/adversarial.py): data distributions by signature, games by name
     data_distributions: dict = field(default_factory=dict)
-    games: dict = field(default_factory=dict)  # the ``model NAME`` line; none when the name comes from the file
+    games: dict = field(default_factory=dict)
+    plates: dict[str, "Plate"] = field(default_factory=dict)  # gmc.compiler.plates.Plate, by name
+    # gmc.compiler.sequences: sequence variables, step factors (by indexed signature), chains
+    sequences: dict[str, "Sequence"] = field(default_factory=dict)
+    steps: dict[str, "Step"] = field(default_factory=dict)
+    chains: dict[str, "Chain"] = field(default_factory=dict)
+    step_products: dict[str, "StepProduct"] = field(default_factory=dict)
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
         """The dependency edges (source node, target node, role) that :meth:`graph` holds."""

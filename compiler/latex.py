@@ -15,7 +15,10 @@ _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 3}
 
 def model_latex(model: ir.Model) -> str:
     """Every factor definition, then every loss, one equation per line, in source order."""
-    lines = [f"{factor(sig)} {relation(f)} {definition(model, f)}" for sig, f in model.factors.items()]
+    from gmc.compiler.sequences import step_latex
+
+    lines = [step_latex(model, step) for step in model.steps.values()]  # time-indexed factors, first
+    lines += [f"{factor(sig)} {relation(f)} {definition(model, f)}" for sig, f in model.factors.items()]
     lines += [loss_latex(model, name) for name in model.losses]
     if model.data_distributions or model.games:
         from gmc.compiler.adversarial import data_latex, game_latex
@@ -47,6 +50,14 @@ def relation(f: ir.Factor) -> str:
 
 
 def definition(model: ir.Model, f: ir.Factor) -> str:
+    if f.signature in model.chains:
+        from gmc.compiler.sequences import chain_latex
+
+        return chain_latex(model, model.chains[f.signature])
+    if f.signature in model.step_products:
+        from gmc.compiler.sequences import product_latex
+
+        return product_latex(model, model.step_products[f.signature])
     if f.experts:
         return r"\,".join(factor(e) for e in f.experts)
     if f.is_product:

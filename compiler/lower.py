@@ -13,7 +13,7 @@ import operator
 import re
 
 from gmc.compiler import diagnostics as diag
-from gmc.compiler import ir
+from gmc.compiler import ir, sequences
 from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
 from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_SIZE
@@ -85,6 +85,8 @@ class _Lowering:
         # Derived factor definitions not lowered yet, by signature (see lowered_factor).
         self.derived: dict[str, ast.FactorDef] = {}
         self.busy: set[str] = set()
+        self.chains: list[ast.FactorDef] = []  # lowered after the step factors (gmc.compiler.sequences)
+        self.step_scope = None  # the slots of the step factor being lowered
         # The value of each IR node that is arithmetic of numbers and consts (see arithmetic),
         # by id, beside the node itself, which keeps the id from being reused.
         self.known_values: dict[int, tuple[ir.Expr, float | int]] = {}
@@ -94,11 +96,10 @@ class _Lowering:
         statements = self.program.statements
         factor_defs = [s.signature for s in statements if isinstance(s, ast.FactorDef)]
         self.factor_names = {sig.name for sig in factor_defs}
-        self.all_signatures = [ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
-                               for sig in factor_defs]
+        self.all_signatures = [self.signature_text(sig) for sig in factor_defs]
         self.signature_set = frozenset(self.all_signatures)
-        for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.WeightDecl, ast.NetDecl,
-                     ast.LetDecl):
+        for kind in (ast.ModelDecl, ast.ConstDecl, ast.ParamDecl, ast.VarDecl, ast.SequenceDecl, ast.WeightDecl,
+                     ast.NetDecl, ast.LetDecl, ast.PlateDecl):
             for s in statements:
                 if isinstance(s, kind):
                     self.declare(s)
@@ -111,6 +112,8 @@ class _Lowering:
         self.derived = {self.signature_text(s.signature): s for s in derived}
         for s in derived:
             self.lowered_factor(self.signature_text(s.signature))
+        for s in self.chains:  # after the step factors they multiply (gmc.compiler.sequences)
+            sequences.lower_chain(self, s)
         order = {sig: i for i, sig in enumerate(self.all_signatures)}
         self.model.factors = dict(sorted(self.model.factors.items(), key=lambda item: order[item[0]]))
         for s in statements:
@@ -176,6 +179,12 @@ class _Lowering:
                 m.weights[s.name] = ir.Weight(s.name, t, float(init), s.span, float(scale))
         elif isinstance(s, ast.NetDecl):
             self.net(s)
+        elif isinstance(s, ast.PlateDecl):
+            from gmc.compiler.plates import lower_plate
+
+            lower_plate(self, s)
+        elif isinstance(s, ast.SequenceDecl):
+            sequences.declare_sequence(self, s)
         elif isinstance(s, ast.LetDecl):
             # Resolve once here so mistakes in the body are reported at the definition; a
             # let may use only earlier lets, so expansion cannot recurse forever.
@@ -343,7 +352,8 @@ class _Lowering:
     # ---- factors -----------------------------------------------------------------------
     @staticmethod
     def signature_text(sig: ast.Signature) -> str:
-        return ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
+        return ir.signature(sig.name, tuple(map(sequences.item_text, sig.outputs)),
+                            tuple(map(sequences.item_text, sig.given)))
 
     def lowered_factor(self, text: str) -> ir.Factor | None:
         """The IR of factor ``text``, lowering a derived definition (product of experts,
@@ -363,6 +373,10 @@ class _Lowering:
                     if isinstance(s, ast.FactorDef) and self.signature_text(s.signature) == text)
 
     def factor(self, s: ast.FactorDef) -> None:
+        if sequences.is_step(s):
+            return sequences.lower_step(self, s)
+        if sequences.is_chain(s):
+            return self.chains.append(s)
         sig = s.signature
         outputs = [self.variable(n) for n in sig.outputs]
         given = [self.variable(n) for n in sig.given]
@@ -478,6 +492,8 @@ class _Lowering:
         span = e.span
         if isinstance(e, ast.Number):
             return self.known(ir.Num(e.value, span=span), e.value)
+        if isinstance(e, ast.Indexed):
+            return sequences.indexed_ref(self, e, scope)
         if isinstance(e, ast.Name):
             value = self.name(e, scope)
             return self.known(value, value.value) if isinstance(value, ir.ConstRef) else value

@@ -24,7 +24,7 @@ def enumerable_count(var: ir.Var) -> int | None:
 def exact_marginal(model: ir.Model, sig: str) -> str | None:
     """None when ``sig``'s log-density is exact; else the variable that prevents it."""
     f = model.factors[sig]
-    if not f.marginalized:
+    if not f.marginalized or sig in model.chains:  # a chain: the forward algorithm (gmc.compiler.sequences)
         return None
     if len(f.marginalized) > 1:
         return f.marginalized[1]

@@ -50,6 +50,7 @@ MODEL_ATTRIBUTES = frozenset({
     "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "latex", "latex_source",
     "load_state_dict", "log_prob", "loss", "losses", "modules", "mtia", "named_buffers", "named_children",
     "named_modules", "named_parameters", "param_defaults", "parameters", "register_backward_hook",
+    "plates", "chains", "posterior_marginals",
     "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
     "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
     "register_load_state_dict_pre_hook", "register_module", "register_parameter",
@@ -68,7 +69,7 @@ def method_names(model: ir.Model) -> dict[str, str]:
     """Each generated method's name -> the signature or loss it belongs to, in source order."""
     out: dict[str, str] = {}
     for sig in model.factors:
-        for prefix in ("log_", "sample_"):
+        for prefix in ("log_", "sample_") + (("marginals_",) if sig in model.chains else ()):
             out.setdefault(prefix + mangle(sig), sig)
     for name in model.losses:
         out.setdefault("loss_" + name, f"loss '{name}'")
@@ -112,7 +113,7 @@ def reserved_name_errors(model: ir.Model) -> list[diag.Diagnostic]:
     if problem is not None:
         errors.append(diag.reserved_name(model.name_span, "model", model.name, problem))
     for kind, table in (("variable", model.vars), ("param", model.params), ("weight", model.weights),
-                        ("net", model.nets)):
+                        ("net", model.nets), ("plate", model.plates)):
         for name, decl in table.items():
             problem = identifier_problem(name) if kind == "variable" else attribute_problem(name, methods)
             if problem is not None:

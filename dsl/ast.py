@@ -46,6 +46,27 @@ class Name(Node):
 
 
 @dataclass(frozen=True)
+class Indexed(Name):
+    """One step of a sequence variable, ``z[t]``, ``z[t-1]``, ``z[0]`` (gmc.compiler.sequences):
+    ``id`` is the variable, ``index`` the time index as canonical text ("t", "t-1", "t+1", "0")."""
+
+    index: str = "t"
+
+    @property
+    def text(self) -> str:
+        return f"{self.id}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class SequenceDecl(Node):
+    """``var z[T]: categorical[K]``: a sequence of ``length`` steps, each of type ``type``."""
+
+    name: str
+    length: Expr
+    type: TypeSpec
+
+
+@dataclass(frozen=True)
 class Keyword(Node):
     """``name=value`` inside a call's argument list."""
 
@@ -253,8 +274,19 @@ class GameDef(Node):
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
+
+@dataclass(frozen=True)
+class PlateDecl(Node):
+    """``plate data(x, y)``: ``x`` and ``y`` have one value per example of a data set of size
+    ``data`` (given at training time); sums over a batch of them estimate sums over the data
+    set (:mod:`gmc.compiler.plates`)."""
+
+    name: str
+    variables: tuple[Name, ...]
+
+
 Statement = (ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
-             | DataDecl | GameDef)
+             | DataDecl | GameDef | PlateDecl | SequenceDecl)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,30 @@ class _ToAst:
         _, modifier, name, _, type_spec = c
         return ast.VarDecl(str(name), type_spec, modifier is not None, span=_span(meta))
 
+    def sequence_decl(self, meta, c):
+        return ast.SequenceDecl(str(c[1]), c[3], c[6], span=_span(meta))
+
+    def sig_list(self, meta, c):
+        return tuple(_values(c))
+
+    def indexed(self, meta, c):
+        return ast.Indexed(str(c[0]), c[2], span=_span(meta))
+
+    def time_index(self, meta, c):
+        return str(c[0])
+
+    def lag_index(self, meta, c):
+        return f"{c[0]}-{c[2]}"
+
+    def lead_index(self, meta, c):
+        return f"{c[0]}+{c[2]}"
+
+    def fixed_index(self, meta, c):
+        return str(c[0])
+
+    def plate_decl(self, meta, c):
+        return ast.PlateDecl(str(c[1]), c[3], span=_span(meta))
+
     def let_decl(self, meta, c):
         return ast.LetDecl(str(c[1]), c[3], span=_span(meta))
 

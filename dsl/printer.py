@@ -117,6 +117,10 @@ class Printer:
         if isinstance(s, ast.VarDecl):
             scope = "global " if s.is_global else ""
             return f"var {scope}{s.name}: {self.type(s.type)}"
+        if isinstance(s, ast.SequenceDecl):
+            return f"var {s.name}[{self.expr(s.length)}]: {self.type(s.type)}"
+        if isinstance(s, ast.PlateDecl):
+            return f"plate {s.name}({', '.join(n.id for n in s.variables)})"
         if isinstance(s, ast.LetDecl):
             return f"let {s.name} = {self.expr(s.value)}"
         if isinstance(s, ast.NetDecl):
@@ -171,6 +175,8 @@ class Printer:
     def _expr(self, e: ast.Expr) -> tuple[str, int]:
         if isinstance(e, ast.Number):
             return e.text, _ATOM
+        if isinstance(e, ast.Indexed):
+            return e.text, _ATOM
         if isinstance(e, ast.Name):
             return e.id, _ATOM
         if isinstance(e, ast.Call):
@@ -206,7 +212,7 @@ class Printer:
         if c.func == "log" and len(c.args) == 1 and not c.keywords and c.given is None:
             return f"log({self.expr(c.args[0])})"  # log_function in the grammar
         parts = [self.argument(a) for a in c.args + c.keywords]
-        given = "" if c.given is None else " | " + ", ".join(n.id for n in c.given)
+        given = "" if c.given is None else " | " + ", ".join(_item(n) for n in c.given)
         return f"{c.func}({', '.join(parts)}{given})"
 
     def argument(self, a: ast.Expr | ast.Keyword) -> str:
@@ -222,8 +228,13 @@ class Printer:
 
 
 def _compact(name: str, outputs, given) -> str:
-    text = name + "(" + ",".join(n.id for n in outputs)
-    return text + ("|" + ",".join(n.id for n in given) if given is not None else "") + ")"
+    text = name + "(" + ",".join(_item(n) for n in outputs)
+    return text + ("|" + ",".join(_item(n) for n in given) if given is not None else "") + ")"
+
+
+def _item(n: ast.Name) -> str:
+    """A variable of a signature or factor reference: ``z``, or one step ``z[t-1]``."""
+    return n.text if isinstance(n, ast.Indexed) else n.id
 
 
 def print_statement(s: ast.Statement, factor_names: frozenset[str] = frozenset()) -> str:

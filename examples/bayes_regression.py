@@ -1,6 +1,7 @@
 """Bayesian linear regression (bayes_regression.gm) on scikit-learn's diabetes data.
 
-Trains the mean-field Normal posterior q(w) by minimizing the data-set ELBO, then reports the
+Trains the mean-field Normal posterior q(w) by minimizing the data-set ELBO (the plate 'data' scales
+each minibatch's log-likelihood by N / B, with N the training set's size), then reports the
 held-out RMSE of the posterior-mean prediction x . E_q[w] + b next to scikit-learn's
 BayesianRidge fitted to the same standardized split. Usage:
 
@@ -24,7 +25,7 @@ def main() -> dict:
     ds = data.load_dataset("diabetes")
     BayesRegression = gmc.compile_file(Path(__file__).with_name("bayes_regression.gm"))
     torch.manual_seed(0)
-    model = BayesRegression(N=float(len(ds.train)))
+    model = BayesRegression()  # fit gives the plate 'data' its size, the training set's
     train_data = {"x": ds.train, "y": ds.train_targets}
     test_data = {"x": ds.test, "y": ds.test_targets}
     history = train.fit(model, "loss", train_data, test_data, epochs=300, batch_size=64, lr=0.01,
@@ -41,7 +42,7 @@ def main() -> dict:
     ridge = BayesianRidge().fit(ds.train.numpy(), ds.train_targets.numpy())
     ridge_rmse = float((((ridge.predict(ds.test.numpy()) - ds.test_targets.numpy()) ** 2).mean()) ** 0.5)
     result = {"heldout_rmse": round(rmse, 4), "bayesian_ridge_rmse": round(ridge_rmse, 4),
-              "heldout_loss_nats": round(history.test_loss[-1], 4),
+              "heldout_loss_nats_per_dataset": round(history.test_loss[-1], 4),
               "noise_sd": round(noise_sd, 4),
               "posterior_sd_mean": round(float(posterior_sd.mean()), 4), "seconds": round(seconds, 1),
               "units": "standardized target (training-split standard deviation = 1)"}

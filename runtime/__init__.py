@@ -21,6 +21,8 @@ _EXPORTS = {
     "GameInfo": "adversarial", "PlayerInfo": "adversarial",
     "flow_layers": "flows", "planar": "flows",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
+    "chain_log_likelihood": "chains", "chain_posterior_marginals": "chains", "sample_chain": "chains",
+    "time_steps": "chains",
 }
 
 __all__ = sorted(_EXPORTS)

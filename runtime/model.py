@@ -49,6 +49,11 @@ class GeneratedModel(nn.Module):
     factors: dict[str, FactorInfo] = {}
     losses: dict[str, LossInfo] = {}
     param_defaults: dict[str, float] = {}
+    #: plate name -> its variables (``plate data(x, y)``); the plate's size N is a keyword like
+    #: a param's (gmc.compiler.plates), None meaning "this batch is the whole data set".
+    plates: dict[str, tuple[str, ...]] = {}
+    #: chain signature -> its latent sequence (``p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])``)
+    chains: dict[str, str] = {}
     latex_source: str = ""
     source_file: str = ""
 
@@ -165,6 +170,17 @@ class GeneratedModel(nn.Module):
                             "per given example, so n is not used")
         return getattr(self, info.sample)(**data, **params)
 
+    def posterior_marginals(self, factor: str, /, **values) -> torch.Tensor:
+        """p(z[t] = k | values) for a chain ``factor`` (``"p(x)"``) by forward-backward:
+        [batch, T, K], each row summing to 1. Raises DataError for a factor that is not a chain."""
+        info = self._factor(factor)
+        sig = factor.replace(" ", "")
+        if sig not in self.chains:
+            raise DataError(f"'{factor}' is not a chain over a latent sequence; chains: "
+                            f"{', '.join(self.chains) or 'none'}")
+        data, params = self._split_inputs(f"posterior_marginals {factor}", info.outputs + info.given, values)
+        return getattr(self, "marginals_" + info.log_prob.removeprefix("log_"))(**data, **params)
+
     def latex(self) -> str:
         """LaTeX of every factorization and loss, in source order."""
         return self.latex_source
@@ -191,13 +207,25 @@ class GeneratedModel(nn.Module):
                 data[key] = self._as_tensor(key, value)
             elif key in self.param_defaults:
                 params[key] = value
+            elif key in self.plates:
+                params[key] = self._plate_size(key, value)
             else:
-                accepted = ", ".join(list(needed) + list(self.param_defaults)) or "nothing"
+                accepted = ", ".join(list(needed) + list(self.param_defaults) + list(self.plates)) or "nothing"
                 raise DataError(f"{what} does not take '{key}'; it takes: {accepted}")
         missing = [k for k in needed if k not in data]
         if missing:
             raise DataError(f"{what} needs {', '.join(missing)}")
         return data, params
+
+    @staticmethod
+    def _plate_size(plate: str, value):
+        """A plate's size: None, or a number of examples >= 1 (an int or a float)."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+            raise DataError(f"plate '{plate}' needs its size, the number of examples in the data set (a number "
+                            f">= 1, e.g. {plate}=442); got {value!r}")
+        return value
 
     def _as_tensor(self, name: str, value) -> torch.Tensor:
         support, shape = self.variables[name]

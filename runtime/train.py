@@ -158,6 +158,9 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
 
     compute_loss, train, test = _loss_function(model, loss_name, train, test)
+    unscaled = compute_loss
+    compute_loss = _with_plate_sizes(model, compute_loss, train, n_train)
+    unit = "nats per example" if compute_loss is unscaled else f"nats per data set of {n_train} examples"
     step_loss = compute_loss if ddp is None else distributed.routed(ddp, compute_loss)
     torch.manual_seed(seed + ranks.rank)
     generator = torch.Generator().manual_seed(seed)
@@ -227,7 +230,7 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
             bar.set_postfix(train=f"{train_loss:.3f}", test=f"{test_loss:.3f}")
             if emit is not None:
                 emit(f"epoch {epoch:>{width}}/{epochs}  train {train_loss:.3f}  test {test_loss:.3f}  "
-                     f"(nats per example)")
+                     f"({unit})")
             if on_epoch is not None:
                 on_epoch(epoch, history)
             _report_state(on_state, epoch, history, optimizer, generator)
@@ -363,6 +366,20 @@ def _loss_function(model, loss_name, train, test):
             return generic
         checked.append(tensors)
     return getattr(model, info.method), checked[0], checked[1]
+
+
+def _with_plate_sizes(model, compute_loss, train, n_train: int):
+    """``compute_loss`` with the size of each plate the training data fills (``plate data(x, y)``)
+    set to ``n_train``, the number of training examples, so that each batch's sums are scaled
+    by N / B (gmc.compiler.plates); held-out batches use the same N, so train and test losses
+    are both per data set of N examples."""
+    sizes = {plate: n_train for plate, variables in getattr(model, "plates", {}).items() if set(variables) & set(train)}
+    if not sizes:
+        return compute_loss
+
+    def with_sizes(**batch):
+        return compute_loss(**batch, **sizes)
+    return with_sizes
 
 
 def _nonfinite_gradient(named) -> str | None:

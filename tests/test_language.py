@@ -54,7 +54,7 @@ def test_let_cannot_use_a_later_let():
 def test_global_latent_is_drawn_once_per_data_set_and_matches_a_float64_reference():
     Model = gmc.compile_file(ROOT / "examples" / "bayes_regression.gm")
     torch.manual_seed(0)
-    m = Model(N=50.0).double()
+    m = Model(data=50).double()  # the plate's size N
     with torch.no_grad():
         for p in m.parameters():
             p.copy_(torch.randn_like(p) * 0.3)
@@ -68,7 +68,7 @@ def test_global_latent_is_drawn_once_per_data_set_and_matches_a_float64_referenc
     kl = d.kl_divergence(q, prior).sum()
     w = m.w_loc + q.scale * torch.randn(10, dtype=torch.float64)  # one draw for the whole batch
     log_lik = d.Normal(x @ w + m.b, m.log_sigma.exp()).log_prob(y)
-    assert torch.allclose(got, kl / 50.0 - log_lik.mean(), rtol=1e-12)
+    assert torch.allclose(got, kl - 50 * log_lik.mean(), rtol=1e-12)  # the batch's sum scaled by N / B
     assert m.sample("q(w)", n=4)["w"].shape == (4, 10)
     assert m.log_prob("p(w)", w=torch.zeros(10, dtype=torch.float64)).shape == ()
 

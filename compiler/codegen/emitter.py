@@ -85,6 +85,7 @@ class Env:
     particles: int | None = None
     particle_vars: AbstractSet[str] = frozenset()
     global_batch: str = "()"
+    plate: str | None = None  # the plate whose size scales this loss's sums (gmc.compiler.plates)
 
     def name(self, var: str) -> str:
         return self.names[var]
@@ -163,6 +164,10 @@ class Emitter:
                 args.append(code if self.is_tensor(a) else f"torch.as_tensor({code}, dtype={env.ref}.dtype)")
             if e.func in ir.REDUCTIONS:
                 arg = args[0]
+                if e.func == "sum" and env.plate is not None:
+                    from gmc.compiler.plates import scaled_sum
+
+                    return scaled_sum(_receiver(arg), self.param(env.plate)), _ATOM
                 return f"{_receiver(arg)}.{e.func}()", _ATOM
             if e.func == "detach":
                 return f"{_receiver(args[0])}.detach()", _ATOM
@@ -322,7 +327,17 @@ class Emitter:
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        if factor.marginalized:
+        if sig in self.model.chains:  # a hidden Markov chain: the forward algorithm
+            from gmc.compiler.codegen import forward_algorithm
+
+            name = self.fb.assign(f"log_{mangle(sig)}", forward_algorithm.log_chain(self, sig, env), factor.span,
+                                  f"exact: sum over {factor.marginalized[0]} by the forward algorithm")
+        elif sig in self.model.step_products:  # a product over time: one batched term per step factor
+            from gmc.compiler.codegen import step_products
+
+            name = self.fb.assign(f"log_{mangle(sig)}", step_products.log_product(self, sig, env), factor.span,
+                                  "sum over the steps")
+        elif factor.marginalized:
             name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
                                   f"exact: sum over {', '.join(factor.marginalized)}")
         elif factor.is_product:
@@ -396,6 +411,13 @@ class Emitter:
         key = ("sample", sig, env.key(factor.given))
         if key in self.fb.memo:
             return env.bind_all(self.fb.memo[key])
+        if sig in self.model.chains or sig in self.model.step_products:
+            from gmc.compiler.codegen import forward_algorithm, step_products
+
+            sampler = forward_algorithm.sample_chain if sig in self.model.chains else step_products.sample_product
+            bound = sampler(self, sig, env)
+            self.fb.memo[key] = [(v, bound.name(v), False) for v in (*factor.outputs, *factor.marginalized)]
+            return bound
         # One private env grows in place as the leaves are drawn: binding through copies would
         # make sampling a chain of N factors quadratic in N.
         names, carried = dict(env.names), set(env.particle_vars)

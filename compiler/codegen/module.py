@@ -9,6 +9,8 @@ names only after :mod:`gmc.compiler.names` accepted them.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gmc
 from gmc.compiler import ir
 from gmc.compiler.codegen import text
@@ -22,6 +24,7 @@ from gmc.compiler.names import mangle
 from gmc.compiler.transforms import TRANSFORMS
 from gmc.compiler.transforms.checks import uninvertible
 from gmc.compiler.transforms.codegen import init_lines as flow_init_lines
+from gmc.compiler.plates import loss_plate
 
 _INDENT = "    "
 
@@ -37,6 +40,8 @@ def generate(model: ir.Model, latex: str) -> str:
     for sig in model.factors:
         methods.append(_log_prob_method(model, sig, lines).render())
         methods.append(_sample_method(model, sig, lines).render())
+    for sig in model.chains:  # posterior marginals of a hidden Markov chain (gmc.compiler.sequences)
+        methods.append(_marginals_method(model, sig, lines).render())
     methods += losses
     methods += game_methods(model, lines)
     body = "\n\n".join(_indent(m) for m in [_class_attributes(model, latex), *methods])
@@ -92,16 +97,23 @@ def _class_attributes(model: ir.Model, latex: str) -> str:
     games = games_attribute(model)
     if games is not None:
         out.append(games)
+    if model.chains:  # gmc.compiler.sequences: chain -> its latent sequence
+        out.append("chains = {" + ", ".join(f"{lit(sig)}: {lit(chain.latent)}"
+                                            for sig, chain in model.chains.items()) + "}")
+    if model.plates:  # gmc.compiler.plates: each plate's size is a keyword like a param's
+        out.append("plates = {" + ", ".join(f"{lit(p)}: {lit(plate.variables)}"
+                                            for p, plate in model.plates.items()) + "}")
     out.append(f"latex_source = {lit(latex)}")
     return "\n".join(out)
 
 
 def _init(model: ir.Model, extras: Extras) -> str:
     args = ["self"]
-    if model.nets or model.params:
+    if model.nets or model.params or model.plates:
         args.append("*")
     args += [f"{n}=None" for n in model.nets] + [f"{p}={text.literal(param.default)}"
                                                   for p, param in model.params.items()]
+    args += [f"{p}=None" for p in model.plates]
     out = [f"def __init__({', '.join(args)}):", f"{_INDENT}super().__init__()"]
     for name, net in model.nets.items():
         names = tuple(o for o, _ in net.outputs) if net.named else None
@@ -125,7 +137,7 @@ def _init(model: ir.Model, extras: Extras) -> str:
             value += f" + {text.literal(w.init_scale)} * torch.randn({shape})"
         out.append(f"{_INDENT}self.{name} = torch.nn.Parameter({value})")
     out += [_INDENT + line for line in flow_init_lines(model)]
-    for p in model.params:
+    for p in [*model.params, *model.plates]:
         out.append(f"{_INDENT}self.{p} = {p}")
     out += [_INDENT + line for line in extras.lines]
     return "\n".join(out)
@@ -143,7 +155,7 @@ def _forward(model: ir.Model, first: str) -> str:
     expr = model.losses[first].expr
     sized = draws_own_batch(model, expr)
     inputs = ("n",) if sized else data_inputs(model, expr)
-    params = list(model.params)
+    params = [*model.params, *model.plates]
     formal = ("n=1",) if sized else inputs  # one draw by default, as Model.loss
     sig = ", ".join(["self", *formal] + (["*", *(f"{p}=None" for p in params)] if params else []))
     call = ", ".join([*inputs, *(f"{p}={p}" for p in params)])
@@ -165,7 +177,7 @@ def _batch_env(model: ir.Model, inputs: tuple[str, ...], batch_from_n: bool) -> 
 
 
 def _builder(model, name, args, doc, lines) -> FunctionBuilder:
-    return FunctionBuilder(name, list(args), list(model.params), doc, model.filename, lines)
+    return FunctionBuilder(name, list(args), [*model.params, *model.plates], doc, model.filename, lines)
 
 
 def _log_prob_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
@@ -201,12 +213,24 @@ def _sample_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
     return fb
 
 
+def _marginals_method(model: ir.Model, sig: str, lines) -> FunctionBuilder:
+    from gmc.compiler.codegen.forward_algorithm import posterior_marginals
+
+    f, chain = model.factors[sig], model.chains[sig]
+    fb = _builder(model, "marginals_" + mangle(sig), f.variables,
+                  f"p({chain.latent}[t] = k | {', '.join(f.variables)}) by forward-backward: [batch, T, K].", lines)
+    code = posterior_marginals(Emitter(model, fb), sig, _batch_env(model, f.variables, False))
+    fb.emit(f"return {code}")
+    return fb
+
+
 def _loss_method(model: ir.Model, name: str, lines, extras: Extras) -> FunctionBuilder:
     loss = model.losses[name]
     inputs = data_inputs(model, loss.expr)
     sized = draws_own_batch(model, loss.expr)
     doc = f"Loss '{name}': a scalar, in nats" + (" (over n draws: it reads no data)." if sized else ".")
     fb = _builder(model, f"loss_{name}", ("n",) if sized else inputs, doc, lines)
-    code, _ = Emitter(model, fb, extras).value(loss.expr, _batch_env(model, inputs, sized))
+    env = replace(_batch_env(model, inputs, sized), plate=loss_plate(model, loss))
+    code, _ = Emitter(model, fb, extras).value(loss.expr, env)
     fb.emit(f"return {finish(fb, code)}", loss.span)
     return fb

@@ -52,11 +52,15 @@ class Reference:
         self.params = {n: float(p.default) for n, p in model.params.items()}
         self.params.update({k: float(getattr(module, k)) for k in self.params if hasattr(module, k)})
         self.params.update(params or {})
+        # A plate's size N (gmc.compiler.plates): a loss reading its data scales sum(...) by N / B.
+        self.plate_sizes = {p: getattr(module, p, None) for p in model.plates}
+        self._plate_size = None
         self.dtype = next((b.dtype for b in module.buffers()), torch.get_default_dtype())
 
     # ---- public ------------------------------------------------------------------------
     def log_prob(self, sig: str, values: dict[str, torch.Tensor]) -> torch.Tensor:
         """log p(values) of factor ``sig``: [batch], nats (one number, 0-d, over global variables)."""
+        self.__dict__.pop("_step_reference", None)  # chain tables are kept within one call only
         if all(self.model.vars[k].is_global for k in values):
             return self._log_prob(sig, dict(values))
         n = self._batch_size(values)
@@ -64,8 +68,13 @@ class Reference:
 
     def loss(self, name: str, inputs: dict[str, torch.Tensor], n: int | None = None) -> torch.Tensor:
         """The value of loss ``name`` on ``inputs`` (0-d tensor, nats)."""
+        from gmc.compiler.plates import loss_plate
+
         batch = self._batch_size(inputs) if n is None else n
         self._global_draws = {}
+        self.__dict__.pop("_step_reference", None)  # chain tables are kept within one call only
+        plate = loss_plate(self.model, self.model.losses[name])
+        self._plate_size = None if plate is None else self.plate_sizes[plate]
         return self._batch_value(self.model.losses[name].expr, inputs, batch)
 
     def sample(self, sig: str, given: dict | None = None) -> dict[str, torch.Tensor]:
@@ -78,6 +87,8 @@ class Reference:
     def _batch_value(self, e: ir.Expr, inputs, n: int) -> torch.Tensor:
         if isinstance(e, ir.Apply) and e.func in ir.REDUCTIONS:
             per_example = torch.stack([self._value(e.args[0], self._example(inputs, i)) for i in range(n)])
+            if e.func == "sum" and self._plate_size is not None:  # N / B times the batch's sum
+                return per_example.sum(0) * (self._plate_size / n)
             return per_example.mean(0) if e.func == "mean" else per_example.sum(0)
         if isinstance(e, ir.Mmd):
             return self._mmd(e, inputs, n)
@@ -154,6 +165,10 @@ class Reference:
 
     def _log_prob(self, sig: str, env) -> torch.Tensor:
         f = self.model.factors[sig]
+        if sig in self.model.chains:
+            return self._chain_log_prob(sig, env)
+        if sig in self.model.step_products:
+            return self._product_over_time(sig, env)
         if self.exact and uninvertible(self.model, sig):
             raise NotExact(f"{sig} is a flow without a cheap inverse")
         if not f.is_product:
@@ -163,6 +178,124 @@ class Reference:
             terms = [self._product_log_prob(f, {**env, v: value}) for value in self._values_of(v)]
             return torch.logsumexp(torch.stack(terms), 0)
         return self._product_log_prob(f, env)
+
+    # ---- chains over a latent sequence (gmc.compiler.sequences), by brute force --------------
+    def _steps(self) -> "Reference":
+        """An interpreter of the step factors over per-step variables (same module, same params)."""
+        from gmc.compiler.sequences import step_model
+
+        if "_step_reference" not in self.__dict__:
+            self._step_reference = Reference(step_model(self.model), self.module, exact=self.exact,
+                                             params=self.params, closed=self.closed)
+        return self._step_reference
+
+    #: Chains with at most this many latent paths are summed path by path; longer ones by a
+    #: forward recursion over tables this interpreter fills itself (hmm_digits has 32^8 paths).
+    MAX_PATHS = 4096
+
+    def _chain_log_prob(self, sig: str, env) -> torch.Tensor:
+        """log p(x) as the logsumexp over every one of the K^T latent paths (no recursion), or,
+        past :attr:`MAX_PATHS`, the forward recursion written out with per-state evaluations."""
+        import itertools
+
+        from gmc.compiler.sequences import slot_name
+
+        chain, steps = self.model.chains[sig], self._steps()
+        z, before = chain.latent, slot_name(chain.latent, 1)
+        states = torch.eye(self.model.sequences[z].step.shape[0], dtype=self.dtype)
+        if len(states) ** chain.length > self.MAX_PATHS:
+            return self._chain_forward(chain, steps, states, env)
+        totals = []
+        for path in itertools.product(range(len(states)), repeat=chain.length):
+            total = steps._log_prob(chain.initial, {z: states[path[0]]})
+            for t, k in enumerate(path):
+                now = {z: states[k], **{x: env[x][t] for x in chain.observed}}
+                if t:
+                    total = total + steps._log_prob(chain.transition, {**now, before: states[path[t - 1]]})
+                for emission in chain.emissions:
+                    total = total + steps._log_prob(emission, now)
+            totals.append(total)
+        return torch.logsumexp(torch.stack(totals), 0)
+
+    @staticmethod
+    def _chain_forward(chain, steps, states, env) -> torch.Tensor:
+        """log p(x) = logsumexp_k alpha_{T-1}(k), alpha_t(j) = logsumexp_i [alpha_{t-1}(i) +
+        log p(z_t = j | z_{t-1} = i)] + log p(x_t | z_t = j) (Rabiner 1989, eqs. 19-21), every
+        table entry one evaluation of a step factor."""
+        from gmc.compiler.sequences import slot_name
+
+        z, before, k = chain.latent, slot_name(chain.latent, 1), len(states)
+        # The initial and transition tables read no data: filled once per public call (log_prob,
+        # loss), which starts a fresh step interpreter.
+        key = chain.signature
+        tables = steps.__dict__.setdefault("_chain_tables", {})
+        if key not in tables:
+            init = torch.stack([steps._log_prob(chain.initial, {z: states[j]}) for j in range(k)])
+            trans = torch.stack([torch.stack([steps._log_prob(chain.transition, {z: states[j], before: states[i]})
+                                              for j in range(k)]) for i in range(k)])
+            tables.clear()
+            tables[key] = (init, trans)
+        init, trans = tables[key]
+
+        def emit(t):
+            now = {x: env[x][t] for x in chain.observed}
+            return torch.stack([sum(steps._log_prob(e, {**now, z: states[j]}) for e in chain.emissions)
+                                for j in range(k)])
+        alpha = init + emit(0)
+        for t in range(1, chain.length):
+            alpha = torch.logsumexp(alpha[:, None] + trans, 0) + emit(t)
+        return torch.logsumexp(alpha, 0)
+
+    def _chain_draw(self, sig: str) -> dict[str, torch.Tensor]:
+        """One ancestral draw of the observed sequences, step by step."""
+        from gmc.compiler.sequences import slot_name
+
+        chain, steps = self.model.chains[sig], self._steps()
+        z, before = chain.latent, slot_name(chain.latent, 1)
+        factors = steps.model.factors
+        state = steps._draw(factors[chain.initial], {})[z]
+        drawn: dict[str, list] = {x: [] for x in chain.observed}
+        for t in range(chain.length):
+            if t:
+                state = steps._draw(factors[chain.transition], {before: state})[z]
+            for emission in chain.emissions:
+                f = factors[emission]
+                drawn[f.outputs[0]].append(steps._draw(f, {z: state})[f.outputs[0]])
+        return {x: torch.stack(values) for x, values in drawn.items()}
+
+    def _product_over_time(self, sig: str, env) -> torch.Tensor:
+        """log p of a product of step factors: every factor at every step where it holds, one
+        step at a time."""
+        product, steps = self.model.step_products[sig], self._steps()
+        total = torch.zeros((), dtype=self.dtype)
+        for initial in product.initial:
+            v = self.model.steps[initial].factor.outputs[0]
+            total = total + steps._log_prob(initial, {v: env[v][0]})
+        for step_sig in product.order:
+            step = self.model.steps[step_sig]
+            first = max((step.lag(g) for g in step.factor.given), default=0)
+            for t in range(first, product.length):
+                values = {slot: env[seq][t - lag] for slot, seq, lag in step.slots}
+                total = total + steps._log_prob(step_sig, values)
+        return total
+
+    def _product_draw(self, sig: str) -> dict[str, torch.Tensor]:
+        product, steps = self.model.step_products[sig], self._steps()
+        factors = steps.model.factors
+        drawn: dict[str, list] = {v: [] for v in product.outputs}
+        for initial in product.initial:
+            v = factors[initial].outputs[0]
+            drawn[v].append(steps._draw(factors[initial], {})[v])
+        for t in range(product.length):
+            for step_sig in product.order:
+                step = self.model.steps[step_sig]
+                first = max((step.lag(g) for g in step.factor.given), default=0)
+                if t < first:
+                    continue
+                values = {slot: drawn[seq][t - lag] for slot, seq, lag in step.slots if slot in step.factor.given}
+                v = step.factor.outputs[0]
+                drawn[v].append(steps._draw(factors[step_sig], values)[v])
+        return {v: torch.stack(values) for v, values in drawn.items()}
 
     def _product_log_prob(self, f: ir.Factor, env) -> torch.Tensor:
         return sum((self._log_prob(c, env) for c in f.components), torch.zeros((), dtype=self.dtype))
@@ -190,6 +323,10 @@ class Reference:
         return self._draw(f, env)
 
     def _draw(self, f: ir.Factor, env) -> dict[str, torch.Tensor]:
+        if f.signature in self.model.chains:
+            return self._chain_draw(f.signature)
+        if f.signature in self.model.step_products:
+            return self._product_draw(f.signature)
         if not f.is_product:
             return {f.outputs[0]: rd.draw(f.family, self._leaf(f, env))}
         drawn, pending = dict(env), list(f.components)

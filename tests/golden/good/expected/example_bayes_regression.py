@@ -23,68 +23,69 @@ class BayesRegression(rt.GeneratedModel):
     losses = {
         'loss': rt.LossInfo('loss_loss', ('x', 'y')),
     }
-    param_defaults = {'N': 354.0}
-    latex_source = 'q(w) = \\mathcal{N}\\left(w ;\\, \\mu = w_{loc}, \\sigma = \\mathrm{softplus}\\left(w_{scale}\\right)\\right)\np(w) = \\mathcal{N}\\left(w ;\\, \\mu = 0, \\sigma = \\exp\\left(\\mathrm{log\\_tau}\\right)\\right)\np(y \\mid x, w) = \\mathcal{N}\\left(y ;\\, \\mu = x w + b, \\sigma = \\exp\\left(\\mathrm{log\\_sigma}\\right)\\right)\n\\mathcal{L} = \\frac{D_{\\mathrm{KL}}\\left[q(w) \\,\\|\\, p(w)\\right]}{N} - \\mathrm{mean}\\left(\\mathbb{E}_{q(w)}\\left[\\log p(y \\mid x, w)\\right]\\right)'
+    param_defaults = {}
+    plates = {'data': ('x', 'y')}
+    latex_source = 'q(w) = \\mathcal{N}\\left(w ;\\, \\mu = w_{loc}, \\sigma = \\mathrm{softplus}\\left(w_{scale}\\right)\\right)\np(w) = \\mathcal{N}\\left(w ;\\, \\mu = 0, \\sigma = \\exp\\left(\\mathrm{log\\_tau}\\right)\\right)\np(y \\mid x, w) = \\mathcal{N}\\left(y ;\\, \\mu = x w + b, \\sigma = \\exp\\left(\\mathrm{log\\_sigma}\\right)\\right)\n\\mathcal{L} = D_{\\mathrm{KL}}\\left[q(w) \\,\\|\\, p(w)\\right] - \\mathrm{sum}\\left(\\mathbb{E}_{q(w)}\\left[\\log p(y \\mid x, w)\\right]\\right)'
 
-    def __init__(self, *, N=354.0):
+    def __init__(self, *, data=None):
         super().__init__()
         self.w_loc = torch.nn.Parameter(torch.full((10,), 0.0))
         self.w_scale = torch.nn.Parameter(torch.full((10,), -3.0))
         self.log_tau = torch.nn.Parameter(torch.full((), 0.0))
         self.b = torch.nn.Parameter(torch.full((), 0.0))
         self.log_sigma = torch.nn.Parameter(torch.full((), 0.0))
-        self.N = N
+        self.data = data
 
-    def forward(self, x, y, *, N=None):
+    def forward(self, x, y, *, data=None):
         """The first loss, 'loss' (scalar, nats)."""
-        return self.loss_loss(x, y, N=N)
+        return self.loss_loss(x, y, data=data)
 
-    def log_q_w(self, w, *, N=None):
+    def log_q_w(self, w, *, data=None):
         """log q(w) at the given values: [batch], nats."""
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
         log_q_w = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (-self.w_loc + w)**2/(2*q_scale**2)).sum(-1)  # Gaussian density
         return log_q_w
 
-    def sample_q_w(self, n, *, N=None):
+    def sample_q_w(self, n, *, data=None):
         """Draw w from q(w): n samples."""
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
         w = self.w_loc + q_scale * torch.randn((n,) + (10,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'w': w}
 
-    def log_p_w(self, w, *, N=None):
+    def log_p_w(self, w, *, data=None):
         """log p(w) at the given values: [batch], nats."""
         # bayes_regression.gm:20  p(w) = Normal(0, exp(log_tau))
         log_p_w = (-self.log_tau - w**2*torch.exp(-2*self.log_tau)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_w
 
-    def sample_p_w(self, n, *, N=None):
+    def sample_p_w(self, n, *, data=None):
         """Draw w from p(w): n samples."""
         # bayes_regression.gm:20  p(w) = Normal(0, exp(log_tau))
         w = torch.exp(self.log_tau) * torch.randn((n,) + (10,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'w': w}
 
-    def log_p_y_given_x_w(self, y, x, w, *, N=None):
+    def log_p_y_given_x_w(self, y, x, w, *, data=None):
         """log p(y|x,w) at the given values: [batch], nats."""
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
         log_p_y_given_x_w = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
         return log_p_y_given_x_w
 
-    def sample_p_y_given_x_w(self, x, w, *, N=None):
+    def sample_p_y_given_x_w(self, x, w, *, data=None):
         """Draw y from p(y|x,w), one per example of x, w."""
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
         y = p_loc + torch.exp(self.log_sigma) * torch.randn_like(p_loc)
         return {'y': y}
 
-    def loss_loss(self, x, y, *, N=None):
+    def loss_loss(self, x, y, *, data=None):
         """Loss 'loss': a scalar, in nats."""
-        N = self.N if N is None else N
+        data = self.data if data is None else data
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
-        # bayes_regression.gm:24  loss = KL[q(w) || p(w)] / N - mean(E_{q(w)}[log p(y|x,w)])
+        # bayes_regression.gm:24  loss = KL[q(w) || p(w)] - sum(E_{q(w)}[log p(y|x,w)])
         kl_q_p = ((self.w_loc**2*torch.exp(-2*self.log_tau) + rt.kl_div(1, q_scale**2*torch.exp(-2*self.log_tau)))/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale_1 = F.softplus(self.w_scale)
@@ -92,5 +93,5 @@ class BayesRegression(rt.GeneratedModel):
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
         log_p_y_given_x_w = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
-        # bayes_regression.gm:24  loss = KL[q(w) || p(w)] / N - mean(E_{q(w)}[log p(y|x,w)])
-        return kl_q_p / N - log_p_y_given_x_w.mean()
+        # bayes_regression.gm:24  loss = KL[q(w) || p(w)] - sum(E_{q(w)}[log p(y|x,w)])
+        return kl_q_p - (log_p_y_given_x_w.sum() if data is None else data * log_p_y_given_x_w.mean())
