@@ -50,30 +50,18 @@ def observed_tensors(model: ir.Model, loss_name: str, dataset, source: str):
     from gmc.compiler.dataflow import data_inputs
 
     inputs = data_inputs(model, model.losses[loss_name].expr)
-    main = observed_variable(model, loss_name)
-    fields = {"x": (dataset.train, dataset.test)}
-    if dataset.train_targets is not None:
-        fields["y"] = (dataset.train_targets, dataset.test_targets)
-    elif dataset.train_labels is not None:
-        fields["y"] = (dataset.train_labels, dataset.test_labels)
-    train, test = {}, {}
-    for name in inputs:
-        key = "x" if name == main else name
-        if key not in fields:
-            raise DataError(f"loss '{loss_name}' reads '{name}', but {source} provides only "
-                            f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
-        var = model.vars[name]
-        columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
-        rows = (getattr(dataset, "train_rows", None), getattr(dataset, "test_rows", None))
-        unit = getattr(dataset, "row_unit", "example")
-        train[name], test[name] = (shape_for(var, c, source, r, unit) for c, r in zip(columns, rows))
-    return train, test
+    return _fed(model, inputs, observed_variable(model, loss_name), dataset, source, f"loss '{loss_name}'")
 
 
 def observed_tensors_for(model: ir.Model, inputs, dataset, source: str, what: str):
     """(train, test) for the variables ``inputs`` of a game, fed as a loss's are: ``x`` (or
     the only variable) the features, ``y`` the labels."""
     main = inputs[0] if len(inputs) == 1 or "x" not in inputs else "x"
+    return _fed(model, inputs, main, dataset, source, f"game '{what}'")
+
+
+def _fed(model: ir.Model, inputs, main: str, dataset, source: str, reader: str):
+    """(train, test) for ``inputs``: ``main`` gets the features, ``y`` the labels or targets."""
     fields = {"x": (dataset.train, dataset.test)}
     if dataset.train_targets is not None:
         fields["y"] = (dataset.train_targets, dataset.test_targets)
@@ -83,11 +71,13 @@ def observed_tensors_for(model: ir.Model, inputs, dataset, source: str, what: st
     for name in inputs:
         key = "x" if name == main else name
         if key not in fields:
-            raise DataError(f"game '{what}' reads '{name}', but {source} provides only "
+            raise DataError(f"{reader} reads '{name}', but {source} provides only "
                             f"{', '.join(repr(k) for k in fields)} (features 'x', labels or targets 'y')")
         var = model.vars[name]
         columns = [_columns(var, t, source) if key == "y" else t for t in fields[key]]
-        train[name], test[name] = (shape_for(var, c, source) for c in columns)
+        rows = (getattr(dataset, "train_rows", None), getattr(dataset, "test_rows", None))
+        unit = getattr(dataset, "row_unit", "example")
+        train[name], test[name] = (shape_for(var, c, source, r, unit) for c, r in zip(columns, rows))
     return train, test
 
 
