@@ -10,6 +10,7 @@ example), for q(w) (S = 1000 draws), SGLD and NUTS. Usage:
 
     python examples/bayes_regression_sgld.py
 """
+import argparse
 import json
 import math
 import sys
@@ -35,14 +36,15 @@ def _scores(model, w_draws, x, y):
     return round(float(rmse), 4), round(float(predictive), 4)
 
 
-def main() -> dict:
+def main(argv=None) -> dict:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     ds = data.load_dataset("diabetes")
     x, y = ds.train.double(), ds.train_targets.double()
     x_test, y_test = ds.test.double(), ds.test_targets.double()
     BayesRegression = gmc.compile_file(HERE / "bayes_regression.gm")
-    model = BayesRegression(N=float(len(x))).double()
+    model = BayesRegression().double()  # fit fills the plate size with the training-set size
     start = time.perf_counter()
     train.fit(model, "loss", {"x": x, "y": y}, {"x": x_test, "y": y_test}, epochs=300, batch_size=64, lr=0.01,
               progress=False, log=None)

@@ -57,3 +57,19 @@ def test_invalid_settings_are_value_errors():
     for make in (lambda: SGLD(w, lr=0), lambda: PSGLD(w, alpha=1.0), lambda: SGHMC(w, friction=0)):
         with pytest.raises(ValueError):
             make()
+
+
+def test_bnn_example_reports_sgld_next_to_the_variational_fit():
+    """examples/bnn_sgld.py end to end on a short run: every posterior gets finite held-out
+    scores from its own draws (the full run's figures are in docs/examples.md)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "examples" / "bnn_sgld.py"
+    spec = importlib.util.spec_from_file_location("bnn_sgld", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    result = script.main(["--epochs", "3", "--steps", "80"])
+    for name in ("variational", "sgld", "psgld"):
+        assert result[name]["rmse"] > 0 and result[name]["predictive_log_lik"] < 0, result
+    assert result["sgld"]["draws"] == 6  # every 10th of the 60 steps after a quarter burn-in
