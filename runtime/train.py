@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -375,10 +376,9 @@ def _all_finite(grads: list[torch.Tensor]) -> bool:
     """False when some gradient may hold a NaN or infinity (see :func:`_nonfinite_gradient`)."""
     check = getattr(torch, "_amp_foreach_non_finite_check_and_unscale_", None)
     if check is not None:
-        device = grads[0].device
-        found = torch.zeros(1, device=device)
+        found, one = _flag_and_one(grads[0].device)
         try:
-            check(grads, found, torch.ones(1, device=device))
+            check(grads, found.zero_(), one)
             return not bool(found)
         except (RuntimeError, TypeError):
             pass
@@ -387,6 +387,19 @@ def _all_finite(grads: list[torch.Tensor]) -> bool:
         return bool(torch.isfinite(torch.stack(sums).sum() if len(sums) > 1 else sums[0]))
     except RuntimeError:  # several devices
         return False
+
+
+_FLAGS: dict = {}
+
+
+def _flag_and_one(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a flag [1], the unscale factor 1.0 [1]) on ``device``, made once per device and thread
+    (two threads training at once must not share a flag)."""
+    key = (device, threading.get_ident())
+    pair = _FLAGS.get(key)
+    if pair is None:
+        pair = _FLAGS[key] = (torch.zeros(1, device=device), torch.ones(1, device=device))
+    return pair
 
 
 def _scalar_loss(compute_loss, loss_name, batch, where) -> torch.Tensor:
