@@ -9,7 +9,7 @@ examples/vae.gm (ReLU MLPs 256-256, z of 8, softplus scale; closed-form KL plus 
 one-sample Bernoulli reconstruction); torch's fused Adam, lr 1e-3, batches of 128 shuffled
 each epoch, a held-out loss after every epoch; then ``DIR/model.pt`` (weights and Adam's
 state), ``DIR/metrics.json`` (per-epoch losses, nats per example) and ``DIR/samples.png``
-(64 samples of x from p(x, z) as an 8 x 8 mosaic). ``benchmarks/bench_train_process.sh``
+(64 samples of x from p(x, z) as an 8 x 8 mosaic). ``benchmarks/bench_train_process.py``
 times it against ``gmc train``; what gmc adds on top (locking and probing the folder, a
 checkpoint with the random number generator states after every epoch, atomic writes,
 divergence checks) is part of what is measured.

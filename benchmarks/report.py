@@ -183,8 +183,56 @@ def _page(res: dict) -> str:
     lines += ["", "## 4. Whole-process latency on `examples/vae.gm` (median)", "",
               "| command | seconds |", "|---|---:|"]
     lines += [f"| `{k}` | {t:.3f} |" for k, t in cli.items()]
+    lines += _issue19(res)
     lines += ["", "## Goals (issue 6)", "", *_goals(res), "", *_NOTES]
     return "\n".join(lines)
+
+
+def _issue19(res: dict) -> list[str]:
+    """Section 5: ``gmc train``'s loop, the API on a large model, and the whole ``gmc train``
+    process, each beside the figures of the code before issue 19 (``issue19_before``) where
+    the results hold them. Empty when none of these benchmarks ran."""
+    loop, api, proc = res.get("train_loop"), res.get("api"), res.get("train_process")
+    if not (loop or api or proc):
+        return []
+    before = res.get("issue19_before", {})
+    lines = ["", "## 5. `gmc train`'s loop, the API, and the whole `gmc train` process", ""]
+    if res.get("issue19_note"):
+        lines += [res["issue19_note"], ""]
+    if loop:
+        old = before.get("train_loop", {})
+        lines += [f"**`fit` step against a bare fused-Adam step** of the same generated loss "
+                  f"(`benchmarks/bench_train.py`: {loop['epochs']} epochs of {loop['steps_per_epoch']} batches of "
+                  f"{loop['batch']}, {loop['clock']}, medians over rounds of fit / bare)", "",
+                  "| model | fit (ms/step) | bare (ms/step) | ratio | ratio before |", "|---|---:|---:|---:|---:|"]
+        for which in ("small", "vae.gm"):
+            r = loop[which]
+            was = f"{old[which]:.3f}" if which in old else "-"
+            lines.append(f"| {which} | {r['fit_step_ms']:.3f} | {r['bare_step_ms']:.3f} | {r['ratio']:.3f} | {was} |")
+        lines.append("")
+    if api:
+        old = before.get("api", {})
+        lines += [f"**The API on the {api['n']:,}-factor chain** (`benchmarks/bench_api.py`: joint log-density, "
+                  f"batch {api['batch']}, {api['clock']})", "",
+                  "| call | median (ms) | ratio to positional | ratio before |", "|---|---:|---:|---:|"]
+        for r in api["rows"]:
+            was = f"{old[r['name']]:.2f}" if r["name"] in old else "-"
+            lines.append(f"| `{r['name']}` | {r['median_ms']:.2f} | {r['ratio']:.3f} | {was} |")
+        lines.append("")
+    if proc:
+        old = before.get("train_process", {})
+        lines += [f"**Whole `gmc train examples/vae.gm --data digits`** ({proc['epochs']} epochs) against "
+                  "`benchmarks/handwritten_train.py` doing the same work (same data, nets, optimizer, held-out "
+                  "loss per epoch, checkpoint, metrics and sample image); fresh processes in alternation, "
+                  f"medians of {proc['pairs']} pairs (`benchmarks/bench_train_process.py`)", "",
+                  "| figure | gmc train | hand-written | ratio | ratio before |", "|---|---:|---:|---:|---:|"]
+        for key, label, unit in (("wall_s", "wall", "s"), ("cpu_s", "CPU (user + system)", "s"),
+                                 ("peak_mib", "peak RSS", "MiB")):
+            was = f"{old[key]:.3f}" if key in old else "-"
+            lines.append(f"| {label} ({unit}) | {proc['gmc train'][key]:.2f} | {proc['hand-written'][key]:.2f} | "
+                         f"{proc['ratio'][key]:.3f} | {was} |")
+        lines.append("")
+    return lines
 
 
 def _goals(res) -> list[str]:
