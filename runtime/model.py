@@ -159,7 +159,7 @@ class GeneratedModel(nn.Module):
         if info is None:
             raise DataError(f"no loss named '{name}'; this model has: {', '.join(self.losses)}")
         if not info.batch_from_n:
-            args = self._plain_args(info.method, info.inputs, inputs)
+            args = self._plain_args(info.method, info.inputs, inputs, nonempty=True)
             if args is not None:
                 return getattr(self, info.method)(*args)
         n = inputs.pop("n", None) if info.batch_from_n else None
@@ -222,10 +222,10 @@ class GeneratedModel(nn.Module):
             raise DataError(f"no factor '{factor}'; this model has: {', '.join(self.factors)}")
         return info
 
-    def _plain_args(self, method: str, needed: tuple[str, ...], inputs: dict) -> tuple | None:
+    def _plain_args(self, method: str, needed: tuple[str, ...], inputs: dict, nonempty: bool = False) -> tuple | None:
         """``inputs`` as the positional arguments of ``method`` when they are exactly the
-        variables it takes, all of event shape (), each a float32/64 tensor with at least one
-        element: what :meth:`_split_inputs` would accept unchanged, checked with loops that
+        variables it takes, all of event shape (), each a float32/64 tensor (with at least one
+        element when ``nonempty``): what the checked path would accept unchanged, checked with loops that
         run in C (a 10,000-factor joint's checks otherwise cost a third of its log-density).
         None for anything else, which then takes the checked path."""
         order = _plain_order(type(self), method, needed)
@@ -236,7 +236,7 @@ class GeneratedModel(nn.Module):
         except KeyError:
             return None
         if (set(map(type, args)) == {torch.Tensor} and set(map(_DTYPE, args)) <= _SUPPORTED_DTYPE_SET
-                and 0 not in map(_NUMEL, args)):
+                and not (nonempty and 0 in map(_NUMEL, args))):
             return args
         return None
 
