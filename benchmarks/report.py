@@ -247,7 +247,7 @@ def _issue19(res: dict) -> list[str]:
         lines += [f"**Whole `gmc train examples/vae.gm --data digits`** ({proc['epochs']} epochs) against "
                   "`benchmarks/handwritten_train.py` doing the same work (same data, nets, optimizer, held-out "
                   "loss per epoch, checkpoint, metrics and sample image); fresh processes in alternation, "
-                  f"medians of {proc['pairs']} pairs (`benchmarks/bench_train_process.py`)", "",
+                  f"medians of {proc['pairs']} pairs (the method of `benchmarks/bench_train_process.py`)", "",
                   "| figure | gmc train | hand-written | ratio | ratio before |", "|---|---:|---:|---:|---:|"]
         for key, label, unit in (("wall_s", "wall", "s"), ("cpu_s", "CPU (user + system)", "s"),
                                  ("peak_mib", "peak RSS", "MiB")):
@@ -267,8 +267,10 @@ def _issue19(res: dict) -> list[str]:
                      f"{r['ratio']:.3f}x, {_verdict(r['ratio'] <= 1.2)}.")
     if proc:
         for key, label in (("wall_s", "wall time"), ("peak_mib", "peak RSS")):
+            judged = key == "peak_mib" or proc["pairs"] >= 3  # memory does not depend on the machine's load
+            verdict = _verdict(proc["ratio"][key] <= 1.10) if judged else "**not judged** (too few pairs)"
             goals.append(f"- Whole `gmc train` at most 1.10x the hand-written script's {label}: "
-                         f"{proc['ratio'][key]:.3f}x, {_verdict(proc['ratio'][key] <= 1.10)}.")
+                         f"{proc['ratio'][key]:.3f}x, {verdict}.")
     return lines + (["Goals (issue 19):", "", *goals, ""] if goals else [])
 
 
