@@ -36,7 +36,8 @@ def _run(cmd: list[str]) -> dict:
 
 def run(pairs: int = 3, epochs: int = 50) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmds = {"gmc train": [sys.executable, "-m", "gmc", "train", str(ROOT / "examples" / "vae.gm"), "--data", "digits",
+        example = str(ROOT / "examples" / "vae.gm")
+        cmds = {"gmc train": [sys.executable, "-m", "gmc", "train", example, "--data", "digits",
                               "--epochs", str(epochs), "--out", os.path.join(tmp, "gmc"), "--quiet"],
                 "hand-written": [sys.executable, str(ROOT / "benchmarks" / "handwritten_train.py"),
                                  "--epochs", str(epochs), "--out", os.path.join(tmp, "hand")]}
