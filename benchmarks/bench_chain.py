@@ -75,6 +75,7 @@ def chain_row(n: int, pixyz_ok: bool, rounds: int, compile_runs: list[float]) ->
     args = [values[p] for p in inspect.signature(log_joint).parameters]
     contenders = {
         "gmc": lambda: log_joint(*args),
+        "gmc log_prob API": lambda: model.log_prob(joint_signature(n), **values),
         "hand-written straight-line": lambda: hand(x),
         "hand-written vectorized": lambda: vectorized_log_joint(x),
     }

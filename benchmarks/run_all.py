@@ -28,8 +28,11 @@ def main():
 
     import torch
     torch.set_num_threads(1)
+    import bench_api
     import bench_chain
     import bench_cli
+    import bench_train
+    import bench_train_process
     import bench_vae
     import report
 
@@ -42,6 +45,10 @@ def main():
                                        rounds=3 if args.quick else 10)
     print("command line ...", flush=True)
     results["cli"] = bench_cli.run(reps=3 if args.quick else 7)
+    print("training loop, API, whole gmc train ...", flush=True)
+    results["train_loop"] = bench_train.run(rounds=5 if args.quick else 25)
+    results["api"] = bench_api.run(n=1000 if args.quick else 10000, rounds=5 if args.quick else 15)
+    results["train_process"] = bench_train_process.run(pairs=1 if args.quick else 3, epochs=2 if args.quick else 50)
     results["wall_s"] = time.time() - started
     out = Path(args.out)
     (out / "performance.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -10,9 +10,11 @@ import time
 from typing import Callable, Sequence
 
 
-def interleaved(fns: Sequence[Callable[[], object]], *, rounds: int, inner: int, warmup: int = 3) -> list[list[float]]:
+def interleaved(fns: Sequence[Callable[[], object]], *, rounds: int, inner: int, warmup: int = 3,
+                clock: Callable[[], float] = time.perf_counter) -> list[list[float]]:
     """Seconds per call of each of ``fns``: ``times[i][r]`` is the mean over ``inner`` calls of
-    ``fns[i]`` in round ``r``. Each fn is called ``warmup`` times first (untimed)."""
+    ``fns[i]`` in round ``r``. Each fn is called ``warmup`` times first (untimed). ``clock``:
+    wall time by default; ``time.process_time`` counts only this process's CPU time."""
     for fn in fns:
         for _ in range(warmup):
             fn()
@@ -22,10 +24,10 @@ def interleaved(fns: Sequence[Callable[[], object]], *, rounds: int, inner: int,
         for j in range(n):
             i = (r + j) % n  # rotate who goes first
             fn = fns[i]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(inner):
                 fn()
-            times[i].append((time.perf_counter() - t0) / inner)
+            times[i].append((clock() - t0) / inner)
     return times
 
 

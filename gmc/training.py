@@ -239,8 +239,9 @@ def train_command(args) -> int:
             train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
                                   class_name=model_ir.name, history=history, training=training,
                                   extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params,
-                                         "schedules": [str(s) for s in schedules], **settings})
-            train.write_metrics(out / "metrics.json", history)
+                                         "schedules": [str(s) for s in schedules], **settings},
+                                  durable=False)
+            train.write_metrics(out / "metrics.json", history, durable=False)
             saved["epoch"] = epoch
             if os.environ.get(KILL_HOOK) == str(epoch):
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -259,13 +260,17 @@ def train_command(args) -> int:
                     "from before the first epoch (the initial ones), with an empty metrics.json")
             raise TrainingError(f"{exc} Saved in {out}: model.pt holds the last good parameters, {kept}; "
                                 f"'gmc train FILE --resume {out} --lr LR' continues from there.") from None
+        finally:  # the per-epoch files are renamed into place unflushed; one fsync for the whole run
+            train.flush_to_disk([out / "model.pt", out / "metrics.json"])
         sig = sampling_factor(model_ir, var.name) if var is not None else None
         if sig is not None:
             _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])
+            train.flush_to_disk([out / "samples.png"])
         from gmc.visualize import training_pictures
 
         image_shape = dataset.image_shape or (_image_shape(var) if var is not None else None)
-        training_pictures(model, model_ir, loss_name, history, test_data, out, image_shape, settings["seed"])
+        train.flush_to_disk(training_pictures(model, model_ir, loss_name, history, test_data, out, image_shape,
+                                              settings["seed"]))
     summary = {"final_train_loss": history.train_loss[-1], "final_test_loss": history.test_loss[-1],
                "epochs": history.epoch[-1], "out": str(out)}
     print(json.dumps(summary))

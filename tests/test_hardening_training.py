@@ -92,15 +92,20 @@ def test_read_only_out_is_found_before_the_first_epoch(tmp_path, capsys, monkeyp
 # ---- I/O failures during the run ----------------------------------------------------------
 
 def test_disk_full_while_saving_an_epoch_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
-    calls = []
-    real_fsync = os.fsync
+    from gmc.runtime import train as train_module
 
-    def fsync(fd):  # the 3rd durable write (epoch 1's model.pt) hits a full disk
-        calls.append(fd)
+    calls = []
+    real_write = train_module._atomic_write
+
+    def atomic_write(path, write, *args):  # the 3rd write (epoch 1's model.pt) hits a full disk
+        calls.append(path)
         if len(calls) == 3:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_fsync(fd)
-    monkeypatch.setattr(os, "fsync", fsync)
+            def full(f):
+                f.write(b"half a checkpoint")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(path, full, *args)
+        return real_write(path, write, *args)
+    monkeypatch.setattr(train_module, "_atomic_write", atomic_write)
     out = tmp_path / "run"
     assert train(out) == 1
     one_line_error(capsys, "cannot write", "model.pt", os.strerror(errno.ENOSPC))

@@ -105,6 +105,28 @@ def test_nan_raises_and_keeps_parameters(grad):
         assert torch.equal(v, model.before[k]), k
 
 
+@pytest.mark.parametrize("grads, bad", [
+    ([[1.0, 2.0], [3.0]], None),
+    ([[3e38, 3e38], [3e38]], None),  # finite gradients whose sum overflows float32: not an error
+    ([[1.0, 2.0], [float("inf")]], "b"),
+    ([[float("inf"), 0.0], [float("-inf")]], "a"),  # +inf and -inf: their sum is NaN
+    ([[1.0, float("nan")], [2.0]], "a"),
+])
+@pytest.mark.parametrize("fused", [True, False])
+def test_nonfinite_gradient_names_the_first_parameter_with_nan_or_inf(grads, bad, fused, monkeypatch):
+    from gmc.runtime.train import _nonfinite_gradient
+
+    if not fused:  # the sum-of-sums test that stands in where torch lacks the fused check
+        monkeypatch.delattr(torch, "_amp_foreach_non_finite_check_and_unscale_", raising=False)
+    named = []
+    for name, values in zip("ab", grads):
+        p = nn.Parameter(torch.zeros(len(values)))
+        p.grad = torch.tensor(values)
+        named.append((name, p))
+    named.append(("no_grad", nn.Parameter(torch.zeros(1))))
+    assert _nonfinite_gradient(named) == bad
+
+
 def test_fit_validates_inputs():
     x = torch.zeros(10, 2)
     ok = dict(progress=False, log=None)
@@ -201,3 +223,24 @@ def test_partial_batches_example_weights_and_no_grad_evaluation():
     with torch.no_grad():  # lr ~ 0: the example-weighted epoch mean equals the full-data mean
         assert hist.train_loss[0] == pytest.approx(float(model.loss("nll", xtr)), abs=1e-4)
         assert hist.test_loss[-1] == pytest.approx(float(model.loss("nll", xte)), abs=1e-6)
+
+
+def test_durable_writes_fsync_and_the_others_wait_for_flush_to_disk(tmp_path, monkeypatch):
+    import os
+
+    from gmc.runtime.train import flush_to_disk
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    history = History([1], [2.0], [3.0])
+    write_metrics(tmp_path / "fast.json", history, durable=False)
+    save_checkpoint(tmp_path / "fast.pt", Gaussian(2), source="", source_path="x.gm", class_name="G",
+                    history=history, durable=False)
+    assert synced == []
+    assert json.loads((tmp_path / "fast.json").read_text())["test_loss"] == [3.0]
+    assert load_checkpoint(tmp_path / "fast.pt")["history"]["epoch"] == [1]
+    write_metrics(tmp_path / "slow.json", history)
+    assert len(synced) == 1
+    flush_to_disk([tmp_path / "fast.json", tmp_path / "fast.pt", tmp_path / "missing.pt"])
+    assert len(synced) == 4  # two files and their folder, once
