@@ -10,7 +10,7 @@ from gmc.cli import main
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.gm"))
-DATA = {"gmm": "iris", "bayes_regression": "diabetes", "conjugate_regression": "diabetes",
+DATA = {"gmm": "iris", "bayes_regression": "diabetes", "conjugate_regression": "diabetes", "bnn": "diabetes",
         "eight_schools": "examples/eight_schools.npz", "eight_schools_centered": "examples/eight_schools.npz"}
 
 #: the commands this test runs, each with the arguments after FILE
@@ -70,7 +70,7 @@ def test_train_sample_visualize(path, tmp_path, capsys):
 def test_mcmc(path, tmp_path, capsys):
     data = DATA.get(path.stem, "digits")
     data = str(ROOT / data) if "/" in data else data
-    code = main(["mcmc", str(path), "--data", data, "--chains", "1", "--draws", "10", "--warmup", "10",
+    code = main(["mcmc", str(path), "--data", data, "--chains", "1", "--draws", "10", "--warmup", "10", "--max-tree-depth", "4",
                  "--out", str(tmp_path / "mcmc")])
     err = capsys.readouterr().err
     # the only refusals allowed: a located error for a latent MCMC cannot sample, or data that does not fit
