@@ -89,8 +89,8 @@ def train_in_processes(args) -> int:
     try:
         while not context.join():
             pass
-    except mp.ProcessExitedException as exc:
-        return exc.exit_code or 1 if exc.error_index == 0 else 1
+    except mp.ProcessExitedException:  # a user error: rank 0 has printed it (the others are silent)
+        return 1
     except mp.ProcessRaisedException as exc:  # a bug, not a user error: those exit with 1
         print(f"error: a training process failed:\n{exc}", file=sys.stderr)
         return 1
