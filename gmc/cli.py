@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the loss through torch.compile (falls back to eager, with a warning, if that fails)")
     c.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps",
                    help="where to train (default auto: CUDA, else MPS, else the CPU)")
+    c.add_argument("--nproc", type=_positive_int, default=1, metavar="N",
+                   help="data-parallel training in N processes (DistributedDataParallel: gloo on the CPU, "
+                        "nccl with one GPU each); --batch-size is per process")
     c.add_argument("--player-lr", action="append", default=[], type=_assignment, metavar="PLAYER=LR",
                    help="a game player's Adam learning rate, e.g. --player-lr disc=1e-4 (repeatable)")
     c.add_argument("--player-betas", action="append", default=[], metavar="PLAYER=B1,B2",

@@ -53,7 +53,7 @@ def evaluation_factors(model, observed: tuple[str, ...]) -> tuple[str, str, tupl
 def evaluate(path=None, *, source: str | None = None, checkpoint=None, model=None, data=None,
              method: str = "ais", k: int | None = None, steps: int = 500, leapfrog: int = 10,
              step_size: float = 0.05, batch_size: int = 100, limit: int | None = None, seed: int = 0,
-             progress: bool = False) -> dict:
+             progress: bool = False, device=None) -> dict:
     """Estimate the mean held-out log p(x) (nats per example) of a trained model.
 
     Args:
@@ -65,6 +65,9 @@ def evaluate(path=None, *, source: str | None = None, checkpoint=None, model=Non
             distributions, ``leapfrog`` steps per HMC move, initial ``step_size``) or ``"iwae"``
             (k samples, default 5000).
         batch_size: examples estimated together; limit: use only the first ``limit`` examples.
+        device: ``"auto"`` (or None: CUDA when available, else the CPU), ``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``; the estimate runs in float64, which Apple's MPS lacks, so ``auto`` never
+            picks MPS here and ``"mps"`` is refused.
 
     Returns:
         dict: ``method``, ``log_px`` (mean over examples), ``stderr`` (its standard error from
@@ -100,10 +103,11 @@ def evaluate(path=None, *, source: str | None = None, checkpoint=None, model=Non
     for what, value in (("k", k), ("steps", steps), ("leapfrog", leapfrog), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
             raise DataError(f"{what} must be an integer >= 1, got {value!r}")
-    model = copy.deepcopy(model).to(torch.float64).eval()  # the caller's model stays as it is
+    device = evaluation_device(device)
+    model = copy.deepcopy(model).to(device=device, dtype=torch.float64).eval()  # the caller's model stays as it is
     for p in model.parameters():
         p.requires_grad_(False)
-    data = {name: torch.as_tensor(v).to(torch.float64) for name, v in data.items()}
+    data = {name: torch.as_tensor(v).to(device=device, dtype=torch.float64) for name, v in data.items()}
     n = min(len(next(iter(data.values()))), limit or math.inf)
     torch.manual_seed(seed)
     joint_info, proposal_info = cls.factors[joint], cls.factors[proposal]
@@ -135,12 +139,28 @@ def evaluate(path=None, *, source: str | None = None, checkpoint=None, model=Non
         errors.append(est.stderr)
         if progress:
             print(f"{method}: {start + b}/{n} examples", file=sys.stderr, flush=True)
-    log_px, stderr = torch.cat(estimates), torch.cat(errors)
+    log_px, stderr = torch.cat(estimates).cpu(), torch.cat(errors).cpu()
     return {"method": method, "log_px": float(log_px.mean()), "stderr": float(stderr.pow(2).sum().sqrt() / n),
             "examples": int(n), "k": k, "joint": joint, "proposal": proposal,
             **({"steps": steps, "leapfrog": leapfrog, "acceptance": sum(acceptance) / len(acceptance)}
                if method == "ais" else {}),
             "per_example": [float(v) for v in log_px]}
+
+
+def evaluation_device(name=None):
+    """The torch device ``gmc evaluate`` runs on: as :func:`gmc.runtime.devices.resolve_device`,
+    except that the float64 estimate cannot run on Apple's MPS (it has no float64), so ``auto``
+    falls back to the CPU there and ``mps`` raises DataError naming ``--device``."""
+    import torch
+
+    from gmc.runtime.devices import resolve_device
+    from gmc.runtime.errors import DataError
+
+    if name is not None and str(name).strip().lower() == "mps":
+        raise DataError("--device mps: evaluation runs in float64, which Apple's MPS backend lacks; "
+                        "use --device cpu or cuda")
+    device = resolve_device(name)
+    return torch.device("cpu") if device.type == "mps" else device
 
 
 def _from_checkpoint(model_ir, cls, checkpoint, text):
@@ -193,12 +213,15 @@ def add_command(sub) -> None:
     c.add_argument("--limit", type=cli._positive_int, help="evaluate only the first N held-out examples")
     c.add_argument("--seed", type=int, default=EVALUATE_DEFAULTS["seed"])
     c.add_argument("--json", action="store_true", help="print the result as JSON (with per-example values)")
+    c.add_argument("--device", default="auto", metavar="auto|cpu|cuda",
+                   help="where to estimate (default auto: CUDA, else the CPU; float64, so not MPS)")
     c.set_defaults(command=evaluate_command)
 
 
 def evaluate_command(args) -> int:
     import json
 
+    evaluation_device(args.device)  # a device this machine lacks stops before any loading
     data = None
     if args.data is not None:
         from gmc.compiler import driver
@@ -209,7 +232,7 @@ def evaluate_command(args) -> int:
         data = _heldout(model_ir, loss, args.data)
     result = evaluate(args.file, checkpoint=args.checkpoint, data=data, method=args.method, k=args.k,
                       steps=args.steps, leapfrog=args.leapfrog, batch_size=args.batch_size, limit=args.limit,
-                      seed=args.seed, progress=not args.json)
+                      seed=args.seed, progress=not args.json, device=args.device)
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
@@ -220,4 +243,5 @@ def evaluate_command(args) -> int:
     return 0
 
 
-__all__ = ["EVALUATE_DEFAULTS", "add_command", "evaluate", "evaluate_command", "evaluation_factors"]
+__all__ = ["EVALUATE_DEFAULTS", "add_command", "evaluate", "evaluate_command", "evaluation_device",
+           "evaluation_factors"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["Equations", "equations", "display"]
+__all__ = ["Equations", "equations", "display", "model_html"]
 
 
 class Equations:
@@ -137,3 +137,34 @@ def display(model, loss: str | None = None, *, derived: bool = False) -> None:
         ipython_display(shown)
     else:
         print(shown.latex)
+
+
+def model_html(cls) -> str:
+    """An HTML summary of a compiled class (what ``_repr_html_`` shows in Jupyter): a table of
+    its variables (support, event shape), factors (the variables each draws and is given) and
+    losses (the data each reads), its equations as display math (MathJax typesets ``$$`` in
+    HTML outputs, and notebooks prefer HTML to LaTeX, so the math must be in it too) and the
+    graphical model as inline SVG (:mod:`gmc.graphical`; left out, with a note, when the
+    class's source is unknown)."""
+    from html import escape
+
+    rows = [("variable", name, f"{support}{list(shape) if shape else ''}", "")
+            for name, (support, shape) in cls.variables.items()]
+    rows += [("factor", sig, ", ".join(info.outputs), ", ".join(info.given))
+             for sig, info in cls.factors.items()]
+    rows += [("loss", name, "", ", ".join(info.inputs) if not info.batch_from_n else "(draws its own batch of n)")
+             for name, info in cls.losses.items()]
+    body = "".join(f"<tr><td>{escape(kind)}</td><td><code>{escape(name)}</code></td><td>{escape(a)}</td>"
+                   f"<td>{escape(b)}</td></tr>" for kind, name, a, b in rows)
+    table = ('<table><thead><tr><th></th><th>name</th><th>support / draws</th><th>given / reads</th></tr>'
+             f"</thead><tbody>{body}</tbody></table>")
+    math = equations(cls)._repr_latex_() or ""
+    try:
+        from gmc.graphical import graph
+
+        picture = graph(cls)._repr_svg_()
+        picture = picture[picture.find("<svg"):]  # inline: without the XML prolog and DOCTYPE
+    except TypeError as err:  # a class not made by gmc.compile_*: no source to draw from
+        picture = f"<p><em>{escape(str(err))}</em></p>"
+    return (f'<div class="gmc-model"><h4>{escape(cls.__name__)}</h4>{table}'
+            f"<div>{escape(math)}</div>{picture}</div>")

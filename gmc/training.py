@@ -172,16 +172,23 @@ def train_command(args) -> int:
     from gmc.compiler.dataflow import draws_own_batch
     from gmc.runtime import data, train
     from gmc.runtime.errors import TrainingError
-    from gmc.runtime.run_folder import claimed_folder
     from gmc.runtime.schedules import check_params, parse_schedule
 
     from gmc.runtime.devices import resolve_device, to_device
+
+    if (getattr(args, "nproc", None) or 1) > 1:  # data-parallel: N processes each run this function
+        from gmc.parallel_training import train_in_processes
+
+        return train_in_processes(args)
+    from gmc import parallel_training as parallel
 
     device = resolve_device(getattr(args, "device", None))
     text, filename, model_ir, cls = _compile(args.file)
     from gmc.adversarial_training import game_train_command, wants_game
 
     if wants_game(model_ir, args):
+        if not parallel.alone():
+            raise DataError("--nproc trains one loss with one optimizer; adversarial games run in one process")
         return game_train_command(args, text, filename, model_ir, cls)
     resume = getattr(args, "resume", None)
     if resume is not None:
@@ -196,7 +203,7 @@ def train_command(args) -> int:
             raise DataError("--data is required (or --resume DIR to continue a run)")
         out = Path(args.out) if args.out else Path("runs") / Path(args.file).stem
 
-    with claimed_folder(out, TRAIN_OUTPUTS):
+    with parallel.claim(out, TRAIN_OUTPUTS):
         state = None
         if resume is not None:
             state = train.load_checkpoint(out / "model.pt")
@@ -236,6 +243,8 @@ def train_command(args) -> int:
         saved = {"epoch": done if state is not None else None}  # the epoch model.pt holds
 
         def checkpoint(epoch, history, training):
+            if not parallel.is_main():  # rank 0 writes for all
+                return
             train.save_checkpoint(out / "model.pt", model, source=text, source_path=str(args.file),
                                   class_name=model_ir.name, history=history, training=training,
                                   extra={"data": args.data, "epoch": epoch, "loss": loss_name, "params": params,
@@ -247,7 +256,7 @@ def train_command(args) -> int:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         try:
-            history = train.fit(model, loss_name, train_data, test_data, epochs=settings["epochs"],
+            history = train.fit(parallel.wrap(model), loss_name, train_data, test_data, epochs=settings["epochs"],
                                 batch_size=settings["batch_size"], lr=settings["lr"], seed=settings["seed"],
                                 progress=not args.quiet, log=lambda line: print(line, file=sys.stderr),
                                 on_state=checkpoint, schedules=schedules,
@@ -261,7 +270,10 @@ def train_command(args) -> int:
             raise TrainingError(f"{exc} Saved in {out}: model.pt holds the last good parameters, {kept}; "
                                 f"'gmc train FILE --resume {out} --lr LR' continues from there.") from None
         finally:  # the per-epoch files are renamed into place unflushed; one fsync for the whole run
-            train.flush_to_disk([out / "model.pt", out / "metrics.json"])
+            if parallel.is_main():
+                train.flush_to_disk([out / "model.pt", out / "metrics.json"])
+        if not parallel.is_main():
+            return 0
         sig = sampling_factor(model_ir, var.name) if var is not None else None
         if sig is not None:
             _write_samples(model, sig, var.name, 64, out / "samples.png", dataset.image_shape, settings["seed"])

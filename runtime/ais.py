@@ -75,8 +75,9 @@ def ais(log_p: LogDensity, log_q: LogDensity, sample_q: Callable[[], dict[str, t
     schedule = sigmoid_schedule(steps)
     with torch.no_grad():
         u = {name: v.detach() for name, v in sample_q().items()}
-    log_w = torch.zeros(k * batch, dtype=next(iter(u.values())).dtype)
-    eps = torch.full((batch,), step_size, dtype=log_w.dtype)
+    first = next(iter(u.values()))
+    log_w = torch.zeros(k * batch, dtype=first.dtype, device=first.device)
+    eps = torch.full((batch,), step_size, dtype=log_w.dtype, device=first.device)
     accepted_total = 0.0
 
     def evaluate(u_now, beta):

@@ -250,6 +250,14 @@ class GeneratedModel(nn.Module):
 
         return equations(cls)._repr_latex_()
 
+    @classmethod
+    def _repr_html_(cls):
+        """Jupyter's richer view of a class or instance: variables, factors and losses as a
+        table, the equations and the graphical model (:func:`gmc.notebook.model_html`)."""
+        from gmc.notebook import model_html
+
+        return model_html(cls)
+
     # ---- validation --------------------------------------------------------------------
     def _factor(self, factor: str) -> FactorInfo:
         info = self.factors.get(factor.replace(" ", ""))

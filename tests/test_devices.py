@@ -59,3 +59,24 @@ def test_train_and_sample_on_cpu_by_option(tmp_path, capsys):
     assert main(["sample", str(ROOT / "examples" / "vae.gm"), "--checkpoint", str(out / "model.pt"), "-n", "4",
                  "--device", "cpu"]) == 0
     assert (out / "sampled.png").is_file()
+
+
+def test_evaluate_runs_on_the_device_asked_and_refuses_mps(capsys):
+    from gmc.evaluation import evaluation_device
+
+    assert evaluation_device("cpu") == torch.device("cpu")
+    assert evaluation_device("auto").type in ("cuda", "cpu")  # never MPS: the estimate is float64
+    with pytest.raises(DataError, match=r"^--device mps: evaluation runs in float64"):
+        evaluation_device("mps")
+    source = (ROOT / "examples" / "vae.gm").read_text()
+    torch.manual_seed(0)
+    vae = gmc.compile_source(source)()
+    x = torch.bernoulli(torch.full((4, 64), 0.5))
+    on_cpu = gmc.evaluate(source=source, model=vae, data={"x": x}, method="iwae", k=3, device="cpu", seed=1)
+    default = gmc.evaluate(source=source, model=vae, data={"x": x}, method="iwae", k=3, seed=1)
+    assert on_cpu["examples"] == 4 and on_cpu["log_px"] < 0
+    if not torch.cuda.is_available():
+        assert on_cpu["per_example"] == default["per_example"]  # auto picked the CPU, same seed
+        assert main(["evaluate", str(ROOT / "examples" / "vae.gm"), "--checkpoint", "nowhere.pt",
+                     "--device", "cuda"]) == 1
+        assert "--device cuda: CUDA is not available" in capsys.readouterr().err

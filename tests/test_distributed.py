@@ -63,3 +63,28 @@ def test_fit_accepts_a_ddp_model_and_matches_one_process_with_the_total_batch(ra
                  lr=1e-2, progress=False, log=None)
     for key in ("train_loss", "test_loss"):
         assert two[0]["history"][key] == pytest.approx(getattr(single, key), rel=0.03)
+
+
+def test_gmc_train_nproc_2_writes_one_checkpoint_from_rank_0(tmp_path, capfd, monkeypatch):
+    from gmc.cli import main
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "run"
+    assert main(["train", str(ROOT / "examples" / "vae.gm"), "--data", "digits", "--epochs", "1", "--quiet",
+                 "--device", "cpu", "--nproc", "2", "--out", str(out)]) == 0
+    captured = capfd.readouterr()  # the processes' own output: only rank 0 speaks
+    assert captured.err.count("training VAE from") == 1 and captured.out.count('"final_test_loss"') == 1
+    assert [p.name for p in out.rglob("model.pt")] == ["model.pt"]
+    assert {"model.pt", "metrics.json", "samples.png"} <= {p.name for p in out.iterdir()}
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert len(state["history"]["epoch"]) == 1 and state["extra"]["epochs"] == 1
+
+
+def test_nproc_refuses_a_device_it_cannot_split_over(capsys):
+    from gmc.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["train", str(ROOT / "examples" / "vae.gm"), "--data", "digits", "--nproc", "2",
+                 "--device", "cuda"]) == 1
+    assert "--device cuda: CUDA is not available" in capsys.readouterr().err

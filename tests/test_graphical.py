@@ -56,3 +56,19 @@ def test_a_class_or_instance_draws_its_own_graph():
     VAE = gmc.compile_file(ROOT / "examples" / "vae.gm")
     assert gmc.graph(VAE()) == gmc.graph(VAE) == gmc.graph(ROOT / "examples" / "vae.gm")
     assert gmc.graph(VAE())._repr_svg_().lstrip().startswith("<?xml")
+
+
+def test_graph_stays_free_as_a_name_in_a_model():
+    source = """
+model Named
+var graph: real[2]
+var z: real[2]
+p(z) = Normal(0, 1)
+p(graph|z) = Normal(z, 1)
+p(graph,z) = p(graph|z) p(z)
+loss = -mean(log p(graph, z))
+"""
+    m = gmc.compile_source(source)()
+    assert "graph" in m.variables and not hasattr(type(m), "graph")
+    drawn = gmc.graph(m)
+    assert ("z", "graph", "") in drawn.panels[0].edges

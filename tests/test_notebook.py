@@ -60,3 +60,29 @@ def test_readme_shows_the_true_repr_latex_output():
     readme = (ROOT / "README.md").read_text()
     VAE = gmc.compile_file(ROOT / "examples" / "vae.gm")
     assert f">>> print(VAE._repr_latex_()[:64])\n{VAE._repr_latex_()[:64]}\n```" in readme
+
+
+def test_class_and_instance_show_a_table_math_and_the_graph_as_html():
+    import xml.etree.ElementTree as ET
+
+    VAE = gmc.compile_file(ROOT / "examples" / "vae.gm")
+    page = VAE._repr_html_()
+    assert page[:page.index("<svg")] == VAE()._repr_html_()[:page.index("<svg")]  # the SVG's ids are random
+    assert "<td>variable</td><td><code>z</code></td><td>real[8]</td>" in page
+    assert "<td>factor</td><td><code>q(z|x)</code></td><td>z</td><td>x</td>" in page
+    assert "<td>loss</td><td><code>loss</code></td><td></td><td>x</td>" in page
+    assert "$$\\begin{array}{l}" in page  # notebooks prefer HTML to LaTeX: the math is in it
+    svg = page[page.index("<svg"):page.index("</svg>") + len("</svg>")]
+    ET.fromstring(svg)  # well-formed inline SVG
+    assert ET.fromstring(page.replace("&nbsp;", " ")).tag == "div"  # the whole view is well-formed
+
+
+def test_a_class_without_source_still_has_its_html_table():
+    from gmc.notebook import model_html
+    from gmc.runtime.model import GeneratedModel
+
+    class Bare(GeneratedModel):
+        variables = {"x": ("real", (2,))}
+
+    page = model_html(Bare)
+    assert "<code>x</code>" in page and "source is unknown" in page and "<svg" not in page
