@@ -4,7 +4,7 @@ Output folder of ``train`` (docs/design.md section 4): ``model.pt`` (checkpoint 
 and random number generator states, written before the first epoch and rewritten after every
 epoch, so ``--resume`` continues from the last finished one), ``samples.png``,
 ``metrics.json`` (per-epoch means of the trained loss, nats per example), ``metrics.png``
-(its curves) and, for a model with an encoder and decoder, ``reconstructions.png``. The folder is
+(its curves) and, for a model with an encoder and decoder, ``reconstructions.png`` and ``walk.png``. The folder is
 checked, locked and probed first (:mod:`gmc.runtime.run_folder`); every file is written
 atomically.
 """
@@ -159,7 +159,7 @@ def given_tensors(model: ir.Model, assignments, n: int) -> dict:
 TRAIN_DEFAULTS = {"epochs": 50, "batch_size": 128, "lr": 1e-3, "seed": 0}
 
 #: Files ``gmc train`` writes into its output folder.
-TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png", "metrics.png", "reconstructions.png")
+TRAIN_OUTPUTS = ("model.pt", "metrics.json", "samples.png", "metrics.png", "reconstructions.png", "walk.png")
 
 #: Test hook (docs/cli.md): ``GMC_TEST_KILL_AFTER_EPOCH=k`` makes ``gmc train`` kill itself with
 #: SIGKILL right after saving epoch k, so tests can interrupt a run at a known point.

@@ -197,8 +197,9 @@ def training_pictures(model, model_ir: ir.Model, loss_name: str, history, held_o
                       image_shape, seed: int) -> list[Path]:
     """What ``gmc train`` draws at the end besides ``samples.png``: ``metrics.png`` (the loss
     curves) and, for a model with an encoder and decoder whose loss reads only the observed
-    variable, ``reconstructions.png`` (8 held-out examples above their reconstructions).
-    Returns the paths written."""
+    variable, ``reconstructions.png`` (8 held-out examples above their reconstructions) and,
+    where z's prior needs nothing the data gives, ``walk.png`` (4 random walks of 8 steps in z
+    from prior draws, decoded). Returns the paths written."""
     from gmc.runtime.train import atomic_output
 
     written = [folder / "metrics.png"]
@@ -217,4 +218,14 @@ def training_pictures(model, model_ir: ir.Model, loss_name: str, history, held_o
     written.append(folder / "reconstructions.png")
     atomic_output(written[1], lambda tmp: save_rows(
         rows, tmp, image_shape, f"held-out {x_name} (top) and E[{x_name} | E[{pair.z}|{x_name}]] (bottom)"))
+    from gmc.sampling_plan import plan
+
+    prior = plan(model_ir, pair.z)
+    if prior.missing:  # z's prior needs a value nothing draws (a label): no walk from the prior
+        return written
+    with torch.no_grad():
+        walks = random_walks(model, prior.steps, pair, rows=4, steps=8, step_size=0.5)
+    written.append(folder / "walk.png")
+    atomic_output(written[2], lambda tmp: save_rows(
+        walks, tmp, image_shape, f"random walks in {pair.z} from its prior (step 0.5), decoded"))
     return written

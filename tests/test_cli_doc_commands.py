@@ -46,6 +46,7 @@ def test_train_sample_visualize(path, tmp_path, capsys):
     assert (out / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     if path.stem in ("vae", "beta_vae", "hvae"):
         assert (out / "reconstructions.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / "walk.png").read_bytes()[:4] == b"\x89PNG"
     ckpt = str(out / "model.pt")
     capsys.readouterr()
     sample = ["sample", str(path), "--checkpoint", ckpt, "-n", "4"]
