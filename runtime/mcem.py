@@ -79,14 +79,15 @@ def monte_carlo_em(model: torch.nn.Module, factors: Sequence[str], data: dict[st
     ``data``: name -> [B, *event] observed values; ``init``: the latent's start [B, *event]
     (default zeros; its event shape is then read from ``model.sample``); ``weights``: the
     parameters to fit (default all of ``model.parameters()``). ``callback(step, result)`` runs
-    after each EM step. Raises ValueError for em_steps, hmc_steps or leapfrog below 1."""
+    after each EM step. Raises ValueError for em_steps, hmc_steps or leapfrog below 1, and
+    gmc's DataError for a factor the model lacks or a value it does not take."""
     if min(em_steps, hmc_steps, leapfrog) < 1:
         raise ValueError("em_steps, hmc_steps and leapfrog must be at least 1")
     rows = next(iter(data.values())).shape[0]
     if init is None:
         with torch.no_grad():
-            shape = model.sample(f"p({latent})", n=1)[latent].shape[1:]
-        init = torch.zeros(rows, *shape)
+            draw = model.sample(f"p({latent})", n=1)[latent]
+        init = torch.zeros(rows, *draw.shape[1:], dtype=draw.dtype)
     params = list(model.parameters() if weights is None else weights)
     optimizer = torch.optim.Adam(params, lr=lr)
 
