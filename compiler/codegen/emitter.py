@@ -10,17 +10,16 @@ with the same reparameterized sample the rest of the loss uses.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
-from gmc.compiler.codegen import broadcast, marginal, text
+from gmc.compiler.codegen import broadcast, factor_kinds, marginal, text
+from gmc.compiler.codegen.env import Env
 from gmc.compiler.codegen.builder import FunctionBuilder
 from gmc.compiler.codegen.samplers import SAMPLERS
 from gmc.compiler.families import FAMILIES
-from gmc.compiler.codegen.vectorize import product_parts
 from gmc.compiler.symbolic.constants import UndefinedConstant, ir_number
 from gmc.compiler.symbolic.functions import Scalar, number
 from gmc.compiler.symbolic.vector import is_tensor
@@ -31,7 +30,6 @@ from gmc.compiler.types import ShapeError, constant_value, infer, matmul_shape
 from gmc.compiler.types import broadcast as broadcast_shapes
 
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
-_MAX_PLUS_CHAIN = 256
 _MAX_CHAIN = 200
 _TENSOR_NODES = (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
                  ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply)
@@ -70,43 +68,6 @@ def _receiver(code: str) -> str:
 _TENSOR_PARAM_SAMPLERS = frozenset({"Bernoulli"})
 
 
-@dataclass(frozen=True)
-class Env:
-    """Where values live while emitting: variable -> Python name, plus shape information.
-
-    ``batch`` is code for the batch shape; ``ref`` names a tensor with the right dtype and
-    device; ``particles`` is K inside ``iwae`` and ``particle_vars`` the variables that carry
-    the leading K dimension. ``global_batch`` is the batch shape of global variables
-    (``var global w``): ``()`` inside losses, where they are drawn once per data set."""
-
-    names: Mapping[str, str]
-    batch: str
-    ref: str
-    particles: int | None = None
-    particle_vars: AbstractSet[str] = frozenset()
-    global_batch: str = "()"
-    plate: str | None = None  # the plate whose size scales this loss's sums (gmc.compiler.plates)
-
-    def name(self, var: str) -> str:
-        return self.names[var]
-
-    def bind(self, var: str, name: str, with_particles: bool) -> "Env":
-        return self.bind_all(((var, name, with_particles),))
-
-    def bind_all(self, items) -> "Env":
-        """This env with each ``(variable, python name, carries particles)`` of ``items`` bound
-        (later items win), in one copy."""
-        names, carried = dict(self.names), set(self.particle_vars)
-        for var, name, with_particles in items:
-            names[var] = name
-            (carried.add if with_particles else carried.discard)(var)
-        return replace(self, names=names, particle_vars=frozenset(carried))
-
-    def key(self, variables) -> tuple:
-        b = self.names
-        return tuple((v, b.get(v)) for v in variables) + (self.particles,)
-
-
 class Emitter:
     def __init__(self, model: ir.Model, fb: FunctionBuilder, extras=None):
         """``extras`` (:class:`~gmc.compiler.codegen.estimators.Extras`) collects the class
@@ -117,6 +78,11 @@ class Emitter:
         # Per-node facts, keyed by id() with the node kept alive beside its fact: asking them
         # of every operand of a chain of N terms must cost O(N) in all, not O(N^2).
         self._facts: dict[tuple, tuple[ir.Expr, object]] = {}
+
+    def for_model(self, model: ir.Model) -> "Emitter":
+        """An emitter of ``model`` (e.g. the per-step model of a sequence) that writes into the
+        same method and collects into the same extras as this one."""
+        return Emitter(model, self.fb, self.extras)
 
     # ---- plain values ------------------------------------------------------------------
     def value(self, e: ir.Expr, env: Env) -> tuple[str, int]:
@@ -327,33 +293,8 @@ class Emitter:
         key = ("log_prob", sig, env.key(factor.variables))
         if key in self.fb.memo:
             return self.fb.memo[key]
-        if sig in self.model.chains:  # a hidden Markov chain: the forward algorithm
-            from gmc.compiler.codegen import forward_algorithm
-
-            name = self.fb.assign(f"log_{mangle(sig)}", forward_algorithm.log_chain(self, sig, env), factor.span,
-                                  f"exact: sum over {factor.marginalized[0]} by the forward algorithm")
-        elif sig in self.model.step_products:  # a product over time: one batched term per step factor
-            from gmc.compiler.codegen import step_products
-
-            name = self.fb.assign(f"log_{mangle(sig)}", step_products.log_product(self, sig, env), factor.span,
-                                  "sum over the steps")
-        elif factor.marginalized:
-            name = self.fb.assign(f"log_{mangle(sig)}", marginal.log_marginal(self, sig, env), factor.span,
-                                  f"exact: sum over {', '.join(factor.marginalized)}")
-        elif factor.is_product:
-            parts = product_parts(self, sig, env)  # repeated leaves: one stacked term per group
-            # Python's compiler recurses once per "+" of a chain: past a few thousand terms it
-            # overflows, so long products sum a flat tuple instead (same additions, in order).
-            total = " + ".join(parts) if len(parts) <= _MAX_PLUS_CHAIN else f"sum(({', '.join(parts)}))"
-            name = self.fb.assign(f"log_{mangle(sig)}", total, factor.span)
-        elif factor.flow:
-            from gmc.compiler.transforms import codegen as flows
-
-            code, comment = flows.log_density(self, factor, env)
-            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, comment)
-        else:
-            code, reference = self.leaf_log_density(factor, env.name(factor.outputs[0]), env)
-            name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, reference)
+        code, comment = factor_kinds.kind_of(self.model, sig).log_density(self, sig, env)
+        name = self.fb.assign(f"log_{mangle(sig)}", code, factor.span, comment)
         self.fb.memo[key] = name
         return name
 
@@ -411,11 +352,9 @@ class Emitter:
         key = ("sample", sig, env.key(factor.given))
         if key in self.fb.memo:
             return env.bind_all(self.fb.memo[key])
-        if sig in self.model.chains or sig in self.model.step_products:
-            from gmc.compiler.codegen import forward_algorithm, step_products
-
-            sampler = forward_algorithm.sample_chain if sig in self.model.chains else step_products.sample_product
-            bound = sampler(self, sig, env)
+        whole = factor_kinds.kind_of(self.model, sig).sample
+        if whole is not None:
+            bound = whole(self, sig, env)
             self.fb.memo[key] = [(v, bound.name(v), False) for v in (*factor.outputs, *factor.marginalized)]
             return bound
         # One private env grows in place as the leaves are drawn: binding through copies would

@@ -11,9 +11,13 @@ time axes ([K, *batch, T], moved to [*batch, T, K]). The recursion over time is 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from gmc.compiler.codegen.emitter import Emitter, Env
+from gmc.compiler.codegen.env import Env
 from gmc.compiler.sequences import slot_name, step_model
+
+if TYPE_CHECKING:
+    from gmc.compiler.codegen.emitter import Emitter
 
 
 def _tables(emitter: Emitter, sig: str, env: Env) -> tuple[Emitter, str, str]:
@@ -24,7 +28,7 @@ def _tables(emitter: Emitter, sig: str, env: Env) -> tuple[Emitter, str, str]:
     key = ("chain tables", sig)
     if key in fb.memo:
         return fb.memo[key]
-    steps = Emitter(step_model(model), fb, emitter.extras)
+    steps = emitter.for_model(step_model(model))
     z, previous = chain.latent, slot_name(chain.latent, 1)
     states = fb.assign(f"{z}_states", f"torch.eye({k}, dtype={env.ref}.dtype, device={env.ref}.device)",
                        chain.span, f"[{k}, {k}]: the one-hot states of {z}")

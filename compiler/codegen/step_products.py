@@ -14,8 +14,13 @@ generated method: step 0 straight-line (initial factors, then the factors of eve
 """
 from __future__ import annotations
 
-from gmc.compiler.codegen.emitter import Emitter, Env
+from typing import TYPE_CHECKING
+
+from gmc.compiler.codegen.env import Env
 from gmc.compiler.sequences import step_model
+
+if TYPE_CHECKING:
+    from gmc.compiler.codegen.emitter import Emitter
 
 _INDENT = "    "
 
@@ -33,7 +38,7 @@ def log_product(emitter: Emitter, sig: str, env: Env) -> str:
     """Code of log ``sig`` ([batch], nats): one batched term per step factor, summed over time."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
-    steps = Emitter(step_model(model), fb, emitter.extras)
+    steps = emitter.for_model(step_model(model))
     length = product.length
     parts = []
     for initial in product.initial:
@@ -62,7 +67,7 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     """Emit ancestral draws of every sequence of ``sig``; returns env with them bound."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
-    steps = Emitter(step_model(model), fb, emitter.extras)
+    steps = emitter.for_model(step_model(model))
     for p in model.params:  # bound before the loop: the emitter inserts param bindings at the top
         steps.param(p)
     current: dict[str, str] = {}
