@@ -78,6 +78,9 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     lists = {v: fb.assign(f"{v}_steps", f"[{current[v]}]", product.span, f"the steps of {v}, in order")
              for v in product.outputs}
     before, memo = len(fb.lines), set(fb.memo)
+    # the loop rebinds the previous step's names: code shared by value (Emitter._named) must
+    # not match code computed before the loop, whose names then held other values
+    hidden = {key: fb.memo.pop(key) for key in list(fb.memo) if key[0] == "named"}
     previous = dict(current)
     now: dict[str, str] = {}
     for step_sig in product.order:
@@ -94,6 +97,7 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     del fb.lines[before:]
     for key in set(fb.memo) - memo:  # values of the loop body are not reused after it
         del fb.memo[key]
+    fb.memo.update(hidden)
     step = fb.ns.fresh("t")  # a fresh name: '_' or 't' may be a user's variable, 'range' shadowed
     fb.emit(f"for {step} in rt.time_steps(1, {product.length}):")
     fb.lines += [_INDENT + line for line in body]
