@@ -40,3 +40,26 @@ def test_the_loss_matches_torch_distributions(float64):
     w = q.loc + q.scale * torch.randn(3)
     expected = kl - torch.distributions.Normal(x @ w, 1.0).log_prob(y).sum()
     torch.testing.assert_close(loss.detach(), expected, rtol=1e-12, atol=1e-12)
+
+
+WALK = """
+const T = 4
+var x[T]: real
+var y[T]: real
+p(x[0]) = Normal(0, 1)
+p(x[t]|x[t-1]) = Normal(softplus(x[t-1]), 1e-6)
+p(y[t]|x[t]) = Normal(softplus(x[t]), 1e-6)
+p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
+loss = -mean(log p(x,y))
+"""
+
+
+def test_a_step_loop_does_not_reuse_code_computed_before_it(float64):
+    """Before the loop softplus(x) is y[0]'s location; in the loop the same code means
+    softplus(x[t-1]) as the loop rebinds x, so it is computed again: with scales of 1e-6,
+    x[t] = softplus(x[t-1]) and y[t] = softplus(x[t]) to 1e-4 at every step."""
+    torch.manual_seed(0)
+    draw = gmc.compile_source(WALK, "Walk")().sample("p(x,y)", n=50)
+    x, y = draw["x"], draw["y"]
+    torch.testing.assert_close(x[:, 1:], F.softplus(x[:, :-1]), rtol=0, atol=1e-4)
+    torch.testing.assert_close(y, F.softplus(x), rtol=0, atol=1e-4)
