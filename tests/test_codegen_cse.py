@@ -63,3 +63,4 @@ def test_a_step_loop_does_not_reuse_code_computed_before_it(float64):
     x, y = draw["x"], draw["y"]
     torch.testing.assert_close(x[:, 1:], F.softplus(x[:, :-1]), rtol=0, atol=1e-4)
     torch.testing.assert_close(y, F.softplus(x), rtol=0, atol=1e-4)
+

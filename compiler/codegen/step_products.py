@@ -14,6 +14,8 @@ generated method: step 0 straight-line (initial factors, then the factors of eve
 """
 from __future__ import annotations
 
+import re
+
 from gmc.compiler.codegen.emitter import Emitter, Env
 from gmc.compiler.sequences import step_model
 
@@ -78,10 +80,11 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     lists = {v: fb.assign(f"{v}_steps", f"[{current[v]}]", product.span, f"the steps of {v}, in order")
              for v in product.outputs}
     before, memo = len(fb.lines), set(fb.memo)
-    # the loop rebinds the previous step's names: code shared by value (Emitter._named) must
-    # not match code computed before the loop, whose names then held other values
-    hidden = {key: fb.memo.pop(key) for key in list(fb.memo) if key[0] == "named"}
     previous = dict(current)
+    # The loop rebinds the previous step's names at the end of each step, so a value computed
+    # before the loop from one of them (a net call, a parameter's code) is that of step 0 only:
+    # inside the loop, and after it, it must be computed again, not found in the memo.
+    _forget_entries_reading(fb.memo, {previous[v] for v in product.outputs})
     now: dict[str, str] = {}
     for step_sig in product.order:
         step = model.steps[step_sig]
@@ -97,7 +100,6 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     del fb.lines[before:]
     for key in set(fb.memo) - memo:  # values of the loop body are not reused after it
         del fb.memo[key]
-    fb.memo.update(hidden)
     step = fb.ns.fresh("t")  # a fresh name: '_' or 't' may be a user's variable, 'range' shadowed
     fb.emit(f"for {step} in rt.time_steps(1, {product.length}):")
     fb.lines += [_INDENT + line for line in body]
@@ -107,3 +109,21 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
                          f"[batch, {product.length}, ...]")
         bound.append((v, name, False))
     return env.bind_all(bound)
+
+
+def _forget_entries_reading(memo: dict, names: set[str]) -> None:
+    """Remove from ``memo`` the entries whose key mentions one of ``names`` (as a whole word
+    anywhere in its strings: a variable's name, a net's argument, a code text)."""
+    if not names:
+        return
+    word = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(names))) + r")(?![A-Za-z0-9_])")
+
+    def mentions(key) -> bool:
+        if isinstance(key, str):
+            return word.search(key) is not None
+        if isinstance(key, (tuple, list, frozenset, set)):
+            return any(mentions(k) for k in key)
+        return False
+
+    for key in [k for k in memo if mentions(k)]:
+        del memo[key]
