@@ -14,7 +14,9 @@ identifier that is not
 and a param, weight or net, being an attribute, must not start with ``_`` nor be an attribute
 every generated model has (:data:`MODEL_ATTRIBUTES`: torch.nn.Module's and gmc's API), nor the
 name of one of this model's generated methods (``log_p_x_given_z``, ``sample_q_z_given_x``,
-``loss_NAME``). A param may not be ``n`` either: sample methods of unconditioned factors take
+``loss_NAME``) or other attributes (a flow's layers ``flow_q_z_given_x``, a game model's
+``games``; :func:`generated_attributes`). (A game's methods ``draw_GAME`` and ``loss_GAME_PLAYER``
+are checked with the game, gmc.compiler.adversarial.) A param may not be ``n`` either: sample methods of unconditioned factors take
 the number of draws as ``n`` beside every param. (A variable may be ``n``: it is a method
 argument only where that count is not.) :func:`reserved_name_errors` reports each violation as a located error, so
 ``gmc check`` rejects exactly what code generation cannot handle. Constants, lets, factors,
@@ -76,6 +78,25 @@ def method_names(model: ir.Model) -> dict[str, str]:
     return out
 
 
+def flow_attribute(signature: str) -> str:
+    """The module attribute holding the learned layers of the flow factor ``signature``:
+    ``q(z|x)`` -> ``flow_q_z_given_x`` (gmc.compiler.transforms.codegen builds it)."""
+    return "flow_" + mangle(signature)
+
+
+def generated_attributes(model: ir.Model) -> dict[str, str]:
+    """Each attribute the generated class adds for this model (not a method) -> what it holds:
+    the layers of every flow factor (a renamed flow shares its source's) and, for a model
+    with games, the class attribute ``games``."""
+    out: dict[str, str] = {}
+    for sig, factor in model.factors.items():
+        if factor.flow and factor.renamed_from is None:
+            out.setdefault(flow_attribute(sig), f"the layers of the flow {sig}")
+    if model.games:
+        out["games"] = "the description of the model's games"
+    return out
+
+
 def identifier_problem(name: str) -> str | None:
     """Why ``name`` cannot be a bare Python name in generated code (the reason, completing
     "it ..."), or None when it can."""
@@ -88,8 +109,10 @@ def identifier_problem(name: str) -> str | None:
     return None
 
 
-def attribute_problem(name: str, methods: dict[str, str]) -> str | None:
-    """Why ``name`` cannot be an attribute of the generated model, or None."""
+def attribute_problem(name: str, methods: dict[str, str], attributes: dict[str, str] | None = None) -> str | None:
+    """Why ``name`` cannot be an attribute of the generated model, or None. ``methods``: the
+    generated methods (:func:`method_names`); ``attributes``: the other generated attributes
+    (:func:`generated_attributes`)."""
     problem = identifier_problem(name)
     if problem is not None:
         return problem
@@ -101,13 +124,15 @@ def attribute_problem(name: str, methods: dict[str, str]) -> str | None:
         return "is an attribute every generated model has (torch.nn.Module or gmc's API)"
     if name in methods:
         return f"is the name of the generated method for {methods[name]}"
+    if attributes and name in attributes:
+        return f"is the name of the generated attribute holding {attributes[name]}"
     return None
 
 
 def reserved_name_errors(model: ir.Model) -> list[diag.Diagnostic]:
     """A located error for each declared name that cannot be used as the generated code uses
     it, and for each factor whose method names another factor's already took."""
-    methods = method_names(model)
+    methods, attributes = method_names(model), generated_attributes(model)
     errors = []
     problem = identifier_problem(model.name)
     if problem is not None:
@@ -115,7 +140,7 @@ def reserved_name_errors(model: ir.Model) -> list[diag.Diagnostic]:
     for kind, table in (("variable", model.vars), ("param", model.params), ("weight", model.weights),
                         ("net", model.nets), ("plate", model.plates)):
         for name, decl in table.items():
-            problem = identifier_problem(name) if kind == "variable" else attribute_problem(name, methods)
+            problem = identifier_problem(name) if kind == "variable" else attribute_problem(name, methods, attributes)
             if problem is not None:
                 errors.append(diag.reserved_name(decl.span, kind, name, problem))
     owner: dict[str, str] = {}

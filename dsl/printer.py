@@ -28,15 +28,21 @@ _SUM, _PRODUCT, _UNARY, _POWER, _POSTFIX, _ATOM = range(6)
 _OPERATOR_LEVEL = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "@": _PRODUCT, "**": _POWER}
 
 
+#: The column limit of canonical text: a longer statement breaks at argument commas (:func:`wrap`).
+LINE_WIDTH = 100
+
+
 @deep_stack
-def format_source(text: str, filename: str = "<string>") -> str:
-    """The canonical text of ``text``; raises GmcError (a syntax error) when it does not parse."""
+def format_source(text: str, filename: str = "<string>", width: int = LINE_WIDTH) -> str:
+    """The canonical text of ``text``, statements wrapped at ``width`` columns; raises GmcError
+    (a syntax error) when it does not parse."""
     program = parse(text, filename)
-    return format_program(program, text)
+    return format_program(program, text, width)
 
 
-def format_program(program: ast.Program, text: str) -> str:
-    """Canonical text of ``program``, re-attaching the comments found in ``text`` (its source)."""
+def format_program(program: ast.Program, text: str, width: int = LINE_WIDTH) -> str:
+    """Canonical text of ``program``, re-attaching the comments found in ``text`` (its source);
+    statements longer than ``width`` columns are wrapped (:func:`wrap`)."""
     printer = Printer(program)
     # Only '\n' ends a line in .gm (as in the lexer); str.splitlines would also split at '\x85' etc.
     lines = [line.removesuffix("\r") for line in text.split("\n")]
@@ -63,7 +69,7 @@ def format_program(program: ast.Program, text: str) -> str:
                 inside.append(c)
             pending += 1
         out.extend(c.text for c in inside)
-        statement = printer.statement(s)
+        statement = wrap(printer.statement(s), width)
         out.append(statement + (f"  {trailing.text}" if trailing else ""))
         previous_end = s.span.end_line
     for c in comments[pending:]:
@@ -71,6 +77,48 @@ def format_program(program: ast.Program, text: str) -> str:
         out.append(c.text)
         previous_end = c.line
     return "\n".join(out) + "\n" if out else ""
+
+
+def wrap(line: str, width: int = LINE_WIDTH) -> str:
+    """``line`` (one statement in canonical form) broken into lines of at most ``width`` columns
+    where it can be: a bracket group whose items are separated by ``, `` (or a player's ``; ``)
+    puts each item on its own line with a hanging indent of 4 more spaces than the line it opens
+    on, the closing bracket after the last item. The group broken is the last outermost one that
+    opens within ``width`` (else the first); each new line is wrapped again the same way. A line
+    without such a group stays long (a top-level sum, a compact signature). The lexer drops
+    newlines inside brackets, so the result parses to the same statement."""
+    if len(line) <= width:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    groups = _separated_groups(line)
+    if not groups:
+        return line
+    fitting = [g for g in groups if g[0] < width]
+    open_at, close_at, cuts = fitting[-1] if fitting else groups[0]
+    inner = " " * (indent + 4)
+    starts = [open_at + 1] + [c + 2 for c in cuts]  # each item begins after '(' or after ', '
+    ends = cuts + [close_at]
+    items = [line[a:b] + line[b] if b != close_at else line[a:] for a, b in zip(starts, ends)]
+    pieces = [line[:open_at + 1]] + [wrap(inner + item, width) for item in items]
+    return "\n".join(pieces)
+
+
+def _separated_groups(line: str) -> list[tuple[int, int, list[int]]]:
+    """Every outermost bracket group of ``line`` that has item separators at its own depth:
+    (index of the open bracket, index of the close bracket, indices of the separators' ``,``
+    or ``;``), in order. Outermost: not inside another group that has separators."""
+    stack: list[tuple[int, list[int]]] = []
+    found: list[tuple[int, int, list[int]]] = []
+    for i, ch in enumerate(line):
+        if ch in "([{":
+            stack.append((i, []))
+        elif ch in ")]}" and stack:
+            start, cuts = stack.pop()
+            if cuts:  # groups inside this one closed earlier: they are no longer outermost
+                found = [f for f in found if not (f[0] > start and f[1] < i)] + [(start, i, cuts)]
+        elif ch in ",;" and stack and line[i + 1:i + 2] == " ":
+            stack[-1][1].append(i)
+    return sorted(found)
 
 
 def _blank_if_gap(out: list[str], lines: list[str], previous_end: int, line: int) -> None:

@@ -175,7 +175,11 @@ def _check(args) -> int:
     model, warnings = driver.check_source(text, filename)
     if warnings:
         print(render_all(warnings, text, filename), file=sys.stderr)
-    counts = f"{len(model.vars)} variables, {len(model.factors)} factors, {len(model.losses)} losses"
+    counts = f"{len(model.vars)} variables, {len(model.factors)} factors"
+    if model.losses or not model.games:  # a game-only file has no losses to count
+        counts += f", {len(model.losses)} losses"
+    if model.games:
+        counts += f", {len(model.games)} game{'s' if len(model.games) != 1 else ''}"
     noted = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
     print(f"{args.file}: ok ({counts}{noted})")
     return 0

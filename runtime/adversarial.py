@@ -96,38 +96,71 @@ def round_(model, game: GameInfo, batches, opts: dict, params: dict) -> dict[str
     return {critic.name: totals[critic.name] / critic.steps, generator.name: totals[generator.name] / generator.steps}
 
 
+class _Batches:
+    """Data batches for the rounds: a fresh shuffle of ``train`` (from ``generator``) each time
+    the previous one is used up. Its position is part of a game's training state, since an
+    epoch's rounds need not end at the end of a shuffle."""
+
+    def __init__(self, train: dict, batch_size: int, generator: torch.Generator):
+        self.train, self.batch_size, self.generator = train, batch_size, generator
+        self.n = len(next(iter(train.values())))
+        self.order: torch.Tensor | None = None
+        self.position = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        if self.order is None or self.position >= self.n:
+            self.order, self.position = torch.randperm(self.n, generator=self.generator), 0
+        idx = self.order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return {k: v[idx.to(v.device)] for k, v in self.train.items()}
+
+    def state(self) -> dict:
+        return {"order": torch.empty(0, dtype=torch.long) if self.order is None else self.order.clone(),
+                "position": self.position}
+
+    def restore(self, state: dict) -> None:
+        order = state["order"]
+        if order.numel() not in (0, self.n):
+            raise ValueError(f"the saved shuffle has {order.numel()} examples, the data {self.n}")
+        self.order, self.position = (None if order.numel() == 0 else order.clone()), int(state["position"])
+
+
 def fit_game(model, game_name: str, train: dict, test: dict, *, epochs: int, batch_size: int, seed: int,
              lr: dict | None = None, betas: dict | None = None, params: dict | None = None,
-             log=None, on_epoch=None) -> dict:
+             log=None, on_epoch=None, on_state=None, resume: dict | None = None) -> dict:
     """Train a game: each epoch runs rounds (:func:`round_`) until the max player has taken
     one update per data batch of ``train`` (dicts variable -> [N, *event]).
 
     Returns the metrics: ``epoch``, ``train_loss`` (the min player's objective, mean over the
     epoch), ``test_loss`` (the min player's objective on ``test``, no gradient, fixed draws),
     ``players`` (each player's mean objective per epoch), ``game``. ``on_epoch(metrics)``
-    runs after each epoch. Raises TrainingError on a non-finite objective."""
+    runs after each epoch; then ``on_state(epoch, state)`` with what ``resume`` takes to
+    continue from there: ``{"epoch", "history"`` (the metrics so far), ``"optimizers"``
+    (player -> Adam's state dict), ``"rng"`` (gmc.runtime.train.rng_state, the shuffles'
+    generator included), ``"batches"`` (the current shuffle and the position in it)``}``,
+    live tensors: save it before returning. Resuming gives the metrics and weights of an
+    uninterrupted run with the same seed; ``lr``/``betas`` given with ``resume`` replace the
+    saved optimizers' for those players. Raises TrainingError on a non-finite objective and
+    DataError on a damaged or finished ``resume``."""
     from gmc.runtime.errors import TrainingError
+    from gmc.runtime.train import rng_state, set_rng_state
 
     info = type(model).games[game_name]
     params = params or {}
     opts = optimizers(model, info, lr, betas)
     critic, generator = info.players
     n = len(next(iter(train.values())))
-    generator_rng = torch.Generator().manual_seed(seed)
-
-    def stream():
-        while True:
-            order = torch.randperm(n, generator=generator_rng)
-            for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                yield {k: v[idx] for k, v in train.items()}
-
-    batches = stream()
+    batches = _Batches(train, batch_size, torch.Generator().manual_seed(seed))
     rounds = max(1, -(-n // (batch_size * critic.steps)))
     metrics = {"game": game_name, "epoch": [], "train_loss": [], "test_loss": [],
                "players": {critic.name: [], generator.name: []}}
+    if resume is not None:
+        metrics = _restore(resume, opts, batches, set_rng_state, epochs, lr or {}, betas or {})
     model.train()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(len(metrics["epoch"]) + 1, epochs + 1):
         sums = {critic.name: 0.0, generator.name: 0.0}
         for _ in range(rounds):
             losses = round_(model, info, batches, opts, params)
@@ -146,6 +179,40 @@ def fit_game(model, game_name: str, train: dict, test: dict, *, epochs: int, bat
                 + f"  held-out {generator.name} {metrics['test_loss'][-1]:.4f}")
         if on_epoch is not None:
             on_epoch(metrics)
+        if on_state is not None:
+            on_state(epoch, {"epoch": epoch, "history": metrics, "rng": rng_state(batches.generator),
+                             "optimizers": {k: o.state_dict() for k, o in opts.items()}, "batches": batches.state()})
+    return metrics
+
+
+def _restore(state, opts: dict, batches: _Batches, set_rng_state, epochs: int, lr: dict, betas: dict) -> dict:
+    """Load a game's resume ``state`` into the optimizers, the batches and the generators;
+    returns the metrics so far (a copy)."""
+    import copy
+
+    from gmc.runtime.errors import DataError
+
+    try:
+        metrics = copy.deepcopy(state["history"])
+        if state["epoch"] != len(metrics["epoch"]):
+            raise ValueError(f"it is at epoch {state['epoch']!r} but its history has {len(metrics['epoch'])}")
+        if set(state["optimizers"]) != set(opts):
+            raise ValueError(f"its players are {', '.join(state['optimizers'])}, the game's {', '.join(opts)}")
+        for name, opt in opts.items():
+            opt.load_state_dict(state["optimizers"][name])
+        batches.restore(state["batches"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise DataError(f"the game's training state is damaged or does not fit this model ({exc})") from None
+    if len(metrics["epoch"]) >= epochs:
+        raise DataError(f"the run already finished: it holds {len(metrics['epoch'])} of {epochs} epochs "
+                        f"(ask for more epochs to train further)")
+    for name, opt in opts.items():  # settings asked for on resuming win over the saved ones
+        for group in opt.param_groups:
+            if name in lr:
+                group["lr"] = lr[name]
+            if name in betas:
+                group["betas"] = tuple(betas[name])
+    set_rng_state(state["rng"], batches.generator)
     return metrics
 
 

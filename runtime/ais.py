@@ -11,7 +11,7 @@ example start at z_0 ~ q(z|x) and move through the geometric path
     log f_t(z) = log q(z|x) + b_t (log p(x, z) - log q(z|x)),  0 = b_0 < b_1 < ... < b_T = 1,
 accumulating log w += (b_t - b_{t-1}) (log p(x, z_{t-1}) - log q(z_{t-1}|x)) before each
 transition; each transition is one Hamiltonian Monte Carlo step (``leapfrog`` leapfrog steps,
-a Metropolis correction) that leaves f_t invariant. The schedule b_t is the sigmoidal one of
+a Metropolis correction; gmc.runtime.hmc, Neal 2011) that leaves f_t invariant. The schedule b_t is the sigmoidal one of
 Grosse et al. (2015) (Wu et al. 2017, section 4). The step size is adapted per example towards
 an acceptance rate of 0.65 (Wu et al. 2017, appendix). E[w] = p(x), so log of the mean weight is
 a stochastic lower bound on log p(x) whose gap vanishes as T grows.
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+
+from .hmc import hmc_transition
 
 LogDensity = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
@@ -80,48 +82,25 @@ def ais(log_p: LogDensity, log_q: LogDensity, sample_q: Callable[[], dict[str, t
     eps = torch.full((batch,), step_size, dtype=log_w.dtype, device=first.device)
     accepted_total = 0.0
 
-    def evaluate(u_now, beta):
-        """log f_beta(u) [rows], its gradient, and log p - log q [rows]."""
-        leaves = {name: v.detach().requires_grad_(True) for name, v in u_now.items()}
-        lp, lq = log_p(leaves), log_q(leaves)
-        log_f = lq + beta * (lp - lq)
-        grads = torch.autograd.grad(log_f.sum(), list(leaves.values()))
-        return log_f.detach(), dict(zip(leaves, grads)), (lp - lq).detach()
+    def path_density(beta):
+        """log f_beta(u) [rows] on the annealing path, with log p - log q [rows] carried along."""
+        def log_f(u_now):
+            lp, lq = log_p(u_now), log_q(u_now)
+            return lq + beta * (lp - lq), lp - lq
+        return log_f
 
-    _, _, ratio = evaluate(u, 0.0)
+    with torch.no_grad():
+        ratio = log_p(u) - log_q(u)
     for t in range(1, steps + 1):
         beta = float(schedule[t])
         log_w = log_w + (beta - float(schedule[t - 1])) * ratio
-        log_f0, grad, _ = evaluate(u, beta)
-        row_eps = eps.repeat(k)
-        momentum = {name: torch.randn_like(v) for name, v in u.items()}
-        kinetic0 = sum(_row_sum(m ** 2) for m in momentum.values()) / 2
-        q_new = dict(u)
-        p_new = {name: momentum[name] + _rows(row_eps, v) * grad[name] / 2 for name, v in u.items()}
-        for step in range(leapfrog):
-            q_new = {name: q_new[name] + _rows(row_eps, v) * p_new[name] for name, v in q_new.items()}
-            log_f1, grad1, ratio1 = evaluate(q_new, beta)
-            scale = 1.0 if step < leapfrog - 1 else 0.5
-            p_new = {name: p_new[name] + scale * _rows(row_eps, v) * grad1[name] for name, v in q_new.items()}
-        kinetic1 = sum(_row_sum(m ** 2) for m in p_new.values()) / 2
-        log_accept = (log_f1 - kinetic1) - (log_f0 - kinetic0)
-        accept = torch.log(torch.rand_like(log_accept)) < torch.nan_to_num(log_accept, nan=-math.inf)
-        u = {name: torch.where(_rows(accept, v), q_new[name], v) for name, v in u.items()}
-        ratio = torch.where(accept, ratio1, ratio)
-        rate = accept.to(log_w.dtype).reshape(k, batch).mean(0)
+        move = hmc_transition(path_density(beta), u, eps.repeat(k), leapfrog)
+        u, ratio = move.state, move.aux
+        rate = move.accept.to(log_w.dtype).reshape(k, batch).mean(0)
         eps = eps * torch.exp(0.5 * (rate - target_accept))  # towards the target acceptance rate
         accepted_total += float(rate.mean())
     log_px, stderr = log_mean_and_stderr(log_w.reshape(k, batch))
     return Estimate(log_px, stderr, accepted_total / steps)
-
-
-def _row_sum(t: torch.Tensor) -> torch.Tensor:
-    return t.reshape(t.shape[0], -1).sum(-1)
-
-
-def _rows(per_row: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A per-row tensor [rows] shaped to broadcast against ``like`` [rows, *event]."""
-    return per_row.reshape(per_row.shape[0], *([1] * (like.dim() - 1)))
 
 
 __all__ = ["Estimate", "ais", "iwae", "log_mean_and_stderr", "sigmoid_schedule"]

@@ -4,8 +4,8 @@ EM maximizes log p(x; theta) = log int p(x, z; theta) dz over the weights theta.
 (Wei & Tanner 1990) replaces the E-step's expectation Q(theta) = E_{p(z|x; theta_t)}[log p(x, z; theta)]
 by an average over samples z ~ p(z|x; theta_t). Here (as in ZhuSuan's logistic-normal topic model):
 
-* E-step: ``hmc_steps`` Hamiltonian Monte Carlo transitions (Neal 2011, "MCMC using Hamiltonian
-  dynamics", section 5.2: ``leapfrog`` leapfrog steps of size eps, unit mass, Metropolis
+* E-step: ``hmc_steps`` Hamiltonian Monte Carlo transitions (gmc.runtime.hmc; Neal 2011, "MCMC
+  using Hamiltonian dynamics", section 5.2: ``leapfrog`` leapfrog steps of size eps, unit mass, Metropolis
   correction with H(z, p) = -log p(x, z; theta) + |p|^2 / 2) on every example's latent at once,
   warm-started from the previous E-step's state. Each example has its own step size, multiplied
   by exp((a - target_accept) / 2) after each transition (a = 1 if it accepted, else 0), which
@@ -18,42 +18,12 @@ over the given factor signatures (nats per example).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import torch
 
-from .ais import _row_sum, _rows
-
-RowDensity = Callable[[torch.Tensor], torch.Tensor]
-
-
-def hmc_transition(log_density: RowDensity, z: torch.Tensor, step_size: torch.Tensor,
-                   leapfrog: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """One HMC transition (Neal 2011, section 5.2) per row, leaving ``log_density`` invariant.
-
-    ``z`` [B, *event] are B independent states; ``log_density(z)`` [B] is each row's
-    unnormalized log density (nats); ``step_size`` [B] is each row's leapfrog step size.
-    Returns the new states [B, *event] and the accept indicators [B] (bool)."""
-
-    def value_and_grad(q):
-        leaf = q.detach().requires_grad_(True)
-        log_f = log_density(leaf)
-        (grad,) = torch.autograd.grad(log_f.sum(), leaf)
-        return log_f.detach(), grad
-
-    eps = _rows(step_size.to(z.dtype), z)
-    log_f0, grad = value_and_grad(z)
-    momentum = torch.randn_like(z)
-    q, p = z.detach(), momentum + eps * grad / 2
-    for step in range(leapfrog):
-        q = q + eps * p
-        log_f1, grad = value_and_grad(q)
-        p = p + (1.0 if step < leapfrog - 1 else 0.5) * eps * grad
-    log_accept = (log_f1 - _row_sum(p ** 2) / 2) - (log_f0 - _row_sum(momentum ** 2) / 2)
-    accept = torch.log(torch.rand_like(log_accept)) < torch.nan_to_num(log_accept, nan=-math.inf)
-    return torch.where(_rows(accept, z), q, z.detach()), accept
+from .hmc import hmc_transition
 
 
 @dataclass
@@ -101,8 +71,10 @@ def monte_carlo_em(model: torch.nn.Module, factors: Sequence[str], data: dict[st
     for step in range(em_steps):
         accepted = 0.0
         for _ in range(hmc_steps):
-            result.latent, accept = hmc_transition(log_joint, result.latent, result.step_size, leapfrog)
-            rate = accept.to(result.step_size.dtype)
+            move = hmc_transition(lambda state: log_joint(state[latent]), {latent: result.latent}, result.step_size,
+                                  leapfrog)
+            result.latent = move.state[latent]
+            rate = move.accept.to(result.step_size.dtype)
             result.step_size = result.step_size * torch.exp(0.5 * (rate - target_accept))
             accepted += float(rate.mean())
         for m in range(m_steps):
@@ -118,4 +90,4 @@ def monte_carlo_em(model: torch.nn.Module, factors: Sequence[str], data: dict[st
     return result
 
 
-__all__ = ["MCEMResult", "hmc_transition", "monte_carlo_em"]
+__all__ = ["MCEMResult", "monte_carlo_em"]

@@ -208,3 +208,82 @@ def test_game_mistakes_are_located_errors(game, words):
         gmc.compile_source(HEAD + "net disc(x) -> real = MLP(8)\n" + game, name="Bad")
     text = str(error.value)
     assert words in text and "line" in text, text
+
+
+RESUMABLE = HEAD + ("net disc(x) -> real = MLP(8)\n"
+                    "game g = min_{gen; lr=1e-3} max_{disc; lr=1e-3, steps=2} JS[p_data(x) || p(x), critic=disc]\n")
+
+
+def test_a_resumed_game_equals_the_uninterrupted_run():
+    """3 epochs in one go against 1 epoch, a state saved and loaded as a checkpoint holds it
+    (torch.save / weights_only load), and 2 more epochs from it: the same metrics and weights,
+    bit for bit. With 2 critic steps an epoch (6 batches) ends inside a shuffle (4 batches),
+    so the shuffle's position must be restored too."""
+    import io
+
+    cls = gmc.compile_source(RESUMABLE, name="Fit")
+    data, test = {"x": torch.randn(64, 6)}, {"x": torch.randn(16, 6)}
+
+    def fresh():
+        torch.manual_seed(0)
+        return cls()
+
+    whole = fresh()
+    torch.manual_seed(5)
+    expected = adversarial.fit_game(whole, "g", data, test, epochs=3, batch_size=16, seed=0)
+    first, saved = fresh(), {}
+
+    def keep(epoch, state):
+        buffer = io.BytesIO()
+        torch.save({"state": state, "weights": first.state_dict()}, buffer)
+        saved[epoch] = buffer.getvalue()
+
+    torch.manual_seed(5)
+    adversarial.fit_game(first, "g", data, test, epochs=1, batch_size=16, seed=0, on_state=keep)
+    torch.manual_seed(123)  # whatever ran in between does not matter
+    checkpoint = torch.load(io.BytesIO(saved[1]), weights_only=True)
+    resumed = fresh()
+    resumed.load_state_dict(checkpoint["weights"])
+    got = adversarial.fit_game(resumed, "g", data, test, epochs=3, batch_size=16, seed=0,
+                               resume=checkpoint["state"])
+    assert got == expected
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    from gmc.runtime.errors import DataError
+
+    with pytest.raises(DataError, match="already finished"):
+        adversarial.fit_game(fresh(), "g", data, test, epochs=1, batch_size=16, seed=0, resume=checkpoint["state"])
+
+
+@pytest.mark.slow
+def test_gmc_train_resumes_a_game_and_takes_device(tmp_path, capsys):
+    """The command line: --device cpu is taken (it was ignored), and --resume continues a game
+    run killed after its first epoch's checkpoint to the metrics of an uninterrupted run."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from gmc.cli import main
+    from gmc.training import KILL_HOOK
+
+    source = tmp_path / "g.gm"
+    source.write_text(RESUMABLE)
+    csv = tmp_path / "x.csv"
+    np.savetxt(csv, np.random.default_rng(0).normal(size=(60, 6)), delimiter=",")
+    common = [str(source), "--data", str(csv), "--batch-size", "16", "--quiet", "--device", "cpu"]
+    assert main(["train", *common, "--epochs", "2", "--out", str(tmp_path / "whole")]) == 0
+    assert "2 epochs, on cpu" in capsys.readouterr().err
+    killed = subprocess.run([sys.executable, "-m", "gmc", "train", *common, "--epochs", "2", "--out",
+                             str(tmp_path / "cut")], env={**__import__("os").environ, KILL_HOOK: "1"},
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode != 0
+    assert json.loads((tmp_path / "cut" / "metrics.json").read_text())["epoch"] == [1]
+    assert main(["train", str(source), "--resume", str(tmp_path / "cut"), "--quiet"]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    cut = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert cut == whole and cut["epoch"] == [1, 2]
+    capsys.readouterr()
+    assert main(["train", str(source), "--resume", str(tmp_path / "cut"), "--quiet"]) == 1
+    assert "already finished (2 of 2 epochs)" in capsys.readouterr().err

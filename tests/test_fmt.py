@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gmc.cli import main
 from gmc.dsl import ast
 from gmc.dsl.parser import parse
-from gmc.dsl.printer import format_source
+from gmc.dsl.printer import LINE_WIDTH, format_source
 
 ROOT = Path(__file__).parent.parent
 PROGRAMS = sorted((ROOT / "tests" / "golden" / "good").glob("*.gm")) + sorted((ROOT / "examples").glob("*.gm"))
@@ -235,13 +235,13 @@ def _comment_texts(text):
     return [line[line.index("#"):].rstrip() for line in text.split("\n") if "#" in line]
 
 
-def _check_round_trip(program):
+def _check_round_trip(program, width=LINE_WIDTH):
     source, expected, comments = program
     original = parse(source)
     assert original.statements == expected  # the messy writer and the parser agree
-    formatted = format_source(source)
+    formatted = format_source(source, width=width)
     assert parse(formatted).statements == original.statements
-    assert format_source(formatted) == formatted
+    assert format_source(formatted, width=width) == formatted
     assert _comment_texts(formatted) == comments
 
 
@@ -249,6 +249,13 @@ def _check_round_trip(program):
 @given(programs())
 def test_fmt_round_trips_and_is_idempotent(program):
     _check_round_trip(program)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_fmt_wrapped_narrow_round_trips_and_is_idempotent(program):
+    """At 16 columns nearly every statement with a call wraps, nested groups too."""
+    _check_round_trip(program, width=16)
 
 
 @pytest.mark.slow
@@ -318,3 +325,32 @@ def test_canonical_form_of_let_global_marginals_and_options():
         "p(x) = sum_{y,z} p(x|y,z) p(y) p(z)\nr(x) = int_{z} Normal(z, 1)\n"
         "loss = mean(E_{q(z|x), estimator=reinforce, baseline=none}[min(a, b) + clamp(c, max=1)])\n"
         "loss b = -elbo(p(x,z), q(z|x), k=5) + iwae(p(x,z), q(z|x), k=5) + renyi(p(x,z), q(z|x), alpha=0.5)\n")
+
+
+def test_long_statements_wrap_at_argument_commas_with_a_hanging_indent():
+    """The last outermost group with separators that opens within the limit breaks, one item per
+    line, 4 spaces deeper than its first line; an item still too long breaks again; a statement
+    without separators (a long sum) stays on one line."""
+    planar = ", ".join(f"Planar(u=enc(x).u{k}, w=enc(x).w{k}, b=enc(x).b{k})" for k in (1, 2))
+    source = (f"q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), {planar})  # flow\n"
+              "game g = min_{gen; lr=1e-3} max_{disc; lr=1e-3} JS[p_data(x) || p(x), critic=disc, penalty=1]\n"
+              "loss = aaaaaaaaaaaaaaaaaaaa + bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb + ccccccccccccccccccccccccccccccccccccccc\n")
+    assert format_source(source, width=60) == (
+        "q(z|x) = Flow(\n"
+        "    Normal(loc=enc(x).loc, scale=enc(x).scale),\n"
+        "    Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1),\n"
+        "    Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2))  # flow\n"
+        "game g = min_{gen; lr=1e-3} max_{disc; lr=1e-3} JS[\n"
+        "    p_data(x) || p(x),\n"
+        "    critic=disc,\n"
+        "    penalty=1]\n"
+        "loss = aaaaaaaaaaaaaaaaaaaa + bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb + ccccccccccccccccccccccccccccccccccccccc\n")
+    assert format_source(source, width=40).startswith(
+        "q(z|x) = Flow(\n"
+        "    Normal(\n"
+        "        loc=enc(x).loc,\n"
+        "        scale=enc(x).scale),\n")
+    formatted = format_source(source, width=40)
+    assert parse(formatted).statements == parse(source).statements
+    assert format_source(formatted, width=40) == formatted
+    assert format_source(source) == format_source(format_source(source, width=40))  # the layout is from the AST

@@ -412,3 +412,21 @@ def test_non_finite_numbers_are_printed_without_names():
         "var inf: real[2]\nvar nan: real[2]\np(nan|inf) = Normal(inf * 2.5, 1)\nloss = mean(-log p(nan|inf))\n"))
     method = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == "loss_loss")
     assert sum(isinstance(n, ast.Name) and n.id == "inf" for n in ast.walk(method)) == 1  # the variable, once
+
+
+def test_a_name_of_a_generated_attribute_is_a_located_error():
+    """A flow's layer attribute (flow_<factor>) and a game model's class attribute 'games' are
+    reserved like the generated methods: naming a weight or a net so is a located error in
+    both gmc check and compile (the flow case used to end in a TypeError from torch when
+    the model was built)."""
+    flow = ("var x: real[2]\nweight flow_p_x: real[2] = 0.0\n"
+            "p(x) = Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Affine)\nloss = mean(-log p(x))\n")
+    with pytest.raises(gmc.GmcError, match="generated attribute holding the layers of the flow p\\(x\\)") as e:
+        gmc.compile_source(flow, "M")
+    assert e.value.diagnostics[0].span.line == 2
+    game = (ROOT / "examples" / "gan.gm").read_text() + "net games(x) -> real = MLP(8)\n"
+    with pytest.raises(gmc.GmcError, match="'games' cannot be used: it is the name of the generated attribute") as e:
+        gmc.compile_source(game, "G")
+    assert e.value.diagnostics[0].span.line == game.count("\n")
+    # the same names are fine where nothing is generated under them
+    gmc.compile_source(flow.replace("Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Affine)", "Normal(0, 1)"), "M")

@@ -114,3 +114,14 @@ def test_compile_prints_warnings_on_stderr_only(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "class W" in captured.out and "Warning" not in captured.out
     assert "The const 'K' is never used." in captured.err
+
+
+@pytest.mark.parametrize("example, summary", [
+    ("gan", "ok (2 variables, 3 factors, 1 game)"),  # a game-only file: no '0 losses'
+    ("vaegan", "ok (2 variables, 4 factors, 1 losses, 1 game)"),
+    ("vae", "ok (2 variables, 4 factors, 2 losses)"),
+])
+def test_check_summary_counts_games(example, summary, capsys):
+    path = ROOT / "examples" / f"{example}.gm"
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: {summary}\n"

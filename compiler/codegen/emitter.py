@@ -277,8 +277,17 @@ class Emitter:
         return out
 
     def _named(self, expr: ir.Expr, base: str, span, env: Env) -> str:
+        """A name holding ``expr``'s value: one assignment per distinct code in a method, so a
+        parameter that two factors, or a KL and a draw of one factor, share (``softplus(s)``)
+        is computed once. Parameter code is deterministic and names are never rebound, so
+        equal code means an equal value."""
         code, _ = self.value(expr, env)
-        return code if _is_name(code) else self.fb.assign(base, code, span)
+        if _is_name(code):
+            return code
+        key = ("named", code)
+        if key not in self.fb.memo:
+            self.fb.memo[key] = self.fb.assign(base, code, span)
+        return self.fb.memo[key]
 
     def log_prob(self, sig: str, env: Env) -> str:
         """Name of a [*particles, *batch] tensor holding log ``sig`` at the bound values."""

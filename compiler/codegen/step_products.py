@@ -14,6 +14,7 @@ generated method: step 0 straight-line (initial factors, then the factors of eve
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from gmc.compiler.codegen.env import Env
@@ -84,6 +85,10 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
              for v in product.outputs}
     before, memo = len(fb.lines), set(fb.memo)
     previous = dict(current)
+    # The loop rebinds the previous step's names at the end of each step, so a value computed
+    # before the loop from one of them (a net call, a parameter's code) is that of step 0 only:
+    # inside the loop, and after it, it must be computed again, not found in the memo.
+    _forget_entries_reading(fb.memo, {previous[v] for v in product.outputs})
     now: dict[str, str] = {}
     for step_sig in product.order:
         step = model.steps[step_sig]
@@ -108,3 +113,21 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
                          f"[batch, {product.length}, ...]")
         bound.append((v, name, False))
     return env.bind_all(bound)
+
+
+def _forget_entries_reading(memo: dict, names: set[str]) -> None:
+    """Remove from ``memo`` the entries whose key mentions one of ``names`` (as a whole word
+    anywhere in its strings: a variable's name, a net's argument, a code text)."""
+    if not names:
+        return
+    word = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, sorted(names))) + r")(?![A-Za-z0-9_])")
+
+    def mentions(key) -> bool:
+        if isinstance(key, str):
+            return word.search(key) is not None
+        if isinstance(key, (tuple, list, frozenset, set)):
+            return any(mentions(k) for k in key)
+        return False
+
+    for key in [k for k in memo if mentions(k)]:
+        del memo[key]

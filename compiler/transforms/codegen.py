@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from gmc.compiler import ir
 from gmc.compiler.codegen import text
-from gmc.compiler.names import mangle
+from gmc.compiler.names import flow_attribute
 from gmc.compiler.transforms import symbolic
 from gmc.compiler.transforms.checks import amortized
 from gmc.compiler.transforms.registry import TRANSFORMS
@@ -34,7 +34,7 @@ def owner(model: ir.Model, factor: ir.Factor) -> ir.Factor:
 
 def layer_attribute(model: ir.Model, factor: ir.Factor) -> str:
     """The module attribute holding a flow factor's learned layers."""
-    return f"flow_{mangle(owner(model, factor).signature)}"
+    return flow_attribute(owner(model, factor).signature)
 
 
 def learned(factor: ir.Factor) -> list[ir.Transform]:

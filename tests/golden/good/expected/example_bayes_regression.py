@@ -88,8 +88,7 @@ class BayesRegression(rt.GeneratedModel):
         # bayes_regression.gm:24  loss = KL[q(w) || p(w)] - sum(E_{q(w)}[log p(y|x,w)])
         kl_q_p = ((self.w_loc**2*torch.exp(-2*self.log_tau) + rt.kl_div(1, q_scale**2*torch.exp(-2*self.log_tau)))/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
-        q_scale_1 = F.softplus(self.w_scale)
-        w = self.w_loc + q_scale_1 * torch.randn((10,), dtype=x.dtype, device=x.device)
+        w = self.w_loc + q_scale * torch.randn((10,), dtype=x.dtype, device=x.device)
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
         log_p_y_given_x_w = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density

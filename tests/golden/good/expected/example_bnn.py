@@ -223,17 +223,13 @@ class BNN(rt.GeneratedModel):
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         kl_q_p_3 = (q_scale_3**2 + self.b2_loc**2)/2 - torch.log(q_scale_3) - 1/2  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
-        q_scale_4 = F.softplus(self.W1_scale)
-        W1 = self.W1_loc + q_scale_4 * torch.randn((10, 50,), dtype=x.dtype, device=x.device)
+        W1 = self.W1_loc + q_scale * torch.randn((10, 50,), dtype=x.dtype, device=x.device)
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
-        q_scale_5 = F.softplus(self.b1_scale)
-        b1 = self.b1_loc + q_scale_5 * torch.randn((50,), dtype=x.dtype, device=x.device)
+        b1 = self.b1_loc + q_scale_1 * torch.randn((50,), dtype=x.dtype, device=x.device)
         # bnn.gm:30  q(W2) = Normal(loc=W2_loc, scale=softplus(W2_scale))
-        q_scale_6 = F.softplus(self.W2_scale)
-        W2 = self.W2_loc + q_scale_6 * torch.randn((50,), dtype=x.dtype, device=x.device)
+        W2 = self.W2_loc + q_scale_2 * torch.randn((50,), dtype=x.dtype, device=x.device)
         # bnn.gm:31  q(b2) = Normal(loc=b2_loc, scale=softplus(b2_scale))
-        q_scale_7 = F.softplus(self.b2_scale)
-        b2 = self.b2_loc + q_scale_7 * torch.randn((), dtype=x.dtype, device=x.device)
+        b2 = self.b2_loc + q_scale_3 * torch.randn((), dtype=x.dtype, device=x.device)
         # bnn.gm:38  p(y|x,W1,b1,W2,b2) = Normal(loc=relu(x @ W1 + b1) @ W2 + b2, scale=exp(log_sigma))
         p_loc = torch.relu(x @ W1 + b1) @ W2 + b2
         log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density

@@ -93,7 +93,7 @@ class CGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0].detach()
-        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x,y) || p(x,z|y), critic=disc, penalty=1]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[
         disc_fake = self.disc(x_fake, y)
         disc_data = self.disc(x, y)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
@@ -109,7 +109,7 @@ class CGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_cgan(x, y)
         x_fake = fake[0]
-        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x,y) || p(x,z|y), critic=disc, penalty=1]
+        # cgan.gm:21  game cgan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[
         disc_fake = self.disc(x_fake, y)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)
         return js_generator

@@ -42,8 +42,9 @@ class FlowVAE(rt.GeneratedModel):
 
     def sample_q_z_given_x(self, x):
         """Draw z from q(z|x), one per example of x."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
+        # flow_vae.gm:30  Normal(loc=enc(x).loc, scale=enc(x).scale),
         enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:29  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
         z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
@@ -53,91 +54,93 @@ class FlowVAE(rt.GeneratedModel):
 
     def log_p_x_given_z(self, x, z):
         """log p(x|z) at the given values: [batch], nats."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
         """Draw x from p(x|z), one per example of z."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x}
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
     def log_p_x_z(self, x, z):
         """log p(x,z) at the given values: [batch], nats."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # flow_vae.gm:37  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
 
     def sample_p_x_z(self, n):
         """Draw x, z from p(x,z): n samples."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x, 'z': z}
 
     def loss_loss(self, x):
         """Loss 'loss': a scalar, in nats."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
+        # flow_vae.gm:30  Normal(loc=enc(x).loc, scale=enc(x).scale),
         enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:29  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
         z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z_3, log_det_3 = rt.planar(z_2, enc_u3, enc_w3, enc_b3)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # flow_vae.gm:37  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
+        # flow_vae.gm:29  q(z|x) = Flow(
         log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
-        # flow_vae.gm:20  loss = -mean(elbo(p(x,z), q(z|x)))
+        # flow_vae.gm:39  loss = -mean(elbo(p(x,z), q(z|x)))
         elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
         return -elbo.mean()
 
     def loss_iw(self, x):
         """Loss 'iw': a scalar, in nats."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
+        # flow_vae.gm:30  Normal(loc=enc(x).loc, scale=enc(x).scale),
         enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:29  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # base draw of the flow
         z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z_3, log_det_3 = rt.planar(z_2, enc_u3, enc_w3, enc_b3)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:35  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:36  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # flow_vae.gm:37  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
+        # flow_vae.gm:29  q(z|x) = Flow(
         log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
-        # flow_vae.gm:21  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
+        # flow_vae.gm:40  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
         log_w = log_p_x_z - log_q_z_given_x  # [50, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(50)  # Burda et al. 2016, eq. 8
         return -iwae.mean()

@@ -86,7 +86,7 @@ class GAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_gan(x)
         x_fake = fake[0].detach()
-        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x) || p(x), critic=disc, penalty=1]
+        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[
         disc_fake = self.disc(x_fake)
         disc_data = self.disc(x)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
@@ -102,7 +102,7 @@ class GAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_gan(x)
         x_fake = fake[0]
-        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[p_data(x) || p(x), critic=disc, penalty=1]
+        # gan.gm:20  game gan = min_{gen; lr=1e-3, beta1=0.5} max_{disc; lr=1e-3, beta1=0.5} JS[
         disc_fake = self.disc(x_fake)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)
         return js_generator

@@ -123,7 +123,7 @@ class VAEGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_vaegan(x, gamma=gamma)
         x_fake = fake[0].detach()
-        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc, penalty=1]
+        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[
         disc_fake = self.disc(x_fake)
         disc_data = self.disc(x)
         js_critic = (F.logsigmoid(disc_data).mean() + F.logsigmoid(-disc_fake).mean()) / 2 + 0.6931471805599453  # JS bound (Goodfellow et al. 2014, eq. 1)
@@ -140,7 +140,7 @@ class VAEGAN(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_vaegan(x, gamma=gamma)
         x_fake = fake[0]
-        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[p_data(x) || p(x), critic=disc, penalty=1]
+        # vaegan.gm:23  game vaegan = min_{enc, dec; lr=1e-3} max_{disc; lr=1e-3, beta1=0.5} vae + gamma * JS[
         loss_vae = self.loss_vae(x, gamma=gamma)
         disc_fake = self.disc(x_fake)
         js_generator = -F.logsigmoid(disc_fake).mean() / 2  # non-saturating (Goodfellow et al. 2014, sec. 3)

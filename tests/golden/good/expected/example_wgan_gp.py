@@ -85,7 +85,7 @@ class WGANGP(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_wgan(x)
         x_fake = fake[0].detach()
-        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{critic; lr=5e-4, beta1=0.5, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
+        # wgan_gp.gm:25  steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
         critic_fake = self.critic(x_fake)
         critic_data = self.critic(x)
         w_critic = critic_data.mean() - critic_fake.mean()  # Wasserstein estimate (Arjovsky et al. 2017)
@@ -94,6 +94,7 @@ class WGANGP(rt.GeneratedModel):
         critic_hat = self.critic(x_hat)
         grads = torch.autograd.grad(critic_hat.sum(), [x_hat], create_graph=True)
         penalty = ((grads[0].flatten(1).norm(2, dim=1) - 1) ** 2).mean()  # gradient penalty (Gulrajani et al. 2017, eq. 3)
+        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{
         return 10.0 * penalty - w_critic
 
     def loss_wgan_gen(self, x, fake=None):
@@ -101,7 +102,8 @@ class WGANGP(rt.GeneratedModel):
         if fake is None:
             fake = self.draw_wgan(x)
         x_fake = fake[0]
-        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{critic; lr=5e-4, beta1=0.5, beta2=0.9, steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
+        # wgan_gp.gm:25  steps=5} W[p_data(x) || p(x), critic=critic, penalty=10]
         critic_fake = self.critic(x_fake)
         w_generator = -critic_fake.mean()  # Wasserstein: minus the critic's mean score
+        # wgan_gp.gm:20  game wgan = min_{gen; lr=5e-4, beta1=0.5, beta2=0.9} max_{
         return w_generator
