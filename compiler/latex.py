@@ -138,6 +138,12 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
         return rf"\mathbb{{E}}_{{{factor(e.factor)}}}\left[{expr(model, e.body)}\right]"
     if isinstance(e, ir.KL):
         return rf"D_{{\mathrm{{KL}}}}\left[{factor(e.first)} \,\|\, {factor(e.second)}\right]"
+    if isinstance(e, ir.FlowBaseKL):  # the flow's base q_0 (rewrites/elbo.py)
+        base = factor(e.first).replace("(", "_{0}(", 1)
+        return rf"D_{{\mathrm{{KL}}}}\left[{base} \,\|\, {factor(e.second)}\right]"
+    if isinstance(e, ir.FlowResidual):
+        return (rf"\left(\log {factor(e.second)}\big|_{{z_K}} - \log {factor(e.second)}\big|_{{z_0}} + "
+                r"\sum_k \log\left|\det J_k\right|\right)")
     if isinstance(e, ir.CrossEntropy):
         return rf"\mathrm{{H}}\left[{factor(e.first)}, {factor(e.second)}\right]"
     if isinstance(e, ir.Entropy):

@@ -1,5 +1,5 @@
-"""``gmc explain`` lines for flow factors: how each is sampled and scored, and why its KL,
-entropy and ELBO terms stay Monte Carlo."""
+"""``gmc explain`` lines for flow factors: how each is sampled and scored, and why its KL and
+entropy terms stay Monte Carlo, and which part of an ELBO does not."""
 from __future__ import annotations
 
 from gmc.compiler import ir
@@ -16,8 +16,9 @@ def flow_lines(model: ir.Model, flows: list[ir.Factor]) -> list[str]:
         blocked = next((t.kind for t in f.flow if not TRANSFORMS[t.kind].cheap_inverse), None)
         out.append(f"      given values: " + (f"not scored ({blocked} has no cheap inverse)" if blocked
                                                else "scored through the inverse in one pass"))
-        out.append("      KL, entropy and ELBO terms over it: Monte Carlo (a flow's density has no closed-form "
-                   "expectation)")
+        out.append("      KL and entropy terms over it: Monte Carlo (a flow's density has no closed-form "
+                   "expectation); in an elbo: its base's KL to the prior in closed form where one is derived, "
+                   "the rest (log p(z_K) - log p(z_0) + log-determinants) Monte Carlo (elbo-decomposition)")
         for kind in kinds:
             out.append(f"      {kind}: {TRANSFORMS[kind].reference}")
     return out
