@@ -111,13 +111,10 @@ class FlowVAE(rt.GeneratedModel):
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_vae.gm:17  p(z) = Normal(0, 1)
         log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
-        log_p_x_z = log_p_x_given_z + log_p_z
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flow_vae.gm:20  loss = -mean(elbo(p(x,z), q(z|x)))
-        elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
-        return -elbo.mean()
+        flow_residual = log_p_z - ((-z_0**2/2 - math.log(2*math.pi)/2).sum(-1)) + log_det_1 + log_det_2 + log_det_3 + log_det_4  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
+        kl_base_q = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form of the flow's base: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        return -(log_p_x_given_z + flow_residual - kl_base_q).mean()
 
     def loss_iw(self, x):
         """Loss 'iw': a scalar, in nats."""
