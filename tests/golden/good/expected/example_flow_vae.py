@@ -47,11 +47,11 @@ class FlowVAE(rt.GeneratedModel):
         enc_loc, enc_scale = self.enc(x)
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
         z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_2, log_det_2 = self.flow_q_z_given_x[1](z_1)  # a permutation: log |det| = 0
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
         z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_4, log_det_4 = self.flow_q_z_given_x[3](z_3)  # a permutation: log |det| = 0
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
         z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_6, log_det_6 = self.flow_q_z_given_x[5](z_5)  # a permutation: log |det| = 0
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
         z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
         return {'z': z}
 
@@ -107,19 +107,17 @@ class FlowVAE(rt.GeneratedModel):
         enc_loc, enc_scale = self.enc(x)
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
         z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_2, log_det_2 = self.flow_q_z_given_x[1](z_1)  # a permutation: log |det| = 0
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
         z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_4, log_det_4 = self.flow_q_z_given_x[3](z_3)  # a permutation: log |det| = 0
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
         z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_6, log_det_6 = self.flow_q_z_given_x[5](z_5)  # a permutation: log |det| = 0
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
         z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
         # flow_vae.gm:18  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:19  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
         # flow_vae.gm:22  loss = -mean(elbo(p(x,z), q(z|x)))
-        flow_residual = log_p_z - ((-z_0**2/2 - math.log(2*math.pi)/2).sum(-1)) + log_det_1 + log_det_2 + log_det_3 + log_det_4 + log_det_5 + log_det_6 + log_det_7  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
+        flow_residual = ((-z**2 + z_0**2)/2).sum(-1) + log_det_1 + log_det_3 + log_det_5 + log_det_7  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
         kl_base_q = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form of the flow's base: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z + flow_residual - kl_base_q).mean()
 
@@ -129,11 +127,11 @@ class FlowVAE(rt.GeneratedModel):
         enc_loc, enc_scale = self.enc(x)
         z_0 = enc_loc + enc_scale * torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # base draw of the flow
         z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_2, log_det_2 = self.flow_q_z_given_x[1](z_1)  # a permutation: log |det| = 0
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
         z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_4, log_det_4 = self.flow_q_z_given_x[3](z_3)  # a permutation: log |det| = 0
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
         z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
-        z_6, log_det_6 = self.flow_q_z_given_x[5](z_5)  # a permutation: log |det| = 0
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
         z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
         # flow_vae.gm:18  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
@@ -143,7 +141,7 @@ class FlowVAE(rt.GeneratedModel):
         # flow_vae.gm:20  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # flow_vae.gm:17  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), IAF, Reverse, IAF, Reverse, IAF, Reverse, IAF)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4 - log_det_5 - log_det_6 - log_det_7  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_3 - log_det_5 - log_det_7  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flow_vae.gm:23  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
         log_w = log_p_x_z - log_q_z_given_x  # [50, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(50)  # Burda et al. 2016, eq. 8
