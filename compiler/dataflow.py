@@ -44,7 +44,9 @@ def _free(model: ir.Model, e: ir.Expr, bound: frozenset[str]) -> set[str]:
     if isinstance(e, ir.Entropy):
         needs, inner = _sampled(model, e.factor, bound)
         return needs
-    if isinstance(e, (ir.KL, ir.CrossEntropy)):
+    if isinstance(e, ir.FlowResidual):  # at the flow's draw, bound by the enclosing expectation
+        return (set(model.factors[e.first].variables) | set(model.factors[e.second].variables)) - bound
+    if isinstance(e, (ir.KL, ir.CrossEntropy, ir.FlowBaseKL)):
         needs, inner = _sampled(model, e.first, bound)
         return needs | (set(model.factors[e.second].variables) - inner)
     if isinstance(e, ir.Mmd):

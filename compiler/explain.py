@@ -42,7 +42,7 @@ def explain(model: ir.Model) -> str:
     if flows:
         from gmc.compiler.transforms.explain import flow_lines
 
-        lines += flow_lines(model, flows)
+        lines += flow_lines(model, flows, simplified)
     return "\n".join(lines)
 
 

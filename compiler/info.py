@@ -108,6 +108,8 @@ def _terms(model: ir.Model, e: ir.Expr) -> list[dict]:
             continue
         if kind == "log":
             method = "exact"
+        elif isinstance(node, ir.FlowBaseKL):  # the base distribution's KL (rewrites/elbo.py)
+            method = "closed-form"
         elif kind in ("KL", "H", "CE"):
             method = "closed-form" if closed_form(model, node) else "monte-carlo"
         else:
@@ -120,7 +122,7 @@ def _terms(model: ir.Model, e: ir.Expr) -> list[dict]:
 
 
 _TERM_KINDS = {ir.LogProb: "log", ir.Expect: "E", ir.KL: "KL", ir.Entropy: "H", ir.CrossEntropy: "CE",
-               ir.Elbo: "elbo", ir.Iwae: "iwae"}
+               ir.Elbo: "elbo", ir.Iwae: "iwae", ir.FlowBaseKL: "KL", ir.FlowResidual: "log"}
 _LEVEL = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
 
 
@@ -158,6 +160,10 @@ def _text(e: ir.Expr) -> tuple[str, int]:
         return f"E_{{{e.factor}}}[{expr_text(e.body)}]", 5
     if isinstance(e, ir.KL):
         return f"KL[{e.first} || {e.second}]", 5
+    if isinstance(e, ir.FlowBaseKL):
+        return f"KL[base of {e.first} || {e.second}]", 5
+    if isinstance(e, ir.FlowResidual):
+        return f"(log {e.second} at z_K - log {e.second} at z_0 + log-dets of {e.first})", 5
     if isinstance(e, ir.CrossEntropy):
         return f"CE[{e.first} || {e.second}]", 5
     if isinstance(e, ir.Entropy):

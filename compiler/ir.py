@@ -235,6 +235,25 @@ class CrossEntropy(Expr):
 
 
 @dataclass(frozen=True)
+class FlowBaseKL(Expr):
+    """KL[q0 || p] in closed form, q0 the base distribution of the flow ``first``, p = ``second``:
+    one value per example, nats. Made only by the ELBO rewrite (:mod:`gmc.compiler.rewrites.elbo`)."""
+
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class FlowResidual(Expr):
+    """log p(z_K) - log p(z_0) + sum_k log |det dz_k/dz_(k-1)| at the current draw z_K of the flow
+    ``first`` (z_0 its base draw), p = ``second``: one value per example, nats. Made only by the
+    ELBO rewrite, inside the expectation over that flow."""
+
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
 class Elbo(Expr):
     """``elbo(p, q)`` = E_q[log p - log q] per example (Kingma & Welling 2014, eq. 3)."""
 

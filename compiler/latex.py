@@ -138,6 +138,12 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
         return rf"\mathbb{{E}}_{{{factor(e.factor)}}}\left[{expr(model, e.body)}\right]"
     if isinstance(e, ir.KL):
         return rf"D_{{\mathrm{{KL}}}}\left[{factor(e.first)} \,\|\, {factor(e.second)}\right]"
+    if isinstance(e, ir.FlowBaseKL):  # the flow's base q_0 (rewrites/elbo.py)
+        base = factor(e.first).replace("(", "_{0}(", 1)
+        return rf"D_{{\mathrm{{KL}}}}\left[{base} \,\|\, {factor(e.second)}\right]"
+    if isinstance(e, ir.FlowResidual):
+        return (rf"\left(\log {_at(e.second, 'K')} - \log {_at(e.second, '0')} + "
+                r"\sum_{k} \log\left|\det J_{k}\right|\right)")
     if isinstance(e, ir.CrossEntropy):
         return rf"\mathrm{{H}}\left[{factor(e.first)}, {factor(e.second)}\right]"
     if isinstance(e, ir.Entropy):
@@ -152,6 +158,16 @@ def expr(model: ir.Model, e: ir.Expr, parent: int = 0) -> str:
     if isinstance(e, ir.Mmd):
         return rf"\mathrm{{MMD}}^{{2}}\left[{factor(e.first)} \,\|\, {factor(e.second)}\right]"
     raise AssertionError(f"unhandled IR node {type(e).__name__}")
+
+
+def _at(sig: str, sub: str) -> str:
+    """``factor(sig)`` with its variables subscripted (p(z_K)): a density at a flow's draw z_K or base draw z_0."""
+    name, rest = sig.split("(", 1)
+    outputs, _, given = rest.rstrip(")").partition("|")
+    body = ", ".join(f"{{{_var(v)}}}_{{{sub}}}" for v in outputs.split(","))
+    if given:
+        body += r" \mid " + ", ".join(_var(v) for v in given.split(","))
+    return f"{_escape(name)}({body})"
 
 
 def _needs_dot(e: ir.BinOp) -> bool:

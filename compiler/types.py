@@ -145,7 +145,7 @@ def batch_of(model: ir.Model, e: ir.Expr) -> str:
         return BATCH
     if isinstance(e, (ir.Elbo, ir.Iwae, ir.Renyi)):
         return EXAMPLE
-    if isinstance(e, (ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy)):
+    if isinstance(e, (ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.FlowBaseKL, ir.FlowResidual)):
         variables = {v for sig in ir.factor_refs(e) for v in model.factors[sig].variables}
         if any(not model.vars[v].is_global for v in variables):
             return EXAMPLE

@@ -1,4 +1,4 @@
-"""A planar-flow posterior against the diagonal Gaussian one (flow_vae.gm vs vae.gm) on 8x8
+"""An inverse-autoregressive-flow posterior against the diagonal Gaussian one (flow_vae.gm vs vae.gm) on 8x8
 digits: both trained on the ELBO for the same epochs with the same seeds, then scored by the
 held-out IWAE bound with k = 1,000 particles (Burda et al. 2016), in nats per digit (lower
 -IWAE is better). Writes docs/flow_vae.png (held-out -IWAE_1000 per seed) and prints JSON.
@@ -51,7 +51,7 @@ def main(epochs: int, seeds: list[int], figure: Path | None) -> dict:
     torch.set_num_threads(1)
     ds = data.load_dataset("digits")
     models = {"vae.gm (diagonal Gaussian q)": compiled("vae.gm", "VAE"),
-              "flow_vae.gm (4 planar layers)": compiled("flow_vae.gm", "FlowVAE")}
+              "flow_vae.gm (4 IAF layers)": compiled("flow_vae.gm", "FlowVAE")}
     results = {name: [run(cls, epochs, seed, ds) for seed in seeds] for name, cls in models.items()}
     summary = {name: {"mean_neg_iwae1000": round(sum(r["heldout_neg_iwae1000"] for r in rows) / len(rows), 3),
                       "runs": rows} for name, rows in results.items()}

@@ -17,7 +17,8 @@ from gmc.compiler.types import ShapeError, infer
 _ATOM, _MUL = 100, 70  # precedences of a name or call and of '*' / '@' in the emitter's printing
 
 #: Functionals have one value per example.
-_PER_EXAMPLE = (ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi)
+_PER_EXAMPLE = (ir.NetCall, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy, ir.Elbo, ir.Iwae, ir.Renyi,
+                ir.FlowBaseKL, ir.FlowResidual)
 
 
 def aligned(em, code: str, expr: ir.Expr, leaf: ir.Factor, env) -> str:

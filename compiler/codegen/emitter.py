@@ -32,7 +32,7 @@ from gmc.compiler.types import broadcast as broadcast_shapes
 _ATOM, _POWER, _UNARY, _MUL, _ADD = 100, 90, 80, 70, 60
 _MAX_CHAIN = 200
 _TENSOR_NODES = (ir.VarRef, ir.NetCall, ir.WeightRef, ir.LogProb, ir.Expect, ir.KL, ir.Entropy, ir.CrossEntropy,
-                 ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply)
+                 ir.Elbo, ir.Iwae, ir.Renyi, ir.Mmd, ir.Apply, ir.FlowBaseKL, ir.FlowResidual)
 _BINARY_PRECEDENCE = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "**": _POWER}
 _TORCH_FUNCTIONS = {
     "exp": "torch.exp({})", "log": "torch.log({})", "softplus": "F.softplus({})",
@@ -443,6 +443,10 @@ class Emitter:
                                     e.estimator, e.span, "elbo")
         if isinstance(e, ir.Iwae):
             return self.iwae(e, env)
+        if isinstance(e, (ir.FlowBaseKL, ir.FlowResidual)):  # the flow ELBO's terms (rewrites/elbo.py)
+            from gmc.compiler.transforms.codegen import ELBO_TERMS
+
+            return ELBO_TERMS[type(e)](self, e, env)
         raise AssertionError(f"unhandled IR node {type(e).__name__}")
 
     def monte_carlo(self, sig: str, env: Env, body, how: ir.Estimation, span, base: str) -> str:

@@ -12,8 +12,24 @@ and latents q draws before v, never v's descendants in q). Where the rule fails,
 form is derived, or the pair is mutually singular (a point mass against a density: KL is +inf
 while log p - log q is finite), the term stays the Monte-Carlo log p(v | ...) - log q(v | ...).
 A KL whose two factors depend on data only is written outside the expectation.
+
+A flow posterior q(z_K|x) (base q0, transforms f_1..f_K, Rezende & Mohamed 2015, eq. 13) has no
+closed-form KL, but its base may have one against the prior: with z_K = f_K(...f_1(z_0)),
+
+    E_q[log p(z_K) - log q(z_K)] = -KL[q0 || p] + E_q0[log p(z_K) - log p(z_0) + sum_k log |det J_k|]
+
+(add and subtract log p(z_0); log q(z_K) = log q0(z_0) - sum_k log |det J_k|). Both sides are
+equal in expectation, and the right one is the left one's Monte-Carlo estimate plus the
+zero-mean control variate log q0(z_0) - log p(z_0) - KL[q0 || p] (the per-draw gap), so its
+variance vanishes as the flow approaches the identity, where it is the Gaussian VAE's
+closed-form KL exactly. (The base entropy alone in closed form, H[q0], would change no
+gradient: log q0 at its own reparameterized draw depends on the parameters only through
+-log scale.) Applied when the base and p share their support and their KL is closed
+(:func:`_closed_base_kl`).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from gmc.compiler import ir
 from gmc.compiler.rewrites.base import Rule
@@ -34,6 +50,19 @@ def _closed_kl(first: ir.Factor, second: ir.Factor) -> bool:
     return (has_closed_kl(first.family, second.family) and not mutually_singular(first.family, second.family)
             and FORMULAS[second.family].bounds is None
             and "Deterministic" not in (first.family, second.family))
+
+
+def _closed_base_kl(flow: ir.Factor, prior: ir.Factor) -> bool:
+    """Whether the flow ELBO's control variate applies: ``flow`` is a flow whose base has a
+    closed-form KL to ``prior`` (itself no flow), the two on the same support (so log p(z_0) is
+    finite wherever the base puts mass) and KL finite by the rules of :func:`_closed_kl`."""
+    from gmc.compiler.families import FAMILIES
+
+    if not flow.flow or prior.flow or flow.is_product or prior.is_product:
+        return False
+    if FAMILIES[flow.family].support != FAMILIES[prior.family].support:
+        return False
+    return _closed_kl(replace(flow, flow=()), prior)
 
 
 def _sum(terms: list[ir.Expr], span) -> ir.Expr:
@@ -63,9 +92,15 @@ def decompose(model: ir.Model, e: ir.Expr) -> ir.Expr | None:
         v = q_leaf.outputs[0]
         p_leaf = prior_of[v]
         later = set(latents[position:])  # v and everything q draws after it
+        depends_on_latents = set(p_leaf.given + q_leaf.given) & set(latents)
         if not set(p_leaf.given) & later and _closed_kl(q_leaf, p_leaf):
             kl = ir.KL(q_leaf.signature, p_leaf.signature, span=span)
-            depends_on_latents = set(p_leaf.given + q_leaf.given) & set(latents)
+            (inside if depends_on_latents else outside).append(ir.Neg(kl, span=span))
+            decomposed = True
+        elif not set(p_leaf.given) & later and _closed_base_kl(q_leaf, p_leaf):
+            # a flow: its base's KL to the prior in closed form, the rest Monte Carlo (module docstring)
+            inside.append(ir.FlowResidual(q_leaf.signature, p_leaf.signature, span=span))
+            kl = ir.FlowBaseKL(q_leaf.signature, p_leaf.signature, span=span)
             (inside if depends_on_latents else outside).append(ir.Neg(kl, span=span))
             decomposed = True
         else:
@@ -83,5 +118,8 @@ def decompose(model: ir.Model, e: ir.Expr) -> ir.Expr | None:
     return _sum(parts, span)
 
 
-DECOMPOSE_ELBO = Rule("elbo-decomposition", "elbo(p, q) = E_q[log p(x|z)] - KL[q(z|x) || p(z)], one KL per latent",
-                      "Kingma & Welling 2014, eq. 7; Sonderby et al. 2016, eq. 13", decompose)
+DECOMPOSE_ELBO = Rule("elbo-decomposition", "elbo(p, q) = E_q[log p(x|z)] - KL[q(z|x) || p(z)], one KL per latent; "
+                      "for a flow q: E_q[log p(x|z_K) + log p(z_K) - log p(z_0) + sum_k log|det J_k|] - KL[q0(z_0|x) || p(z)] "
+                      "with q0 the flow's base, its KL in closed form",
+                      "Kingma & Welling 2014, eq. 7; Sonderby et al. 2016, eq. 13; flows: Rezende & Mohamed 2015, eq. 13",
+                      decompose)

@@ -16,7 +16,9 @@ structured ones call the layers of ``self.<layer_attribute>`` (``rt.flow_layers`
 """
 from __future__ import annotations
 
-from gmc.compiler import ir
+import sympy as sp
+
+from gmc.compiler import ir, symbolic as closed_forms
 from gmc.compiler.codegen import text
 from gmc.compiler.names import flow_attribute
 from gmc.compiler.transforms import symbolic
@@ -110,6 +112,9 @@ def sample(emitter, leaf: ir.Factor, env, base_code: str) -> str:
             fb.emit(f"{out}, {log_det} = rt.{TRANSFORMS[t.kind].runtime_kind}({value}, {args})  "
                     f"# {text.comment(TRANSFORMS[t.kind].reference)}, amortized")
             log_dets.append((log_det, None))
+        elif i in refs and TRANSFORMS[t.kind].permutation:  # log |det| = 0: nothing to accumulate
+            out = fb.ns.fresh(target)
+            fb.emit(f"{out} = {TRANSFORMS[t.kind].permutation.format(value)}  # {text.comment(TRANSFORMS[t.kind].reference)}")
         elif i in refs and not TRANSFORMS[t.kind].elementwise:
             out, log_det = fb.ns.fresh(target), fb.ns.fresh(f"log_det_{i + 1}")
             fb.emit(f"{out}, {log_det} = {refs[i]}({value})  # {text.comment(TRANSFORMS[t.kind].reference)}")
@@ -161,3 +166,45 @@ def log_density(emitter, leaf: ir.Factor, env) -> tuple[str, str]:
         value = before
     base, _ = emitter.leaf_log_density(leaf, value, env)
     return base + "".join(reversed(terms)), "flow scored through its inverse (change of variables)"
+
+
+def base_kl(emitter, e: ir.FlowBaseKL, env) -> str:
+    """Name of KL[q0 || p] in closed form, q0 the base distribution of the flow ``e.first``
+    (its family and parameters are the factor's own), p = ``e.second``; one value per example."""
+
+    q, p = emitter.model.factors[e.first], emitter.model.factors[e.second]
+    key = ("flow_base_kl", e.first, e.second, env.key(q.given + p.given))
+    if key in emitter.fb.memo:
+        return emitter.fb.memo[key]
+    derivation = closed_forms.kl(q.family, emitter.params(q, env), p.family, emitter.params(p, env))
+    code = emitter.event_sum(derivation.expr, q.outputs[0], env, q.family)
+    if emitter._batch_free((e.first, e.second), env):  # a learned (not amortized) base: spread over the batch
+        code = f"({code}).expand({emitter.sample_shape(env)})"
+    name = emitter.fb.assign(f"kl_base_{e.first.split('(')[0]}", code, e.span,
+                             f"closed form of the flow's base: {derivation.reference}")
+    emitter.fb.memo[key] = name
+    return name
+
+
+def residual(emitter, e: ir.FlowResidual, env) -> str:
+    """Name of log p(z_K) - log p(z_0) + sum_k log |det dz_k/dz_(k-1)| at the draw of the flow
+    ``e.first`` bound in ``env`` (the ELBO rewrite puts it inside the expectation over that flow)."""
+    flow, prior = emitter.model.factors[e.first], emitter.model.factors[e.second]
+    draw = emitter.fb.memo.get(("flow_draw", flow.signature, env.key(flow.variables)))
+    if draw is None:
+        raise AssertionError(f"{e.first}: a flow residual outside the expectation over the flow")
+    base, log_dets = draw
+    fb = emitter.fb
+    # log p(z_K) - log p(z_0) as one sympy expression: the normalizing constants cancel
+    params, var = emitter.params(prior, env), prior.outputs[0]
+    at_k, _ = closed_forms.log_density(prior.family, sp.Symbol(env.name(var)), params)
+    at_0, _ = closed_forms.log_density(prior.family, sp.Symbol(base), params)
+    terms = [emitter.event_sum(sp.factor_terms(sp.expand(at_k - at_0)), var, env, prior.family)]
+    terms += [code if kind is None else fb.assign(f"log_det_{i + 1}", code, comment=f"{kind}: log |dy/dx| derived by sympy")
+              for i, (code, kind) in enumerate(log_dets)]
+    return fb.assign("flow_residual", " + ".join(terms), e.span,
+                     "log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)")
+
+
+#: Code of the flow ELBO's terms (:mod:`gmc.compiler.rewrites.elbo`), by IR node.
+ELBO_TERMS = {ir.FlowBaseKL: base_kl, ir.FlowResidual: residual}

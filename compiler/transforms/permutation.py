@@ -3,4 +3,5 @@ coupling or autoregressive layers (``gmc.runtime.flows.permutation``)."""
 from gmc.compiler.transforms.registry import TransformSpec, register
 
 REVERSE = register(TransformSpec("Reverse", "real", "real", False, "a permutation: log |det| = 0",
-                                 runtime_kind="permutation", latex=r"\mathrm{Reverse}"))
+                                 runtime_kind="permutation", latex=r"\mathrm{Reverse}",
+                                 permutation="{}.flip(-1)"))

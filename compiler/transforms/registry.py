@@ -34,7 +34,8 @@ class TransformSpec:
     event of rank 1 (``real[D]``) with at least ``min_size`` coordinates and are runtime
     layers (``runtime_kind`` in ``gmc.runtime.flows.LAYERS``). ``cheap_inverse``: whether
     the log-density of given values (data) costs one pass; ``why_no_inverse`` says why not.
-    ``learned``: whether the transform has learned parameters (a runtime module)."""
+    ``learned``: whether the transform has learned parameters (a runtime module);
+    ``permutation``: it only reorders the event (no log-determinant to add)."""
 
     name: str
     domain: str
@@ -48,6 +49,9 @@ class TransformSpec:
     runtime_kind: str | None = None
     learned: bool = False
     latex: str = ""
+    #: For a permutation of the event (log |det| = 0): the sampling code, ``{}`` the value
+    #: (no log-determinant is accumulated); empty for every other transform.
+    permutation: str = ""
 
     def option(self, name: str) -> OptionSpec | None:
         return next((o for o in self.options if o.name == name), None)

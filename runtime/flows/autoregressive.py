@@ -15,6 +15,8 @@ between layers so each coordinate is conditioned on the others somewhere.
 """
 from __future__ import annotations
 
+from itertools import islice
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -61,7 +63,8 @@ class MADE(nn.Module):
 
     def forward(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = v
-        for layer in self.layers[:-1]:
+        # islice, not self.layers[:-1]: slicing a ModuleList builds a new module on every call
+        for layer in islice(self.layers, len(self.layers) - 1):
             h = F.relu(layer(h))
         shift, raw = self.layers[-1](h).chunk(2, dim=-1)
         return shift, soft_clamp(raw)

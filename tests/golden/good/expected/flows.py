@@ -72,7 +72,7 @@ class Flows(rt.GeneratedModel):
         # flows.gm:12  p(z)   = Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Reverse, MAF(hidden=8), Affine)
         z_0 = torch.randn((n,) + (4,), dtype=self._anchor.dtype, device=self._anchor.device)  # base draw of the flow
         z_1, log_det_1 = self.flow_p_z[0](z_0)  # Dinh et al. 2017, eq. 4-6
-        z_2, log_det_2 = self.flow_p_z[1](z_1)  # a permutation: log |det| = 0
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
         z_3, log_det_3 = self.flow_p_z[2](z_2)  # Papamakarios et al. 2017, section 3.1; MADE: Germain et al. 2015
         z = self.flow_p_z[3].loc + z_3*torch.exp(self.flow_p_z[3].log_scale)
         return {'z': z}
@@ -112,7 +112,7 @@ class Flows(rt.GeneratedModel):
         # flows.gm:12  p(z)   = Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Reverse, MAF(hidden=8), Affine)
         z_0 = torch.randn((n,) + (4,), dtype=self._anchor.dtype, device=self._anchor.device)  # base draw of the flow
         z_1, log_det_1 = self.flow_p_z[0](z_0)  # Dinh et al. 2017, eq. 4-6
-        z_2, log_det_2 = self.flow_p_z[1](z_1)  # a permutation: log |det| = 0
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
         z_3, log_det_3 = self.flow_p_z[2](z_2)  # Papamakarios et al. 2017, section 3.1; MADE: Germain et al. 2015
         z = self.flow_p_z[3].loc + z_3*torch.exp(self.flow_p_z[3].log_scale)
         # flows.gm:13  p(x|z) = Bernoulli(logits=dec(z))
