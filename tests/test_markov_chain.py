@@ -127,3 +127,18 @@ def test_gradients_flow_to_every_value_of_a_chain():
     expected[:-1] += x[1:] - x[:-1]
     for i in range(n):
         torch.testing.assert_close(values[f"x{i}"].grad, expected[i], rtol=1e-13, atol=1e-12)
+
+
+def test_a_chain_of_vector_variables_sums_over_steps_and_event(monkeypatch):
+    n = 9
+    text = chain_text(n, step="Normal(x{prev}, 0.5)").replace(": real\n", ": real[2]\n")
+    assert "a Markov chain of 8 Normal factors" in driver.python_source(driver.compile_model(text))
+    g = torch.Generator().manual_seed(3)
+    values = {f"x{i}": torch.randn(4, 2, generator=g, dtype=torch.float64) for i in range(n)}
+    got = _log_prob(text, values)
+    ref = normal(0.0, 1.0).log_prob(values["x0"]).sum(-1)
+    for i in range(1, n):
+        ref = ref + normal(values[f"x{i - 1}"], 0.5).log_prob(values[f"x{i}"]).sum(-1)
+    assert got.shape == (4,)
+    torch.testing.assert_close(got, ref, rtol=1e-13, atol=1e-12)
+    torch.testing.assert_close(got, _straight_line(text, values, monkeypatch), rtol=1e-13, atol=1e-12)

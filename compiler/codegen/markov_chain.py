@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sympy as sp
+
 from gmc.compiler import ir, symbolic
 from gmc.compiler.renaming import rename_expr
 from gmc.dsl.ast import NO_SPAN
@@ -140,8 +142,18 @@ def log_prob(emitter, run: Run, env, span) -> str:
     values = fb.assign(f"{first.outputs[0]}_chain", f"{stacked}[1:]", span)
     previous = fb.assign(f"{head}_chain_previous", f"{stacked}[:-1]", span)
     chain_env = env.bind_all(((head, previous, False), (first.outputs[0], values, False)))
-    code, reference = emitter.leaf_log_density(first, values, chain_env)
-    name = fb.assign(f"log_{first.outputs[0]}_chain", f"({code}).sum(0)", span,
-                     f"{reference}, summed over the chain's {m} steps")
+    density, reference = symbolic.log_density(first.family, sp.Symbol(values), emitter.params(first, chain_env))
+    # Numbers added to every term (-log(2 pi)/2) are added once, times the number of terms, and
+    # a constant factor (-1/2) multiplies the [*batch] sum: two passes over [m, *batch] fewer.
+    constant, varying = density.as_independent(*density.free_symbols, as_Add=True)
+    factor, core = varying.as_coeff_Mul()
+    shape = emitter.model.vars[first.outputs[0]].type.shape
+    axes = "0" if not shape else "(" + ", ".join(["0"] + [str(-i) for i in range(len(shape), 0, -1)]) + ")"
+    code = f"({symbolic.to_torch(core)}).sum({axes})"
+    if factor != 1:
+        code = f"{symbolic.to_torch(factor)} * {code}"
+    if constant != 0:
+        code = f"{code} + {m * emitter.model.vars[first.outputs[0]].type.size} * ({symbolic.to_torch(constant)})"
+    name = fb.assign(f"log_{first.outputs[0]}_chain", code, span, f"{reference}, summed over the chain's {m} steps")
     fb.memo[key] = name
     return name
