@@ -94,16 +94,17 @@ def find_runs(model: ir.Model, leaves: list[ir.Factor], env) -> list[Run]:
     for leaf in leaves:
         for g in leaf.given:
             uses[g] = uses.get(g, 0) + 1
-    info: dict[str, tuple[ir.Factor, str, tuple]] = {}  # output -> (leaf, previous, key)
-    for leaf in leaves:
+    info: dict[str, tuple[ir.Factor, str, tuple, int]] = {}  # output -> (leaf, previous, key, position)
+    interned: dict[tuple, tuple] = {}  # equal keys made one object: runs compare them with "is"
+    for i, leaf in enumerate(leaves):
         if leaf.is_product or len(leaf.outputs) != 1:
             continue
         previous = _previous(model, leaf, uses)
         key = None if previous is None else _key(model, leaf, previous, env)
         if key is not None:
-            info[leaf.outputs[0]] = (leaf, previous, key)
+            info[leaf.outputs[0]] = (leaf, previous, interned.setdefault(key, key), i)
     followers: dict[str, list[str]] = {}
-    for out, (_, previous, _) in info.items():
+    for out, (_, previous, _, _) in info.items():
         followers.setdefault(previous, []).append(out)
 
     def link(prev: str) -> str | None:
@@ -111,21 +112,39 @@ def find_runs(model: ir.Model, leaves: list[ir.Factor], env) -> list[Run]:
         nxt = followers.get(prev, ())
         return nxt[0] if len(nxt) == 1 else None
 
-    runs: dict[str, Run] = {}  # first leaf's output -> run
-    for out, (_, previous, key) in info.items():
+    runs: list[tuple[int, Run]] = []  # (position of the run's first leaf in leaves, run)
+    for out, (_, previous, key, _) in info.items():
         head = info.get(previous)
-        if head is not None and head[2] == key and link(previous) == out:
+        if head is not None and head[2] is key and link(previous) == out:
             continue  # not a first leaf: it continues its previous variable's run
         chain, seen = [out], {previous, out}
         nxt = link(out)
-        while nxt is not None and nxt not in seen and info[nxt][2] == key:
+        while nxt is not None and nxt not in seen and info[nxt][2] is key:
             chain.append(nxt)
             seen.add(nxt)
             nxt = link(nxt)
         if len(chain) >= MIN_RUN:
-            runs[out] = Run(tuple(info[v][0] for v in chain), (previous, *chain))
-    position = {leaf.signature: i for i, leaf in enumerate(leaves)}
-    return sorted(runs.values(), key=lambda r: min(position[leaf.signature] for leaf in r.leaves))
+            first = min(info[v][3] for v in chain)
+            runs.append((first, Run(tuple(info[v][0] for v in chain), (previous, *chain))))
+    return [run for _, run in sorted(runs, key=lambda pair: pair[0])]
+
+
+_CACHE: dict[tuple, tuple] = {}  # (id(model), product, particle variables) -> (model, runs)
+
+
+def product_runs(model: ir.Model, sig: str, env) -> list[Run]:
+    """:func:`find_runs` of the product ``sig``'s leaves, computed once per model and product
+    (a product is emitted in its log-density, its loss terms and their gradients' methods)."""
+    key = (id(model), sig, env.particle_vars)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    leaves = ir.leaves(model, sig)
+    runs = find_runs(model, leaves, env) if len(leaves) >= MIN_RUN else []
+    if len(_CACHE) >= 16:  # keep models alive no longer than a few compiles
+        _CACHE.clear()
+    _CACHE[key] = (model, runs)
+    return runs
 
 
 def log_prob(emitter, run: Run, env, span) -> str:

@@ -64,7 +64,7 @@ def product_parts(emitter, sig: str, env) -> list[str]:
     per other leaf, in the order of each group's first leaf."""
     model = emitter.model
     leaves = ir.leaves(model, sig)
-    runs = markov_chain.find_runs(model, leaves, env) if len(leaves) >= markov_chain.MIN_RUN else []
+    runs = markov_chain.product_runs(model, sig, env)
     run_of = {leaf.signature: run for run in runs for leaf in run.leaves}
     groups: dict[object, list[ir.Factor]] = {}
     order: list[object] = []

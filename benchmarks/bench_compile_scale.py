@@ -1,0 +1,84 @@
+"""Compiling the N-factor chain (benchmarks/chain.py) stage by stage, with time and peak memory,
+each run in a fresh interpreter; ``--before`` switches off chain recognition and piecewise
+loading, so both sides are timed interleaved in one session (issue 19's compiler scale).
+
+    python benchmarks/bench_compile_scale.py [--n 1000 10000] [--rounds 2]
+
+Per run: process CPU seconds of parse, lower, check, generate (simplify, LaTeX, codegen) and
+load (exec of the generated module), and the peak resident memory of the process (MiB) after
+imports and one small compile, and at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+_RUN = """
+import json, resource, sys, time
+sys.path.insert(0, {here!r})
+from chain import chain_gm
+import gmc
+from gmc.compiler import driver, recursion
+from gmc.compiler.checks import check
+from gmc.compiler.lower import lower
+from gmc.dsl.parser import parse
+if {before}:
+    from gmc.compiler.codegen import markov_chain
+    from gmc.runtime import piecewise
+    markov_chain.MIN_RUN = piecewise.THRESHOLD = 10 ** 12
+gmc.compile_source(chain_gm(20))
+peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out = {{"rss_start": peak()}}
+text = chain_gm({n})
+
+@recursion.deep_stack
+@driver._gc_paused
+def stages():
+    t = time.process_time(); program = parse(text, "chain.gm"); out["parse"] = time.process_time() - t
+    t = time.process_time(); model = lower(program); out["lower"] = time.process_time() - t
+    t = time.process_time(); model = check(model); out["check"] = time.process_time() - t
+    t = time.process_time(); source = driver.python_source(model); out["generate"] = time.process_time() - t
+    t = time.process_time(); driver.load(source, model); out["load"] = time.process_time() - t
+
+stages()
+out["total"] = sum(out[k] for k in ("parse", "lower", "check", "generate", "load"))
+out["rss_peak"] = peak()
+print(json.dumps(out))
+"""
+
+
+def one(n: int, before: bool) -> dict:
+    code = _RUN.format(here=str(HERE), n=n, before=before)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    runs = {(n, b): [] for n in args.n for b in (True, False)}
+    for r in range(args.rounds):
+        for n in args.n:
+            for before in ((True, False) if r % 2 == 0 else (False, True)):
+                runs[(n, before)].append(one(n, before))
+    print(f"load average at the end: {os.getloadavg()}")
+    keys = ("parse", "lower", "check", "generate", "load", "total", "rss_start", "rss_peak")
+    print("| N | code | " + " | ".join(keys) + " |")
+    print("|---:|---|" + "---:|" * len(keys))
+    for (n, before), rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in keys}
+        print(f"| {n} | {'before' if before else 'after'} | " + " | ".join(
+            f"{med[k]:.0f}" if k.startswith("rss") else f"{med[k]:.2f}" for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
