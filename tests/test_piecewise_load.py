@@ -1,6 +1,7 @@
 """Large generated modules are compiled in pieces (gmc.runtime.piecewise): the class must be the
 one a single exec gives -- same members, names, line numbers and results."""
 import inspect
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -35,6 +36,10 @@ def test_pieces_give_the_class_one_exec_gives(small_pieces):
         patch.setattr(piecewise, "THRESHOLD", len(source) + 1)
         piecewise.exec_source(source, "<whole>", whole)
     ours = loader.load_class(source, model.name, "chain.gm")
+    assert isinstance(vars(ours)["log_p_x3_given_x2"], piecewise._Lazy)  # not compiled until used
+    assert inspect.signature(ours.log_p_x3_given_x2).parameters.keys() == {"self", "x3", "x2"}
+    assert inspect.isfunction(vars(ours)["log_p_x3_given_x2"])  # replaced by the function itself
+    piecewise.load_all(ours)
     reference = whole[model.name]
     assert _members(ours).keys() == _members(reference).keys()
     assert list(vars(ours)) != []
@@ -65,11 +70,22 @@ def test_tracebacks_show_the_generated_line(small_pieces):
 
 
 def test_a_layout_the_split_cannot_take_falls_back_to_one_exec(small_pieces):
-    # a method default that reads a class attribute only works in the class body itself
-    source = ("import math\n\n\nclass M:\n    K = 3\n\n    def f(self, k=K):\n        return k * math.pi\n\n"
-              "    def g(self):\n        return 2\n")
-    assert piecewise._split(source) is not None
+    # a string over several lines: its lines could look like members
+    source = ('import math\n\n\nclass M:\n    K = """\n    def f(self):\n"""\n\n    def g(self):\n'
+              '        return math.pi\n')
+    assert piecewise._split(source) is None
     namespace = {"__name__": "generated"}
     piecewise.exec_source(source, "<m>", namespace)
-    m = namespace["M"]()
-    assert m.f() == 3 * 3.141592653589793 and m.g() == 2 and set(namespace) >= {"math", "M"}
+    assert namespace["M"]().g() == 3.141592653589793 and "def f" in namespace["M"].K
+    assert isinstance(vars(namespace["M"])["g"], type(lambda: 0))
+
+
+def test_members_read_through_a_subclass_and_as_class_attributes(small_pieces):
+    source = "import math\n\n\nclass M:\n    K = {'a': 1}\n\n    def f(self, k=2.0):\n        return k * math.pi\n"
+    namespace = {"__name__": "generated"}
+    piecewise.exec_source(source, "<m>", namespace)
+
+    class Sub(namespace["M"]):
+        pass
+
+    assert Sub().f() == 2.0 * math.pi and Sub.K == {"a": 1} and namespace["M"].f.__qualname__ == "M.f"
