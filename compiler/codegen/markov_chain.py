@@ -162,6 +162,9 @@ def log_prob(emitter, run: Run, env, span) -> str:
     previous = fb.assign(f"{head}_chain_previous", f"{stacked}[:-1]", span)
     chain_env = env.bind_all(((head, previous, False), (first.outputs[0], values, False)))
     density, reference = symbolic.log_density(first.family, sp.Symbol(values), emitter.params(first, chain_env))
+    if sp.Symbol(values) not in density.free_symbols:  # no family of the runs does this: kept safe
+        terms = ", ".join(emitter.log_prob(leaf.signature, env) for leaf in run.leaves)
+        return fb.assign(f"log_{first.outputs[0]}_chain", f"sum(({terms},))", span)
     # Numbers added to every term (-log(2 pi)/2) are added once, times the number of terms, and
     # a constant factor (-1/2) multiplies the [*batch] sum: two passes over [m, *batch] fewer.
     constant, varying = density.as_independent(*density.free_symbols, as_Add=True)
