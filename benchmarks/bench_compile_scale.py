@@ -60,24 +60,34 @@ def one(n: int, before: bool) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+KEYS = ("parse", "lower", "check", "generate", "load", "total", "rss_start", "rss_peak")
+
+
+def run(ns=(1000, 10000), rounds: int = 2) -> dict:
+    """Medians per (N, before/after) of ``rounds`` fresh-interpreter runs, interleaved (round r
+    runs before-then-after for even r, after-then-before for odd r)."""
+    runs = {(n, b): [] for n in ns for b in (True, False)}
+    for r in range(rounds):
+        for n in ns:
+            for before in ((True, False) if r % 2 == 0 else (False, True)):
+                runs[(n, before)].append(one(n, before))
+    rows = [{"n": n, "code": "before" if before else "after",
+             **{k: statistics.median(r[k] for r in rs) for k in KEYS}} for (n, before), rs in runs.items()]
+    return {"rounds": rounds, "load": list(os.getloadavg()), "rows": rows}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    runs = {(n, b): [] for n in args.n for b in (True, False)}
-    for r in range(args.rounds):
-        for n in args.n:
-            for before in ((True, False) if r % 2 == 0 else (False, True)):
-                runs[(n, before)].append(one(n, before))
-    print(f"load average at the end: {os.getloadavg()}")
-    keys = ("parse", "lower", "check", "generate", "load", "total", "rss_start", "rss_peak")
-    print("| N | code | " + " | ".join(keys) + " |")
-    print("|---:|---|" + "---:|" * len(keys))
-    for (n, before), rs in runs.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in keys}
-        print(f"| {n} | {'before' if before else 'after'} | " + " | ".join(
-            f"{med[k]:.0f}" if k.startswith("rss") else f"{med[k]:.2f}" for k in keys) + " |")
+    result = run(args.n, args.rounds)
+    print(f"load average at the end: {result['load']}")
+    print("| N | code | " + " | ".join(KEYS) + " |")
+    print("|---:|---|" + "---:|" * len(KEYS))
+    for row in result["rows"]:
+        print(f"| {row['n']} | {row['code']} | " + " | ".join(
+            f"{row[k]:.0f}" if k.startswith("rss") else f"{row[k]:.2f}" for k in KEYS) + " |")
 
 
 if __name__ == "__main__":

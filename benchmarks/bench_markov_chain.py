@@ -64,7 +64,7 @@ def run(n: int, rounds: int) -> dict:
     before, _, _ = _method(text, n, False)
     torch.manual_seed(0)
     x = torch.randn(BATCH, n).cumsum(1)
-    out = {"n": n, "batch": BATCH, "compile_s": compile_s, "load": os.getloadavg()}
+    out = {"n": n, "batch": BATCH, "rounds": rounds, "compile_s": compile_s, "load": os.getloadavg()}
     for layout, columns in (("contiguous", [x[:, i].contiguous() for i in range(n)]),
                             ("columns", [x[:, i] for i in range(n)])):
         values = dict(zip((f"x{i}" for i in range(n)), columns))
