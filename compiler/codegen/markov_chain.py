@@ -129,22 +129,16 @@ def find_runs(model: ir.Model, leaves: list[ir.Factor], env) -> list[Run]:
     return [run for _, run in sorted(runs, key=lambda pair: pair[0])]
 
 
-_CACHE: dict[tuple, tuple] = {}  # (id(model), product, particle variables) -> (model, runs)
-
-
 def product_runs(model: ir.Model, sig: str, env) -> list[Run]:
     """:func:`find_runs` of the product ``sig``'s leaves, computed once per model and product
-    (a product is emitted in its log-density, its loss terms and their gradients' methods)."""
-    key = (id(model), sig, env.particle_vars)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is model:
-        return hit[1]
-    leaves = ir.leaves(model, sig)
-    runs = find_runs(model, leaves, env) if len(leaves) >= MIN_RUN else []
-    if len(_CACHE) >= 16:  # keep models alive no longer than a few compiles
-        _CACHE.clear()
-    _CACHE[key] = (model, runs)
-    return runs
+    (a product is emitted in its log-density, its loss terms and their gradients' methods).
+    Cached on the model object itself, so the cache lives exactly as long as the model."""
+    cache = model.__dict__.setdefault("_markov_chain_runs", {})
+    key = (sig, env.particle_vars)
+    if key not in cache:
+        leaves = ir.leaves(model, sig)
+        cache[key] = find_runs(model, leaves, env) if len(leaves) >= MIN_RUN else []
+    return cache[key]
 
 
 def log_prob(emitter, run: Run, env, span) -> str:
