@@ -21,9 +21,10 @@ values, as :mod:`gmc.compiler.codegen.vectorize` would group them). The first fa
 is emitted as written. The terms are the ones the straight-line code computes, summed in
 another order (floating-point rounding may differ in the last bits).
 
-Interface: :func:`find_runs` recognises the runs of a product's leaves (IR only, no code);
-:func:`log_prob` emits one run's log-density. :func:`gmc.compiler.codegen.vectorize.product_parts`
-calls both and leaves every leaf outside a run to its grouping or to straight-line code.
+Interface: :func:`find_runs` recognises the runs of a product's leaves (IR only, no code;
+:func:`product_runs` caches it per model and product); :func:`log_prob` emits one run's
+log-density. :func:`gmc.compiler.codegen.vectorize.product_parts` calls both and leaves every
+leaf outside a run to its grouping or to straight-line code.
 
 A leaf may join a run when its family's log-density is element-wise (event rank 0, support
 independent of the parameters, not a flow), it has one output, and its parameters hold only
