@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import median_ci  # noqa: E402
+import report_chains  # noqa: E402
 
 GOALS = {"step": 1.03, "pixyz_speedup": 1.9, "compiled": 0.9, "chain_compile_s": 1.0, "check_s": 1.0}
 
@@ -207,6 +208,7 @@ def _page(res: dict) -> str:
               "| command | seconds |", "|---|---:|"]
     lines += [f"| `{k}` | {t:.3f} |" for k, t in cli.items()]
     lines += _issue19(res)
+    lines += report_chains.section(res)  # issue 14's chain and issue 19's compile scale
     lines += ["", "## Goals (issue 6)", "", *_goals(res), "", *_NOTES]
     return "\n".join(lines)
 

@@ -49,6 +49,11 @@ def main():
     results["train_loop"] = bench_train.run(rounds=5 if args.quick else 25)
     results["api"] = bench_api.run(n=1000 if args.quick else 10000, rounds=5 if args.quick else 15)
     results["train_process"] = bench_train_process.run(pairs=1 if args.quick else 3, epochs=2 if args.quick else 50)
+    print("Markov chain written factor by factor, compile scale ...", flush=True)
+    import bench_compile_scale
+    import bench_markov_chain
+    results["markov_chain"] = bench_markov_chain.run(1000, rounds=5 if args.quick else 15)
+    results["compile_scale"] = bench_compile_scale.run((1000,) if args.quick else (1000, 10000), rounds=1 if args.quick else 2)
     results["wall_s"] = time.time() - started
     out = Path(args.out)
     (out / "performance.json").write_text(json.dumps(results, indent=1) + "\n")

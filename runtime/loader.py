@@ -15,13 +15,14 @@ _counter = itertools.count()
 def load_module(source: str, origin: str = "<string>") -> types.ModuleType:
     """Execute generated ``source`` as a fresh module; ``origin`` names the .gm file."""
     from gmc.compiler.codegen.text import inert
+    from gmc.runtime.piecewise import exec_source
 
     # the file name is user text: no line break or control character in tracebacks' headers
     key = f"<gmc-generated {inert(origin)} #{next(_counter)}>"
     linecache.cache[key] = (len(source), None, source.splitlines(keepends=True), key)
     module = types.ModuleType(f"gmc_generated_{next(_counter)}")
     module.__file__ = key
-    exec(compile(source, key, "exec"), module.__dict__)
+    exec_source(source, key, module.__dict__)  # a large module in pieces: gmc.runtime.piecewise
     return module
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sympy as sp
 
 from gmc.compiler import ir, symbolic
+from gmc.compiler.codegen import markov_chain
 from gmc.compiler.symbolic.functions import number
 from gmc.compiler.types import constant_value
 
@@ -63,24 +64,35 @@ def product_parts(emitter, sig: str, env) -> list[str]:
     per other leaf, in the order of each group's first leaf."""
     model = emitter.model
     leaves = ir.leaves(model, sig)
+    runs = markov_chain.product_runs(model, sig, env)
+    run_of = {leaf.signature: run for run in runs for leaf in run.leaves}
     groups: dict[object, list[ir.Factor]] = {}
     order: list[object] = []
     for i, leaf in enumerate(leaves):
+        run = run_of.get(leaf.signature)
+        if run is not None:  # a Markov chain: one stacked term for the whole run
+            if run.leaves[0].signature not in groups:
+                groups[run.leaves[0].signature] = [run]
+                order.append(run.leaves[0].signature)
+            continue
         key = group_key(model, leaf, env)
         key = key if key is not None else ("single", i)
         if key not in groups:
             groups[key] = []
             order.append(key)
         groups[key].append(leaf)
-    if all(len(g) < MIN_GROUP for g in groups.values()):  # the common case: as written
+    if not runs and all(len(g) < MIN_GROUP for g in groups.values()):  # the common case: as written
         return [emitter.log_prob(leaf.signature, env) for leaf in leaves]
     parts = []
+    span = model.factors[sig].span
     for key in order:
         group = groups[key]
-        if len(group) < MIN_GROUP:
+        if isinstance(group[0], markov_chain.Run):
+            parts.append(markov_chain.log_prob(emitter, group[0], env, span))
+        elif len(group) < MIN_GROUP:
             parts += [emitter.log_prob(leaf.signature, env) for leaf in group]
         else:
-            parts.append(_stacked_log_prob(emitter, group, env, model.factors[sig].span))
+            parts.append(_stacked_log_prob(emitter, group, env, span))
     return parts
 
 
