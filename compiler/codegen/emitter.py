@@ -51,7 +51,7 @@ _PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min
 
 def _receiver(code: str) -> str:
     """``code`` as the receiver of a method call (``code.sum(-1)``): as it is when it is a
-    name or one call (``rt.log_bernoulli(x, h)``), in brackets otherwise."""
+    name or one call (``rt.bernoulli_nll(x, h)``), in brackets otherwise."""
     name = re.match(r"[A-Za-z_][\w.]*", code)
     if name is None:
         return f"({code})"
@@ -149,6 +149,10 @@ class Emitter:
                 return broadcast.matmul(self, e, (left, lp), (right, rp), env)
             left, lp = broadcast.operand(self, e.left, left, lp, e, env)
             right, rp = broadcast.operand(self, e.right, right, rp, e, env)
+            identity = self._identity_param(e)
+            if identity is not None:  # beta * kl with beta at its default 1.0: kl itself at run time
+                other = (right, rp) if identity is e.left else (left, lp)
+                return f"rt.scaled({self.param(identity.name)}, {other[0]})", _ATOM
             # ** is right-associative; - and / are not associative on the right.
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
@@ -258,6 +262,19 @@ class Emitter:
                     raise ShapeError(node, left, right)
             facts["shape", id(node)] = (node, shape)
         return facts["shape", id(e)][1]
+
+    def _identity_param(self, e: ir.BinOp) -> "ir.ParamRef | None":
+        """The operand of a product ``param * tensor`` (either order) that is a param whose
+        default is 1.0, the identity of ``*``; None otherwise. It is printed as
+        ``rt.scaled(param, tensor)``, which skips the multiply while the param is left at
+        that default, and multiplies whenever it is overridden (construction, call, schedule)."""
+        if e.op != "*":
+            return None
+        for side, other in ((e.left, e.right), (e.right, e.left)):
+            param = self.model.params.get(side.name) if isinstance(side, ir.ParamRef) else None
+            if param is not None and param.default == 1.0 and self.is_tensor(other):
+                return side
+        return None
 
     def param(self, name: str) -> str:
         key = ("param", name)
@@ -394,6 +411,10 @@ class Emitter:
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
+        if code.startswith("-") and _receiver(code[1:]) == code[1:]:
+            # -f(...).sum(): negating the sum, one value per example, instead of every element
+            # (exact: the negated terms add to the negated sum bit for bit)
+            return f"{code}.sum({dims})"
         return f"{_receiver(code)}.sum({dims})"
 
     def sample_shape(self, env: Env, extra: tuple[int, ...] = (), is_global: bool = False) -> str:
