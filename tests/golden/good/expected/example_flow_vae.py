@@ -55,7 +55,7 @@ class FlowVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -68,7 +68,7 @@ class FlowVAE(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # flow_vae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -81,9 +81,9 @@ class FlowVAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_vae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -108,13 +108,13 @@ class FlowVAE(rt.GeneratedModel):
         z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_vae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flow_vae.gm:20  loss = -mean(elbo(p(x,z), q(z|x)))
         elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
         return -elbo.mean()
@@ -130,13 +130,13 @@ class FlowVAE(rt.GeneratedModel):
         z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_vae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flow_vae.gm:21  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
         log_w = log_p_x_z - log_q_z_given_x  # [50, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(50)  # Burda et al. 2016, eq. 8
