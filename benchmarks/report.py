@@ -50,14 +50,27 @@ _NOTES = """## What makes these numbers, and what is left
   the Pixyz ratio is then that of hand-written torch (1.5x to 1.7x across runs: reaching 1.9x
   like for like would take a loss well below hand-written eager torch). `gmc train`'s step
   against Pixyz as its tutorials write it (default Adam) is 1.9x to 2.0x across runs.
-- The generated loss does the same element-wise work as the hand-written one: the Gaussian KL
-  prints as `((loc**2 + scale**2)/2 - log(scale) - 1/2).sum(-1)` (terms sharing a power-of-two
-  coefficient are grouped, which is exact) and the Bernoulli log-mass with logits as one call
-  of torch's fused `binary_cross_entropy_with_logits` (`rt.log_bernoulli`), as hand-written
-  code has it; the log-mass is the negated cross-entropy, and the sign flip is done inside
-  that op (`weight=-1`): a separate negation was one more op and backward node, 2-3% of the
-  small step. Swapping the built-in MLP into the hand-written model changes its step by less
-  than this machine's run-to-run noise.
+- The generated loss does the element-wise work an expert writes (issue 19's printing rules,
+  `compiler/symbolic/printer.py` and `compiler/codegen/emitter.py`): a coefficient p/2^k
+  prints as a multiplication by its float (`-0.5*z**2`: one op where `-z**2/2` was a
+  negation and a division); the constant terms of a log-density or closed form are added
+  once to its event sum, times the event size, not to every element (the Gaussian KL is
+  `(0.5*(loc**2 + scale**2) - log(scale)).sum(-1) - Z/2`, a Normal log-density
+  `(...).sum(-1) - Z*log(2 pi)/2`); the Bernoulli log-mass with logits is one call of
+  torch's fused `binary_cross_entropy_with_logits` (`rt.bernoulli_nll`) negated after the
+  event sum, on one value per example (it was negated inside the op with `weight=-1`, a
+  full-size multiply forward and backward); a param whose default is 1.0 multiplying a
+  tensor (`beta * KL`) prints as `rt.scaled(beta, kl)`, which returns the tensor itself
+  while the param is the float 1.0 (no multiply, backward node or dtype cast) and
+  multiplies whenever it is overridden (at construction, per call, by a schedule, or as a
+  tensor, which keeps its gradient); inside `iwae` (and other K-particle bounds) a Normal
+  posterior's draw names its noise, `z = loc + scale * eps_z`, and log q at that draw is
+  `-0.5*(eps_z**2).sum(-1) - log(scale).sum(-1) - Z*log(2 pi)/2` (the same function of loc,
+  scale and noise, so the same value and gradients to rounding), where it recomputed
+  `(z - loc)^2 / (2 scale^2)` over [K, batch, Z]. `tests/test_printing_op_count.py` holds
+  each rule to torch.distributions in float64, values and gradients. Swapping the built-in
+  MLP into the hand-written model changes its step by less than this machine's run-to-run
+  noise.
 - Verdicts: a ratio goal is met or not met when the bootstrap 95% interval of the median
   per-round ratio lies on one side of it, and **within noise** when the interval contains it;
   the chain compile goal uses the spread of its fresh-interpreter runs the same way.
@@ -91,9 +104,7 @@ _NOTES = """## What makes these numbers, and what is left
   3,000); the memory peak is the last stage, CPython compiling the whole generated module at
   once (about 40 bytes per source character: 150 MiB at N = 3,000, where the largest method
   is a tenth of the source), so compiling it method by method would bound it by the largest
-  method. The printing rules of issue 19 (Bernoulli without `weight=-1`, `*0.5` for `/2`,
-  folding `beta = 1`, IWAE's log q from its noise) are not in: each changes most golden files
-  and its gain is below this shared machine's run-to-run noise (5%) in a single step.
+  method.
 """.splitlines()
 
 

@@ -16,7 +16,7 @@ _EXPORTS = {
     "dirichlet": "sampling_discrete", "multinomial_counts": "sampling_discrete",
     "one_hot_categorical": "sampling_discrete", "poisson": "sampling_discrete",
     "relaxed_bernoulli": "sampling_discrete", "relaxed_categorical": "sampling_discrete",
-    "log1mexp": "stable", "log_bernoulli": "stable", "xmul": "stable", "kl_div": "divergences",
+    "log1mexp": "stable", "log_bernoulli": "stable", "bernoulli_nll": "stable", "scaled": "stable", "xmul": "stable", "kl_div": "divergences",
     "lgamma_gap": "divergences",
     "GameInfo": "adversarial", "PlayerInfo": "adversarial",
     "flow_layers": "flows", "planar": "flows",

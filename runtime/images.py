@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib import colormaps
+from matplotlib.colors import Normalize
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -73,14 +74,20 @@ def save_sample_grid(samples: torch.Tensor, path: str | os.PathLike, image_shape
         cols = math.ceil(math.sqrt(n))
         rows = math.ceil(n / cols)
         mosaic = _mosaic(x.reshape(n, h, w), rows, cols)
-        # about 1 inch per image for a few, the whole grid at most ~10 inches on its long side
-        scale = min(1.0 / max(h, w), 10.0 / max(mosaic.shape))
+        # about 1 inch per image for a few, the whole grid at most ~6 inches on its long side
+        # (matplotlib draws an image through float buffers of the canvas's size: a 10-inch
+        # grid was a 36 MB transient, the peak memory of a whole `gmc train`)
+        scale = min(1.0 / max(h, w), 6.0 / max(mosaic.shape))
         fig = Figure(figsize=(max(2.0, mosaic.shape[1] * scale + 0.2), max(2.0, mosaic.shape[0] * scale + 0.2) + title_in))
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.96 - title_in / fig.get_figheight()))
         ax.set_axis_off()
         cmap = colormaps["gray"].with_extremes(bad=_SEPARATOR)
-        ax.imshow(mosaic, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        # colored here, at the mosaic's own resolution, as 8-bit RGBA: given values, matplotlib
+        # resamples them to the canvas as float64 RGBA (26 MB for a 64-image grid), which set
+        # the peak memory of a whole `gmc train`; nearest-neighbour drawing shows the same pixels
+        rgba = cmap(Normalize(vmin=lo, vmax=hi)(np.ma.masked_invalid(mosaic)), bytes=True)
+        ax.imshow(rgba, interpolation="nearest")
     else:
         fig = Figure(figsize=(min(12.0, max(4.0, 0.25 * d + 2.0)), min(12.0, max(3.0, 0.2 * n + 1.0)) + title_in))
         FigureCanvasAgg(fig)

@@ -30,6 +30,30 @@ def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, weight=_minus_one(logits), reduction="none")
 
 
+def bernoulli_nll(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """log(1 + exp(logits)) - x * logits, element-wise, broadcast: the Bernoulli negative
+    log-mass (nats) of x with the given logits, i.e. the binary cross-entropy with logits,
+    as torch.distributions.Bernoulli.log_prob computes its negation.
+
+    One call of torch's fused ``binary_cross_entropy_with_logits`` and no weight: generated
+    code prints the log-mass as ``-rt.bernoulli_nll(x, h).sum(-1)``, negating one value per
+    example (exact), where :func:`log_bernoulli`'s ``weight=-1`` multiplies every element
+    forward and backward."""
+    if x.shape != logits.shape:
+        x, logits = torch.broadcast_tensors(x, logits)
+    if x.dtype != logits.dtype:
+        x = x.to(logits.dtype)
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+
+
+def scaled(c, x: torch.Tensor) -> torch.Tensor:
+    """c * x, or ``x`` itself when c is the Python float 1.0: a param left at its identity
+    default (``beta = 1.0`` of a beta-VAE) then costs no multiply, backward node or dtype
+    cast, and the value is the same bit for bit (1.0 * x == x). A tensor c is always
+    multiplied, so a gradient with respect to it is kept."""
+    return x if c.__class__ is float and c == 1.0 else c * x
+
+
 _MINUS_ONE: dict = {}
 
 

@@ -188,30 +188,38 @@ def fit(model: torch.nn.Module, loss_name: str, train: dict[str, torch.Tensor], 
     else:
         emit = log
 
+    on_cpu = all(v.device.type == "cpu" for v in train.values())  # the shuffle's indices live there
     was_training = model.training
     model.train()
     try:
         for epoch in bar:
             perm = ranks.shard(torch.randperm(n_train, generator=generator))
             total, count = 0.0, 0
+            # per step only what the step needs: the batch, the loss, its checks; the words of
+            # an error message are built when one is raised (where)
             for step in range(1, steps_per_epoch + 1):
                 idx = perm[(step - 1) * batch_size: step * batch_size]
-                batch = {k: v[idx.to(v.device)] for k, v in train.items()}
-                where = (f"epoch {epoch}, step {step} of {steps_per_epoch} "
-                         f"(global step {(epoch - 1) * steps_per_epoch + step})")
-                scheduled = {s.param: s.value((epoch - 1) * steps_per_epoch + step - 1) for s in schedules}
-                loss = _scalar_loss(step_loss, loss_name, {**batch, **scheduled}, where)
+                batch = {k: v[idx] for k, v in train.items()} if on_cpu else \
+                    {k: v[idx.to(v.device)] for k, v in train.items()}
+                if schedules:
+                    batch.update({s.param: s.value((epoch - 1) * steps_per_epoch + step - 1) for s in schedules})
+                    scheduled = {s.param: batch[s.param] for s in schedules}
+
+                def where(epoch=epoch, step=step):
+                    return (f"epoch {epoch}, step {step} of {steps_per_epoch} "
+                            f"(global step {(epoch - 1) * steps_per_epoch + step})")
+                loss = _scalar_loss(step_loss, loss_name, batch, where)
                 value = loss.item()
                 if not math.isfinite(value):
                     raise TrainingError(
-                        f"training diverged: loss '{loss_name}' is {value} at {where}; that step was not "
+                        f"training diverged: loss '{loss_name}' is {value} at {where()}; that step was not "
                         f"taken, so the model keeps the parameters from before it. Try a smaller --lr.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 bad = _nonfinite_gradient(named)
                 if bad is not None:
                     raise TrainingError(
-                        f"training diverged: the gradient of parameter '{bad}' is not finite at {where} "
+                        f"training diverged: the gradient of parameter '{bad}' is not finite at {where()} "
                         f"(loss {value:.6g}); that step was not taken, so the model keeps the parameters "
                         f"from before it. Try a smaller --lr.")
                 optimizer.step()
@@ -437,10 +445,13 @@ def _flag_and_one(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _scalar_loss(compute_loss, loss_name, batch, where) -> torch.Tensor:
+    """``compute_loss(**batch)`` as a 0-dim tensor; TrainingError otherwise. ``where`` says
+    where in training (text, or a function giving it, called only for the error)."""
     loss = compute_loss(**batch)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise TrainingError(f"loss '{loss_name}' must be a scalar tensor, got {shape} at {where}")
+        raise TrainingError(f"loss '{loss_name}' must be a scalar tensor, got {shape} at "
+                            f"{where() if callable(where) else where}")
     return loss if loss.dim() == 0 else loss.reshape(())  # a reshape is one more backward node
 
 

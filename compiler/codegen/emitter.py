@@ -18,7 +18,8 @@ from gmc.compiler import ir, symbolic
 from gmc.compiler.codegen import broadcast, factor_kinds, marginal, text
 from gmc.compiler.codegen.env import Env
 from gmc.compiler.codegen.builder import FunctionBuilder
-from gmc.compiler.codegen.samplers import SAMPLERS
+from gmc.compiler.codegen.samplers import SAMPLERS, noise
+from gmc.compiler.codegen.samplers.transforms import location_scale
 from gmc.compiler.families import FAMILIES
 from gmc.compiler.symbolic.constants import UndefinedConstant, ir_number
 from gmc.compiler.symbolic.functions import Scalar, number
@@ -49,7 +50,7 @@ _PYTHON_FUNCTIONS_N = {"min": "min({}, {})", "max": "max({}, {})", "clamp": "min
 
 def _receiver(code: str) -> str:
     """``code`` as the receiver of a method call (``code.sum(-1)``): as it is when it is a
-    name or one call (``rt.log_bernoulli(x, h)``), in brackets otherwise."""
+    name or one call (``rt.bernoulli_nll(x, h)``), in brackets otherwise."""
     name = re.match(r"[A-Za-z_][\w.]*", code)
     if name is None:
         return f"({code})"
@@ -115,6 +116,10 @@ class Emitter:
                 return broadcast.matmul(self, e, (left, lp), (right, rp), env)
             left, lp = broadcast.operand(self, e.left, left, lp, e, env)
             right, rp = broadcast.operand(self, e.right, right, rp, e, env)
+            identity = self._identity_param(e)
+            if identity is not None:  # beta * kl with beta at its default 1.0: kl itself at run time
+                other = (right, rp) if identity is e.left else (left, lp)
+                return f"rt.scaled({self.param(identity.name)}, {other[0]})", _ATOM
             # ** is right-associative; - and / are not associative on the right.
             left_needed = prec + 1 if e.op == "**" else prec
             right_needed = prec if e.op == "**" else prec + 1
@@ -225,6 +230,19 @@ class Emitter:
             facts["shape", id(node)] = (node, shape)
         return facts["shape", id(e)][1]
 
+    def _identity_param(self, e: ir.BinOp) -> "ir.ParamRef | None":
+        """The operand of a product ``param * tensor`` (either order) that is a param whose
+        default is 1.0, the identity of ``*``; None otherwise. It is printed as
+        ``rt.scaled(param, tensor)``, which skips the multiply while the param is left at
+        that default, and multiplies whenever it is overridden (construction, call, schedule)."""
+        if e.op != "*":
+            return None
+        for side, other in ((e.left, e.right), (e.right, e.left)):
+            param = self.model.params.get(side.name) if isinstance(side, ir.ParamRef) else None
+            if param is not None and param.default == 1.0 and self.is_tensor(other):
+                return side
+        return None
+
     def param(self, name: str) -> str:
         key = ("param", name)
         if key not in self.fb.memo:
@@ -311,12 +329,24 @@ class Emitter:
         """Code of the log-density of ``factor``'s family at the tensor named ``value``, summed
         over the event, and its reference (for a flow: of its base distribution)."""
         var = factor.outputs[0]
+        from_noise = self._noise_log_density(factor, value, env)
+        if from_noise is not None:
+            return from_noise, "Gaussian density, from the reparameterization noise"
         density = symbolic.log_density_code(factor.family, sp.Symbol(value), self.params(factor, env))
+        shape = self.model.vars[var].type.shape
+        if shape and not symbolic.FORMULAS[factor.family].event_rank and value in density.names:
+            # constants (log(2 pi)/2) are added once to the sum, times the event size, not to
+            # every element: one full-size op fewer, forward and backward
+            hoisted = density.hoisted(self.model.vars[var].type.size, symbolic.to_torch)
+            if hoisted is not None:
+                summed = self.event_sum_code(hoisted[0], True, False, var, env, factor.family, value)
+                return _plus(summed, hoisted[1]), density.reference
         code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
                                    factor.family, value)
         return code, density.reference
 
-    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str, value: str | None = None) -> str:
+    def event_sum(self, expr: sp.Expr, var: str, env: Env, family: str, value: str | None = None,
+                  hoist: bool = False) -> str:
         """Code summing an element-wise sympy expression over ``var``'s event dimensions.
 
         For a family of event rank 1 the expression already reduced the last axis to size 1.
@@ -326,6 +356,12 @@ class Emitter:
         shape = self.model.vars[var].type.shape
         if symbolic.FORMULAS[family].event_rank and shape:
             expr = with_category_count(expr, shape[-1])
+        elif hoist and shape and expr.is_Add and not lacks_value:  # constants once per sum (leaf_log_density)
+            constant = [t for t in expr.args if not is_tensor(t)]
+            if constant and len(constant) < len(expr.args):
+                tensor = sp.Add(*(t for t in expr.args if is_tensor(t)))
+                summed = self.event_sum_code(symbolic.to_torch(tensor), True, False, var, env, family, value)
+                return _plus(summed, symbolic.to_torch(self.model.vars[var].type.size * sp.Add(*constant)))
         return self.event_sum_code(symbolic.to_torch(expr), is_tensor(expr), lacks_value, var, env, family, value)
 
     def event_sum_code(self, code: str, tensor: bool, lacks_value: bool, var: str, env: Env, family: str,
@@ -344,6 +380,10 @@ class Emitter:
         if not shape:
             return code
         dims = "-1" if len(shape) == 1 else "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
+        if code.startswith("-") and _receiver(code[1:]) == code[1:]:
+            # -f(...).sum(): negating the sum, one value per example, instead of every element
+            # (exact: the negated terms add to the negated sum bit for bit)
+            return f"{code}.sum({dims})"
         return f"{_receiver(code)}.sum({dims})"
 
     def sample_shape(self, env: Env, extra: tuple[int, ...] = (), is_global: bool = False) -> str:
@@ -404,6 +444,8 @@ class Emitter:
         else:
             like = full
             shape = "" if full else self.sample_shape(env, var.type.shape, var.is_global)
+        if leaf.family == "Normal" and env.particles is not None and not leaf.flow:
+            return var.name, self._sample_normal_particles(leaf, codes, noise("randn", like, shape, env.ref), env)
         code = SAMPLERS[leaf.family](codes, like, shape, env.ref)
         if leaf.flow:
             from gmc.compiler.transforms import codegen as flows
@@ -412,6 +454,43 @@ class Emitter:
         name = self.fb.assign(var.name, code, leaf.span,
                               f"[{env.particles}, batch, ...]" if env.particles else None)
         return var.name, name
+
+    def _sample_normal_particles(self, leaf: ir.Factor, codes: dict[str, str], draw: str, env: Env) -> str:
+        """Emit a particle draw loc + scale * eps of a Normal leaf with its noise eps named, so
+        that the log-density at the draw reuses it (:meth:`_noise_log_density`); the name."""
+        eps = self.fb.assign(f"eps_{leaf.outputs[0]}", draw, leaf.span, f"[{env.particles}, batch, ...]")
+        name = self.fb.assign(leaf.outputs[0], location_scale(codes["loc"], codes["scale"], eps), leaf.span)
+        self.fb.memo["noise", name] = (eps, codes["loc"], codes["scale"])
+        return name
+
+    def _noise_log_density(self, factor: ir.Factor, value: str, env: Env) -> str | None:
+        """Code of log N(value; loc, scale) summed over the event, from the noise eps that drew
+        ``value`` = loc + scale * eps in this method with the same loc and scale:
+        ``-0.5*(eps**2).sum() - log(scale).sum() - n log(2 pi)/2``. It is the same function of
+        loc, scale and eps as the density at the draw (so the same value, and the same
+        gradients, to rounding), without recomputing (value - loc)^2 / (2 scale^2) per
+        particle; scale's log is summed at its own shape and constants are added once. None
+        when ``value`` was not drawn so, or the scale lacks the whole event shape."""
+        noise = self.fb.memo.get(("noise", value))
+        if noise is None or factor.family != "Normal":
+            return None
+        eps, loc_code, scale_code = noise
+        params = self.params(factor, env)
+        if (symbolic.to_torch(params["loc"]), symbolic.to_torch(params["scale"])) != (loc_code, scale_code):
+            return None
+        var = self.model.vars[factor.outputs[0]]
+        shape, scale = var.type.shape, params["scale"]
+        scale_tensor = is_tensor(scale)
+        if scale_tensor and self.shape(dict(factor.params)["scale"]) != shape:
+            return None
+        count = var.type.size
+        dims = "" if not shape else "-1" if len(shape) == 1 else \
+            "(" + ", ".join(str(-i) for i in range(len(shape), 0, -1)) + ")"
+        total = f"-0.5*{eps}**2" if not shape else f"-0.5*({eps}**2).sum({dims})"
+        if scale_tensor:
+            total += f" - torch.log({scale_code})" + (f".sum({dims})" if shape else "")
+        constant = count * (-sp.log(2 * sp.pi) / 2 - (0 if scale_tensor else sp.log(scale)))
+        return _plus(total, symbolic.to_torch(constant))
 
     def depends_on_batch(self, e: ir.Expr) -> bool:
         return any(isinstance(n, (ir.VarRef, ir.NetCall)) for n in ir.walk(e))
@@ -483,7 +562,8 @@ class Emitter:
         if closed is not None:
             leaf, derivation = closed
             note = f" ({derivation.note})" if derivation.note else ""
-            code = self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family)
+            code = self.event_sum(derivation.expr, leaf.outputs[0], env, leaf.family,
+                                  hoist=self._event_shaped(signatures, leaf.outputs[0]))
             if self._batch_free(signatures, env):  # one value per example all the same: sum(...) counts each
                 code = f"{_receiver(code)}.expand({self.sample_shape(env)})"
             name = self.fb.assign(base, code, e.span, f"closed form: {derivation.reference}{note}")
@@ -494,6 +574,14 @@ class Emitter:
             name = self.monte_carlo(signatures[0], env, body, ir.AUTO, e.span, base)
         self.fb.memo[key] = name
         return name
+
+    def _event_shaped(self, signatures: tuple[str, ...], var: str) -> bool:
+        """True when every tensor parameter of the factors has ``var``'s whole event shape, so
+        every tensor term of their closed form does, and its constant terms may be added once
+        to the sum, times the event size."""
+        shape = self.model.vars[var].type.shape
+        return all(self.shape(expr) == shape for s in signatures for _, expr in self.model.factors[s].params
+                   if self.is_tensor(expr))
 
     def _batch_free(self, signatures: tuple[str, ...], env: Env) -> bool:
         """True when a per-example divergence's closed form has tensors but no batch axes (its
@@ -529,6 +617,11 @@ def _literal(value: float) -> str:
     """A number as code: integral values as integers, the rest (inf and NaN included, which
     have no literal) by :func:`gmc.compiler.codegen.text.literal`."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else text.literal(float(value))
+
+
+def _plus(code: str, constant: str) -> str:
+    """``code + constant``, written ``code - c`` for a constant printed as ``-c``."""
+    return f"{code} - {constant[1:]}" if constant.startswith("-") else f"{code} + {constant}"
 
 
 def _wrap(code: str, precedence: int, needed: int) -> str:

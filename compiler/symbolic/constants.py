@@ -64,7 +64,7 @@ _FUNCTIONS = {
     "loggamma": _loggamma, "gamma": mp.gamma, "log1p": mp.log1p, "expm1": mp.expm1,
     "erf": mp.erf, "erfc": mp.erfc, "polygamma": lambda n, x: mp.psi(int(n), x),
     "log1pexp": _log1pexp, "log1mexp": lambda h: mp.log(-mp.expm1(h)), "sigmoid": lambda h: 1 / (1 + mp.exp(-h)),
-    "xlogy": _xlogy, "xmul": lambda x, h: mp.mpf(0) if x == 0 else x * h, "xlog1py": _xlog1py, "log_bernoulli": lambda x, h: x * h - _log1pexp(h),
+    "xlogy": _xlogy, "xmul": lambda x, h: mp.mpf(0) if x == 0 else x * h, "xlog1py": _xlog1py, "bernoulli_nll": lambda x, h: _log1pexp(h) - x * h,
     "support_escapes": _support_escapes,
 }
 

@@ -20,16 +20,16 @@ class log1pexp(sp.Function):
         return None
 
 
-class log_bernoulli(sp.Function):
-    """x h - log(1 + e^h): the Bernoulli log-mass at x with logits h (``gmc.runtime.log_bernoulli``,
-    one fused torch op). Made only by the printer from the two terms it stands for; nothing
-    derives with it."""
+class bernoulli_nll(sp.Function):
+    """log(1 + e^h) - x h: the Bernoulli negative log-mass (binary cross-entropy) at x with
+    logits h (``gmc.runtime.bernoulli_nll``, one fused torch op). Made only by the printer
+    from the two terms of the log-mass it stands for; nothing derives with it."""
 
     nargs = 2
 
     def _latex(self, printer):
         x, h = (printer._print(a) for a in self.args)
-        return r"%s %s - \log\left(1 + e^{%s}\right)" % (x, h, h)
+        return r"\log\left(1 + e^{%s}\right) - %s %s" % (h, x, h)
 
 
 class xlogy(sp.Function):

@@ -17,7 +17,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from gmc.compiler.symbolic.constants import UndefinedConstant, float_literal, real_value, runs_accurately
-from gmc.compiler.symbolic.functions import (Scalar, log1mexp, log1pexp, log_bernoulli, sigmoid, support_escapes,
+from gmc.compiler.symbolic.functions import (Scalar, bernoulli_nll, log1mexp, log1pexp, sigmoid, support_escapes,
                                              vlogsumexp, vsize, vsum, xlog1py, xlogy, xmul)
 from gmc.compiler.symbolic.templates import memoize_printer
 
@@ -92,8 +92,8 @@ class TorchPrinter(StrPrinter):
             return f"rt.log1pexp({self._tensor(expr.args[0])})"
         if isinstance(expr, xmul):
             return f"rt.xmul({args})"
-        if isinstance(expr, log_bernoulli):
-            return f"rt.log_bernoulli({args})"
+        if isinstance(expr, bernoulli_nll):
+            return f"rt.bernoulli_nll({args})"
         if isinstance(expr, log1mexp):
             return f"rt.log1mexp({self._tensor(expr.args[0])})"
         if isinstance(expr, (xlogy, xlog1py)):
@@ -161,6 +161,19 @@ class TorchPrinter(StrPrinter):
     def _print_NumberSymbol(self, expr):
         return _float(float(expr.evalf(17)))
 
+    def _print_Mul(self, expr):
+        # a tensor scaled by p/2^k prints as a multiplication by its float (exact: p/2^k is a
+        # float64 when p < 2^53), which takes the sign too: -z**2/2 was a negation and a
+        # division, -0.5*z**2 is one multiplication. x/(2*s**2) becomes 0.5*x/s**2: (x/2)/s^2
+        # and x/(2 s^2) are both the correct rounding of one real number.
+        coefficient, rest = expr.as_coeff_Mul()
+        if _binary_fraction(coefficient) and _has_tensor(rest):
+            if rest.is_Pow and rest.exp == -1:
+                return f"{_float(float(coefficient))}/{self.parenthesize(rest.base, precedence(rest), strict=False)}"
+            body = self._print(rest)
+            return f"{_float(float(coefficient))}*{f'({body})' if rest.is_Add else body}"
+        return super()._print_Mul(expr)
+
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.args
         if exponent == sp.Rational(1, 2):
@@ -169,6 +182,11 @@ class TorchPrinter(StrPrinter):
         if exponent == -1:
             return f"1 / {self.parenthesize(base, precedence(expr), strict=False)}"
         return super()._print_Pow(expr, rational)
+
+
+def _binary_fraction(c) -> bool:
+    """True for a non-integer rational p/2^k with |p| < 2^53: exactly a float64."""
+    return bool(c.is_Rational and not c.is_Integer and c.q & (c.q - 1) == 0 and abs(c.p) < _EXACT_INTEGER)
 
 
 def fold_constants(expr: sp.Expr) -> sp.Expr:
@@ -226,9 +244,12 @@ def _cancels(total: sp.Expr, value) -> bool:
 
 def fuse_bernoulli(expr: sp.Expr) -> sp.Expr:
     """``expr`` with each pair of terms ``c x h - c log(1 + e^h)`` of a sum (x a tensor
-    variable) replaced by ``c log_bernoulli(x, h)``, which prints as one call of torch's fused
+    variable) replaced by ``-c bernoulli_nll(x, h)``, which prints as one call of torch's fused
     ``binary_cross_entropy_with_logits``: one op and one autograd node where the two terms
-    take three of each. Other uses of ``log1pexp`` are left alone."""
+    take three of each. The log-mass (c = 1) prints negated, ``-rt.bernoulli_nll(x, h)``, and
+    the emitter moves that sign past the event sum, onto one value per example (negation is
+    exact, so the sum is the same bit for bit), as hand-written code negates the summed
+    cross-entropy. Other uses of ``log1pexp`` are left alone."""
     if expr.is_Atom:
         return expr
     args = tuple(fuse_bernoulli(a) for a in expr.args)
@@ -253,7 +274,7 @@ def fuse_bernoulli(expr: sp.Expr) -> sp.Expr:
             if pair and pair[0] == -coefficient and x.is_Symbol and _has_tensor(x) and pair[1] in terms:
                 terms.remove(term)
                 terms.remove(pair[1])
-                fused.append(coefficient * log_bernoulli(x, h))
+                fused.append(-coefficient * bernoulli_nll(x, h))
                 break
     return sp.Add(*fused, *terms) if fused else expr
 

@@ -132,6 +132,21 @@ class Printed:
     reference: str
     tensor: bool
     names: frozenset[str]
+    #: (code of the tensor terms, the constant terms as a template expression, placeholder
+    #: number -> name) when the expression is a sum of both, else None: see :meth:`hoisted`
+    split: "tuple[str, sp.Expr, dict[int, str]] | None" = None
+
+    def hoisted(self, count: int, print_fn) -> "tuple[str, str] | None":
+        """(code of the tensor terms, code of ``count`` times the constant terms) for summing
+        ``count`` elements with the constant added once rather than per element
+        (``(-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)``); None when nothing splits off."""
+        if self.split is None:
+            return None
+        tensor_code, constant, names = self.split
+        constant_code = print_fn(sp.Integer(count) * constant)
+        if names:
+            constant_code = _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], constant_code)
+        return tensor_code, constant_code
 
 
 def memoize_printed(fn, print_fn, is_tensor):
@@ -144,14 +159,24 @@ def memoize_printed(fn, print_fn, is_tensor):
     @functools.wraps(fn)
     def printed(*args):
         entry, symbols = _on_template(lambda *a: _printed_template(fn(*a), print_fn, is_tensor), cache, args)
-        text, reference, tensor, used = entry
+        text, reference, tensor, used, split = entry
         name = {i: s.name for i, s in enumerate(symbols)}
         code = _PLACEHOLDER.sub(lambda m: name[int(m.group(1))], text) if symbols else text
-        return Printed(code, reference, tensor, frozenset(name[i] for i in used))
+        if split is not None:
+            tensor_text, constant = split
+            tensor_code = _PLACEHOLDER.sub(lambda m: name[int(m.group(1))], tensor_text) if symbols else tensor_text
+            split = (tensor_code, constant, name)
+        return Printed(code, reference, tensor, frozenset(name[i] for i in used), split)
     return printed
 
 
 def _printed_template(result, print_fn, is_tensor):
     expr, reference = result
     used = tuple(int(m.group(1)) for s in expr.free_symbols for m in [_PLACEHOLDER.fullmatch(s.name)] if m)
-    return print_fn(expr), reference, is_tensor(expr), used
+    split = None
+    if expr.is_Add:
+        constant = [term for term in expr.args if not is_tensor(term)]
+        if constant and len(constant) < len(expr.args):
+            tensor_terms = [term for term in expr.args if is_tensor(term)]
+            split = (print_fn(sp.Add(*tensor_terms)), sp.Add(*constant))
+    return print_fn(expr), reference, is_tensor(expr), used, split

@@ -40,7 +40,7 @@ class AdversarialVariants(rt.GeneratedModel):
     def log_p_z(self, z, *, lam=None):
         """log p(z) at the given values: [batch], nats."""
         # adversarial_variants.gm:16  p(z)     = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, lam=None):
@@ -53,7 +53,7 @@ class AdversarialVariants(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # adversarial_variants.gm:17  p(x|z,y) = Normal(loc=gen(z, y), scale=0.1)
         gen_out = self.gen(z, y)
-        log_p_x_given_z_y = (1.3836465597893728 - 49.99999999999999*(-gen_out + x)**2).sum(-1)  # Gaussian density
+        log_p_x_given_z_y = (-49.99999999999999*(-gen_out + x)**2).sum(-1) + 5.534586239157491  # Gaussian density
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y, *, lam=None):
@@ -67,9 +67,9 @@ class AdversarialVariants(rt.GeneratedModel):
         """log p(x,z|y) at the given values: [batch], nats."""
         # adversarial_variants.gm:17  p(x|z,y) = Normal(loc=gen(z, y), scale=0.1)
         gen_out = self.gen(z, y)
-        log_p_x_given_z_y = (1.3836465597893728 - 49.99999999999999*(-gen_out + x)**2).sum(-1)  # Gaussian density
+        log_p_x_given_z_y = (-49.99999999999999*(-gen_out + x)**2).sum(-1) + 5.534586239157491  # Gaussian density
         # adversarial_variants.gm:16  p(z)     = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # adversarial_variants.gm:18  p(x,z|y) = p(x|z,y) p(z)
         log_p_x_z_given_y = log_p_x_given_z_y + log_p_z
         return log_p_x_z_given_y

@@ -40,7 +40,7 @@ class Elbo(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # elbo.gm:7  q(z|x) = Normal(enc(x).loc, enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x):
@@ -54,7 +54,7 @@ class Elbo(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -67,7 +67,7 @@ class Elbo(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # elbo.gm:9  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -80,9 +80,9 @@ class Elbo(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:9  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # elbo.gm:10  p(x,z) = p(x|z) * p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -103,9 +103,9 @@ class Elbo(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # elbo.gm:8  p(x|z) = Bernoulli(probs=dec(z).probs)
         (dec_probs_logits,) = self.dec.pre_activation(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_probs_logits).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # elbo.gm:11  loss = -mean(elbo(p(x,z), q(z|x)))
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z - kl_q_p).mean()
 
     def loss_entropy(self, x):
@@ -113,5 +113,5 @@ class Elbo(rt.GeneratedModel):
         # elbo.gm:7  q(z|x) = Normal(enc(x).loc, enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # elbo.gm:12  loss entropy = mean(H[q(z|x)])
-        entropy_q = (torch.log(enc_scale) + 1/2 + math.log(2*math.pi)/2).sum(-1)  # closed form: H[q] = -E_q[log q]; Gaussian density; Gaussian mean and variance
+        entropy_q = torch.log(enc_scale).sum(-1) + 1 + math.log(2*math.pi)  # closed form: H[q] = -E_q[log q]; Gaussian density; Gaussian mean and variance
         return entropy_q.mean()

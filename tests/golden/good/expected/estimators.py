@@ -50,7 +50,7 @@ class Estimators(rt.GeneratedModel):
         """log q(y|x) at the given values: [batch], nats."""
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         ency_x = self.ency(x)
-        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = -rt.bernoulli_nll(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_y_given_x
 
     def sample_q_y_given_x(self, x, *, C=None):
@@ -64,7 +64,7 @@ class Estimators(rt.GeneratedModel):
         """log q(z|x,y) at the given values: [batch], nats."""
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         encz_loc, encz_scale = self.encz(x, y)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(encz_scale) - 0.5*(-encz_loc + z)**2/encz_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x_y
 
     def sample_q_z_given_x_y(self, x, y, *, C=None):
@@ -78,10 +78,10 @@ class Estimators(rt.GeneratedModel):
         """log q(z,y|x) at the given values: [batch], nats."""
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         encz_loc, encz_scale = self.encz(x, y)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(encz_scale) - 0.5*(-encz_loc + z)**2/encz_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
         ency_x = self.ency(x)
-        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = -rt.bernoulli_nll(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         return log_q_z_y_given_x
@@ -111,7 +111,7 @@ class Estimators(rt.GeneratedModel):
     def log_p_z(self, z, *, C=None):
         """log p(z) at the given values: [batch], nats."""
         # estimators.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, C=None):
@@ -124,7 +124,7 @@ class Estimators(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y, *, C=None):
@@ -138,9 +138,9 @@ class Estimators(rt.GeneratedModel):
         """log p(x,z,y) at the given values: [batch], nats."""
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
         log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
@@ -168,12 +168,12 @@ class Estimators(rt.GeneratedModel):
         z = encz_loc + encz_scale * torch.randn_like(encz_loc)
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
-        kl_q_p = ((encz_loc**2 + encz_scale**2)/2 - torch.log(encz_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(encz_loc**2 + encz_scale**2) - torch.log(encz_scale)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         expect_q = log_p_x_given_z_y - kl_q_p  # Monte Carlo, one sample
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = -rt.bernoulli_nll(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:18  loss = -mean(elbo(p(x,z,y), q(z,y|x)))
         expect_q_sf = expect_q + (expect_q - self.baseline_loss_expect_q).detach() * (log_q_y_given_x - log_q_y_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only
@@ -188,20 +188,21 @@ class Estimators(rt.GeneratedModel):
         y = torch.bernoulli(torch.sigmoid(ency_x).expand((4,) + ency_x.shape))  # [4, batch, ...]
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         encz_loc, encz_scale = self.encz(x, y)
-        z = encz_loc + encz_scale * torch.randn_like(encz_loc)  # [4, batch, ...]
+        eps_z = torch.randn_like(encz_loc)  # [4, batch, ...]
+        z = encz_loc + encz_scale * eps_z
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
         log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
         log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = -0.5*(eps_z**2).sum(-1) - torch.log(encz_scale).sum(-1) - math.log(2*math.pi)  # Gaussian density, from the reparameterization noise
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = -rt.bernoulli_nll(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         # estimators.gm:19  loss vimco = -mean(iwae(p(x,z,y), q(z,y|x), k=4))
@@ -218,22 +219,23 @@ class Estimators(rt.GeneratedModel):
         y = torch.bernoulli(torch.sigmoid(ency_x).expand((4,) + ency_x.shape))  # [4, batch, ...]
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
         encz_loc, encz_scale = self.encz(x, y)
-        z = encz_loc + encz_scale * torch.randn_like(encz_loc)  # [4, batch, ...]
+        eps_z = torch.randn_like(encz_loc)  # [4, batch, ...]
+        z = encz_loc + encz_scale * eps_z
         # estimators.gm:20  loss renyi = -mean(renyi(p(x,z,y), q(z,y|x), alpha=0.5, k=4, estimator=reinforce, baseline=learned))
         z_sg = z.detach()  # no gradient through the sample
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z_sg, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z_sg**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z_sg**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:14  p(y) = Bernoulli(probs=0.5)
         log_p_y = (torch.special.xlog1py(1 - y, -0.5) + torch.xlogy(y, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:17  p(x,z,y) = p(x|z,y) p(z) p(y)
         log_p_x_z_y = log_p_x_given_z_y + log_p_z + log_p_y
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z_sg)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(encz_scale) - 0.5*(-encz_loc + z_sg)**2/encz_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:11  q(y|x) = Bernoulli(logits=ency(x))
-        log_q_y_given_x = rt.log_bernoulli(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_y_given_x = -rt.bernoulli_nll(y, ency_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:13  q(z,y|x) = q(z|x,y) q(y|x)
         log_q_z_y_given_x = log_q_z_given_x_y + log_q_y_given_x
         # estimators.gm:20  loss renyi = -mean(renyi(p(x,z,y), q(z,y|x), alpha=0.5, k=4, estimator=reinforce, baseline=learned))
@@ -255,9 +257,9 @@ class Estimators(rt.GeneratedModel):
         z_sg = z.detach()  # no gradient through the sample
         # estimators.gm:16  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z_sg, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # estimators.gm:12  q(z|x,y) = Normal(encz(x, y).loc, encz(x, y).scale)
-        log_q_z_given_x_y = (-torch.log(encz_scale) - math.log(2*math.pi)/2 - (-encz_loc + z_sg)**2/(2*encz_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(encz_scale) - 0.5*(-encz_loc + z_sg)**2/encz_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # estimators.gm:21  loss forced = -mean(E_{q(z|x,y), estimator=reinforce, baseline=none}[log p(x|z,y)]) + 0 * mean(y @ y)
         expect_q_sf = log_p_x_given_z_y + log_p_x_given_z_y.detach() * (log_q_z_given_x_y - log_q_z_given_x_y.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         return -expect_q_sf.mean() + 0 * ((y * y).sum(-1)).mean()

@@ -44,7 +44,7 @@ class BayesRegression(rt.GeneratedModel):
         """log q(w) at the given values: [batch], nats."""
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
-        log_q_w = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (-self.w_loc + w)**2/(2*q_scale**2)).sum(-1)  # Gaussian density
+        log_q_w = (-torch.log(q_scale) - 0.5*(-self.w_loc + w)**2/q_scale**2).sum(-1) - 5*math.log(2*math.pi)  # Gaussian density
         return log_q_w
 
     def sample_q_w(self, n, *, data=None):
@@ -57,7 +57,7 @@ class BayesRegression(rt.GeneratedModel):
     def log_p_w(self, w, *, data=None):
         """log p(w) at the given values: [batch], nats."""
         # bayes_regression.gm:20  p(w) = Normal(0, exp(log_tau))
-        log_p_w = (-self.log_tau - w**2*torch.exp(-2*self.log_tau)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_w = (-self.log_tau - 0.5*w**2*torch.exp(-2*self.log_tau)).sum(-1) - 5*math.log(2*math.pi)  # Gaussian density
         return log_p_w
 
     def sample_p_w(self, n, *, data=None):
@@ -70,7 +70,7 @@ class BayesRegression(rt.GeneratedModel):
         """log p(y|x,w) at the given values: [batch], nats."""
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
-        log_p_y_given_x_w = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_y_given_x_w = -self.log_sigma - 0.5*(-p_loc + y)**2*torch.exp(-2*self.log_sigma) - math.log(2*math.pi)/2  # Gaussian density
         return log_p_y_given_x_w
 
     def sample_p_y_given_x_w(self, x, w, *, data=None):
@@ -86,11 +86,11 @@ class BayesRegression(rt.GeneratedModel):
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         q_scale = F.softplus(self.w_scale)
         # bayes_regression.gm:24  loss = KL[q(w) || p(w)] - sum(E_{q(w)}[log p(y|x,w)])
-        kl_q_p = ((self.w_loc**2*torch.exp(-2*self.log_tau) + rt.kl_div(1, q_scale**2*torch.exp(-2*self.log_tau)))/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
+        kl_q_p = (0.5*(self.w_loc**2*torch.exp(-2*self.log_tau) + rt.kl_div(1, q_scale**2*torch.exp(-2*self.log_tau)))).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # bayes_regression.gm:19  q(w) = Normal(loc=w_loc, scale=softplus(w_scale))
         w = self.w_loc + q_scale * torch.randn((10,), dtype=x.dtype, device=x.device)
         # bayes_regression.gm:21  p(y|x,w) = Normal(loc=x @ w + b, scale=exp(log_sigma))
         p_loc = x @ w + self.b
-        log_p_y_given_x_w = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_y_given_x_w = -self.log_sigma - 0.5*(-p_loc + y)**2*torch.exp(-2*self.log_sigma) - math.log(2*math.pi)/2  # Gaussian density
         # bayes_regression.gm:24  loss = KL[q(w) || p(w)] - sum(E_{q(w)}[log p(y|x,w)])
         return kl_q_p - (log_p_y_given_x_w.sum() if data is None else data * log_p_y_given_x_w.mean())

@@ -44,7 +44,7 @@ class BetaVAE(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, beta=None, gamma=None, C=None):
@@ -58,7 +58,7 @@ class BetaVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, beta=None, gamma=None, C=None):
@@ -71,7 +71,7 @@ class BetaVAE(rt.GeneratedModel):
     def log_p_z(self, z, *, beta=None, gamma=None, C=None):
         """log p(z) at the given values: [batch], nats."""
         # beta_vae.gm:21  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None, gamma=None, C=None):
@@ -84,9 +84,9 @@ class BetaVAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:21  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # beta_vae.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -106,12 +106,12 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:24  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:24  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (beta * kl_q_p - log_p_x_given_z).mean()
 
@@ -122,12 +122,12 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:25  loss capacity = mean(gamma * abs(KL[q(z|x) || p(z)] - C) - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:25  loss capacity = mean(gamma * abs(KL[q(z|x) || p(z)] - C) - E_{q(z|x)}[log p(x|z)])
         return (gamma * torch.abs(kl_q_p - C) - log_p_x_given_z).mean()
 
@@ -136,11 +136,11 @@ class BetaVAE(rt.GeneratedModel):
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # beta_vae.gm:26  loss nelbo = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # beta_vae.gm:19  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # beta_vae.gm:20  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # beta_vae.gm:26  loss nelbo = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (kl_q_p - log_p_x_given_z).mean()

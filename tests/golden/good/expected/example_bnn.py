@@ -55,7 +55,7 @@ class BNN(rt.GeneratedModel):
         """log q(W1) at the given values: [batch], nats."""
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         q_scale = F.softplus(self.W1_scale)
-        log_q_W1 = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (W1 - self.W1_loc)**2/(2*q_scale**2)).sum((-2, -1))  # Gaussian density
+        log_q_W1 = (-torch.log(q_scale) - 0.5*(W1 - self.W1_loc)**2/q_scale**2).sum((-2, -1)) - 250*math.log(2*math.pi)  # Gaussian density
         return log_q_W1
 
     def sample_q_W1(self, n, *, data=None):
@@ -69,7 +69,7 @@ class BNN(rt.GeneratedModel):
         """log q(b1) at the given values: [batch], nats."""
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
         q_scale = F.softplus(self.b1_scale)
-        log_q_b1 = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (b1 - self.b1_loc)**2/(2*q_scale**2)).sum(-1)  # Gaussian density
+        log_q_b1 = (-torch.log(q_scale) - 0.5*(b1 - self.b1_loc)**2/q_scale**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         return log_q_b1
 
     def sample_q_b1(self, n, *, data=None):
@@ -83,7 +83,7 @@ class BNN(rt.GeneratedModel):
         """log q(W2) at the given values: [batch], nats."""
         # bnn.gm:30  q(W2) = Normal(loc=W2_loc, scale=softplus(W2_scale))
         q_scale = F.softplus(self.W2_scale)
-        log_q_W2 = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (W2 - self.W2_loc)**2/(2*q_scale**2)).sum(-1)  # Gaussian density
+        log_q_W2 = (-torch.log(q_scale) - 0.5*(W2 - self.W2_loc)**2/q_scale**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         return log_q_W2
 
     def sample_q_W2(self, n, *, data=None):
@@ -97,7 +97,7 @@ class BNN(rt.GeneratedModel):
         """log q(b2) at the given values: [batch], nats."""
         # bnn.gm:31  q(b2) = Normal(loc=b2_loc, scale=softplus(b2_scale))
         q_scale = F.softplus(self.b2_scale)
-        log_q_b2 = -torch.log(q_scale) - math.log(2*math.pi)/2 - (b2 - self.b2_loc)**2/(2*q_scale**2)  # Gaussian density
+        log_q_b2 = -torch.log(q_scale) - math.log(2*math.pi)/2 - 0.5*(b2 - self.b2_loc)**2/q_scale**2  # Gaussian density
         return log_q_b2
 
     def sample_q_b2(self, n, *, data=None):
@@ -111,16 +111,16 @@ class BNN(rt.GeneratedModel):
         """log q(W1,b1,W2,b2) at the given values: [batch], nats."""
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         q_scale = F.softplus(self.W1_scale)
-        log_q_W1 = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (W1 - self.W1_loc)**2/(2*q_scale**2)).sum((-2, -1))  # Gaussian density
+        log_q_W1 = (-torch.log(q_scale) - 0.5*(W1 - self.W1_loc)**2/q_scale**2).sum((-2, -1)) - 250*math.log(2*math.pi)  # Gaussian density
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
         q_scale_1 = F.softplus(self.b1_scale)
-        log_q_b1 = (-torch.log(q_scale_1) - math.log(2*math.pi)/2 - (b1 - self.b1_loc)**2/(2*q_scale_1**2)).sum(-1)  # Gaussian density
+        log_q_b1 = (-torch.log(q_scale_1) - 0.5*(b1 - self.b1_loc)**2/q_scale_1**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         # bnn.gm:30  q(W2) = Normal(loc=W2_loc, scale=softplus(W2_scale))
         q_scale_2 = F.softplus(self.W2_scale)
-        log_q_W2 = (-torch.log(q_scale_2) - math.log(2*math.pi)/2 - (W2 - self.W2_loc)**2/(2*q_scale_2**2)).sum(-1)  # Gaussian density
+        log_q_W2 = (-torch.log(q_scale_2) - 0.5*(W2 - self.W2_loc)**2/q_scale_2**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         # bnn.gm:31  q(b2) = Normal(loc=b2_loc, scale=softplus(b2_scale))
         q_scale_3 = F.softplus(self.b2_scale)
-        log_q_b2 = -torch.log(q_scale_3) - math.log(2*math.pi)/2 - (b2 - self.b2_loc)**2/(2*q_scale_3**2)  # Gaussian density
+        log_q_b2 = -torch.log(q_scale_3) - math.log(2*math.pi)/2 - 0.5*(b2 - self.b2_loc)**2/q_scale_3**2  # Gaussian density
         # bnn.gm:32  q(W1,b1,W2,b2) = q(W1) q(b1) q(W2) q(b2)
         log_q_W1_b1_W2_b2 = log_q_W1 + log_q_b1 + log_q_W2 + log_q_b2
         return log_q_W1_b1_W2_b2
@@ -144,7 +144,7 @@ class BNN(rt.GeneratedModel):
     def log_p_W1(self, W1, *, data=None):
         """log p(W1) at the given values: [batch], nats."""
         # bnn.gm:34  p(W1) = Normal(0, 1)
-        log_p_W1 = (-W1**2/2 - math.log(2*math.pi)/2).sum((-2, -1))  # Gaussian density
+        log_p_W1 = (-0.5*W1**2).sum((-2, -1)) - 250*math.log(2*math.pi)  # Gaussian density
         return log_p_W1
 
     def sample_p_W1(self, n, *, data=None):
@@ -156,7 +156,7 @@ class BNN(rt.GeneratedModel):
     def log_p_b1(self, b1, *, data=None):
         """log p(b1) at the given values: [batch], nats."""
         # bnn.gm:35  p(b1) = Normal(0, 1)
-        log_p_b1 = (-b1**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_b1 = (-0.5*b1**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         return log_p_b1
 
     def sample_p_b1(self, n, *, data=None):
@@ -168,7 +168,7 @@ class BNN(rt.GeneratedModel):
     def log_p_W2(self, W2, *, data=None):
         """log p(W2) at the given values: [batch], nats."""
         # bnn.gm:36  p(W2) = Normal(0, 1)
-        log_p_W2 = (-W2**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_W2 = (-0.5*W2**2).sum(-1) - 25*math.log(2*math.pi)  # Gaussian density
         return log_p_W2
 
     def sample_p_W2(self, n, *, data=None):
@@ -180,7 +180,7 @@ class BNN(rt.GeneratedModel):
     def log_p_b2(self, b2, *, data=None):
         """log p(b2) at the given values: [batch], nats."""
         # bnn.gm:37  p(b2) = Normal(0, 1)
-        log_p_b2 = -b2**2/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_b2 = -0.5*b2**2 - math.log(2*math.pi)/2  # Gaussian density
         return log_p_b2
 
     def sample_p_b2(self, n, *, data=None):
@@ -193,7 +193,7 @@ class BNN(rt.GeneratedModel):
         """log p(y|x,W1,b1,W2,b2) at the given values: [batch], nats."""
         # bnn.gm:38  p(y|x,W1,b1,W2,b2) = Normal(loc=relu(x @ W1 + b1) @ W2 + b2, scale=exp(log_sigma))
         p_loc = torch.relu(x @ W1 + b1) @ W2 + b2
-        log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - 0.5*(-p_loc + y)**2*torch.exp(-2*self.log_sigma) - math.log(2*math.pi)/2  # Gaussian density
         return log_p_y_given_x_W1_b1_W2_b2
 
     def sample_p_y_given_x_W1_b1_W2_b2(self, x, W1, b1, W2, b2, *, data=None):
@@ -209,19 +209,19 @@ class BNN(rt.GeneratedModel):
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         q_scale = F.softplus(self.W1_scale)
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
-        kl_q_p = ((q_scale**2 + self.W1_loc**2)/2 - torch.log(q_scale) - 1/2).sum((-2, -1))  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(q_scale**2 + self.W1_loc**2) - torch.log(q_scale)).sum((-2, -1)) - 250  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
         q_scale_1 = F.softplus(self.b1_scale)
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
-        kl_q_p_1 = ((q_scale_1**2 + self.b1_loc**2)/2 - torch.log(q_scale_1) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p_1 = (0.5*(q_scale_1**2 + self.b1_loc**2) - torch.log(q_scale_1)).sum(-1) - 25  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:30  q(W2) = Normal(loc=W2_loc, scale=softplus(W2_scale))
         q_scale_2 = F.softplus(self.W2_scale)
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
-        kl_q_p_2 = ((q_scale_2**2 + self.W2_loc**2)/2 - torch.log(q_scale_2) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p_2 = (0.5*(q_scale_2**2 + self.W2_loc**2) - torch.log(q_scale_2)).sum(-1) - 25  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:31  q(b2) = Normal(loc=b2_loc, scale=softplus(b2_scale))
         q_scale_3 = F.softplus(self.b2_scale)
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
-        kl_q_p_3 = (q_scale_3**2 + self.b2_loc**2)/2 - torch.log(q_scale_3) - 1/2  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p_3 = 0.5*(q_scale_3**2 + self.b2_loc**2) - torch.log(q_scale_3) - 1/2  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # bnn.gm:28  q(W1) = Normal(loc=W1_loc, scale=softplus(W1_scale))
         W1 = self.W1_loc + q_scale * torch.randn((10, 50,), dtype=x.dtype, device=x.device)
         # bnn.gm:29  q(b1) = Normal(loc=b1_loc, scale=softplus(b1_scale))
@@ -232,6 +232,6 @@ class BNN(rt.GeneratedModel):
         b2 = self.b2_loc + q_scale_3 * torch.randn((), dtype=x.dtype, device=x.device)
         # bnn.gm:38  p(y|x,W1,b1,W2,b2) = Normal(loc=relu(x @ W1 + b1) @ W2 + b2, scale=exp(log_sigma))
         p_loc = torch.relu(x @ W1 + b1) @ W2 + b2
-        log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - (-p_loc + y)**2*torch.exp(-2*self.log_sigma)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_y_given_x_W1_b1_W2_b2 = -self.log_sigma - 0.5*(-p_loc + y)**2*torch.exp(-2*self.log_sigma) - math.log(2*math.pi)/2  # Gaussian density
         # bnn.gm:40  loss = KL[q(W1) || p(W1)] + KL[q(b1) || p(b1)] + KL[q(W2) || p(W2)] + KL[q(b2) || p(b2)] - sum(E_{q(W1,b1,W2,b2)}[log p(y|x,W1,b1,W2,b2)])
         return kl_q_p + kl_q_p_1 + kl_q_p_2 + kl_q_p_3 - (log_p_y_given_x_W1_b1_W2_b2.sum() if data is None else data * log_p_y_given_x_W1_b1_W2_b2.mean())

@@ -36,7 +36,7 @@ class CGAN(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # cgan.gm:16  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -49,7 +49,7 @@ class CGAN(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # cgan.gm:17  p(x|z,y) = Bernoulli(logits=gen(z, y))
         gen_out = self.gen(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, gen_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, gen_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y):
@@ -63,9 +63,9 @@ class CGAN(rt.GeneratedModel):
         """log p(x,z|y) at the given values: [batch], nats."""
         # cgan.gm:17  p(x|z,y) = Bernoulli(logits=gen(z, y))
         gen_out = self.gen(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, gen_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, gen_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cgan.gm:16  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # cgan.gm:18  p(x,z|y) = p(x|z,y) p(z)
         log_p_x_z_given_y = log_p_x_given_z_y + log_p_z
         return log_p_x_z_given_y

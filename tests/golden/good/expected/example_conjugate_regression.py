@@ -33,7 +33,7 @@ class ConjugateRegression(rt.GeneratedModel):
         """log p(w) at the given values: [batch], nats."""
         tau = self.tau if tau is None else tau
         # conjugate_regression.gm:14  p(w) = Normal(0, tau)
-        log_p_w = (-math.log(tau) - math.log(2*math.pi)/2 - w**2/(2*tau**2)).sum(-1)  # Gaussian density
+        log_p_w = (-0.5*w**2/tau**2).sum(-1) - 3*math.log(tau) - 3*math.log(2*math.pi)/2  # Gaussian density
         return log_p_w
 
     def sample_p_w(self, n, *, sigma=None, tau=None):
@@ -48,7 +48,7 @@ class ConjugateRegression(rt.GeneratedModel):
         sigma = self.sigma if sigma is None else sigma
         # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
-        log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)  # Gaussian density
+        log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - 0.5*(-p_loc + y)**2/sigma**2  # Gaussian density
         return log_p_y_given_x_w
 
     def sample_p_y_given_x_w(self, x, w, *, sigma=None, tau=None):
@@ -65,9 +65,9 @@ class ConjugateRegression(rt.GeneratedModel):
         sigma = self.sigma if sigma is None else sigma
         # conjugate_regression.gm:15  p(y|x,w) = Normal(loc=x @ w, scale=sigma)
         p_loc = x @ w
-        log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)  # Gaussian density
+        log_p_y_given_x_w = -math.log(sigma) - math.log(2*math.pi)/2 - 0.5*(-p_loc + y)**2/sigma**2  # Gaussian density
         # conjugate_regression.gm:14  p(w) = Normal(0, tau)
-        log_p_w = (-math.log(tau) - math.log(2*math.pi)/2 - w**2/(2*tau**2)).sum(-1)  # Gaussian density
+        log_p_w = (-0.5*w**2/tau**2).sum(-1) - 3*math.log(tau) - 3*math.log(2*math.pi)/2  # Gaussian density
         # conjugate_regression.gm:16  p(y,w|x) = p(y|x,w) p(w)
         log_p_y_w_given_x = log_p_y_given_x_w + log_p_w
         return log_p_y_w_given_x

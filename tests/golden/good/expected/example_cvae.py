@@ -39,7 +39,7 @@ class CVAE(rt.GeneratedModel):
         """log q(z|x,y) at the given values: [batch], nats."""
         # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
-        log_q_z_given_x_y = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x_y
 
     def sample_q_z_given_x_y(self, x, y):
@@ -52,7 +52,7 @@ class CVAE(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # cvae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -65,7 +65,7 @@ class CVAE(rt.GeneratedModel):
         """log p(x|z,y) at the given values: [batch], nats."""
         # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z_y
 
     def sample_p_x_given_z_y(self, z, y):
@@ -79,9 +79,9 @@ class CVAE(rt.GeneratedModel):
         """log p(x,z|y) at the given values: [batch], nats."""
         # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cvae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # cvae.gm:19  p(x,z|y) = p(x|z,y) p(z)
         log_p_x_z_given_y = log_p_x_given_z_y + log_p_z
         return log_p_x_z_given_y
@@ -100,11 +100,11 @@ class CVAE(rt.GeneratedModel):
         # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # cvae.gm:16  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # cvae.gm:18  p(x|z,y) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_z_y = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z_y = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # cvae.gm:21  loss = mean(KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|z,y)])
         return (kl_q_p - log_p_x_given_z_y).mean()

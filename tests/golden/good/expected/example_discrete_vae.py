@@ -44,7 +44,7 @@ class DiscreteVAE(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
-        log_q_z_given_x = rt.log_bernoulli(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_z_given_x = -rt.bernoulli_nll(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, beta=None):
@@ -58,7 +58,7 @@ class DiscreteVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, beta=None):
@@ -84,7 +84,7 @@ class DiscreteVAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
@@ -111,14 +111,14 @@ class DiscreteVAE(rt.GeneratedModel):
         z = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
-        log_q_z_given_x = rt.log_bernoulli(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_z_given_x = -rt.bernoulli_nll(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:23  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=learned}[log p(x|z)])
         baseline_expect_q = self.baseline_loss_expect_q(x)  # learned baseline (Mnih & Gregor 2014)
         baseline_fit_expect_q = ((log_p_x_given_z.detach() - baseline_expect_q) ** 2).mean()  # least squares fit of the baseline, added to the loss with value 0
         expect_q_sf = log_p_x_given_z + (log_p_x_given_z - baseline_expect_q).detach() * (log_q_z_given_x - log_q_z_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
-        return (beta * kl_q_p - expect_q_sf).mean() + (baseline_fit_expect_q - baseline_fit_expect_q.detach())
+        return (rt.scaled(beta, kl_q_p) - expect_q_sf).mean() + (baseline_fit_expect_q - baseline_fit_expect_q.detach())
 
     def loss_average(self, x, *, beta=None):
         """Loss 'average': a scalar, in nats."""
@@ -131,14 +131,14 @@ class DiscreteVAE(rt.GeneratedModel):
         z = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
-        log_q_z_given_x = rt.log_bernoulli(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_z_given_x = -rt.bernoulli_nll(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:24  loss average = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x), baseline=average}[log p(x|z)])
         expect_q_sf = log_p_x_given_z + (log_p_x_given_z - self.baseline_average_expect_q).detach() * (log_q_z_given_x - log_q_z_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only
             self.baseline_average_expect_q.lerp_(log_p_x_given_z.detach().mean(), 0.1)
-        return (beta * kl_q_p - expect_q_sf).mean()
+        return (rt.scaled(beta, kl_q_p) - expect_q_sf).mean()
 
     def loss_vimco(self, x, *, beta=None):
         """Loss 'vimco': a scalar, in nats."""
@@ -147,13 +147,13 @@ class DiscreteVAE(rt.GeneratedModel):
         z = torch.bernoulli(torch.sigmoid(enc_x).expand((8,) + enc_x.shape))  # [8, batch, ...]
         # discrete_vae.gm:19  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:20  p(z) = Bernoulli(probs=0.5)
         log_p_z = (torch.special.xlog1py(1 - z, -0.5) + torch.xlogy(z, 0.5)).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:21  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # discrete_vae.gm:18  q(z|x) = Bernoulli(logits=enc(x))
-        log_q_z_given_x = rt.log_bernoulli(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_z_given_x = -rt.bernoulli_nll(z, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae.gm:25  loss vimco = -mean(iwae(p(x,z), q(z|x), k=8))  # multi-sample bound, VIMCO gradients (Mnih & Rezende 2016)
         log_w = log_p_x_z - log_q_z_given_x  # [8, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(8)  # Burda et al. 2016, eq. 8

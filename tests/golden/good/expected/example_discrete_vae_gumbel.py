@@ -42,7 +42,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:19  q(z|x) = RelaxedBernoulli(temperature=T, logits=enc(x))
         enc_x = self.enc(x)
-        log_q_z_given_x = (enc_x - 1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(enc_x - 0.5*torch.log(z) + 0.5*torch.log1p(-z)) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
+        log_q_z_given_x = (enc_x - 1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(enc_x - 0.5*torch.log(z) + 0.5*torch.log1p(-z))).sum(-1) - 11.090354888959125  # binary Concrete density (Maddison et al. 2017, eq. 26)
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x):
@@ -55,7 +55,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
-        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
+        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17)).sum(-1) - 11.090354888959125  # binary Concrete density (Maddison et al. 2017, eq. 26)
         return log_p_z
 
     def sample_p_z(self, n):
@@ -68,7 +68,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -82,9 +82,9 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
-        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
+        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17)).sum(-1) - 11.090354888959125  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -102,7 +102,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log q(b|x) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:24  q(b|x) = Bernoulli(logits=enc(x))
         enc_x = self.enc(x)
-        log_q_b_given_x = rt.log_bernoulli(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_b_given_x = -rt.bernoulli_nll(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_q_b_given_x
 
     def sample_q_b_given_x(self, x):
@@ -128,7 +128,7 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         """log p(x|b) at the given values: [batch], nats."""
         # discrete_vae_gumbel.gm:26  p(x|b) = Bernoulli(logits=dec(b))
         dec_b = self.dec(b)
-        log_p_x_given_b = rt.log_bernoulli(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_b = -rt.bernoulli_nll(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_b
 
     def sample_p_x_given_b(self, b):
@@ -145,13 +145,13 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         z = rt.relaxed_bernoulli(0.5, enc_x.shape, enc_x, logits=enc_x)
         # discrete_vae_gumbel.gm:21  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:20  p(z) = RelaxedBernoulli(temperature=T, probs=0.5)
-        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
+        log_p_z = (-1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(-0.5*torch.log(z) + 0.5*torch.log1p(-z) + 2.3190468138462996e-17)).sum(-1) - 11.090354888959125  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:22  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # discrete_vae_gumbel.gm:19  q(z|x) = RelaxedBernoulli(temperature=T, logits=enc(x))
-        log_q_z_given_x = (enc_x - 1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(enc_x - 0.5*torch.log(z) + 0.5*torch.log1p(-z)) - 0.6931471805599453).sum(-1)  # binary Concrete density (Maddison et al. 2017, eq. 26)
+        log_q_z_given_x = (enc_x - 1.5*torch.log(z) - 0.5*torch.log1p(-z) - 2*rt.log1pexp(enc_x - 0.5*torch.log(z) + 0.5*torch.log1p(-z))).sum(-1) - 11.090354888959125  # binary Concrete density (Maddison et al. 2017, eq. 26)
         # discrete_vae_gumbel.gm:28  loss = -mean(elbo(p(x,z), q(z|x)))
         elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
         return -elbo.mean()
@@ -166,9 +166,9 @@ class DiscreteVAEGumbel(rt.GeneratedModel):
         b = torch.bernoulli(torch.sigmoid(enc_x))
         # discrete_vae_gumbel.gm:26  p(x|b) = Bernoulli(logits=dec(b))
         dec_b = self.dec(b)
-        log_p_x_given_b = rt.log_bernoulli(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_b = -rt.bernoulli_nll(x, dec_b).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:24  q(b|x) = Bernoulli(logits=enc(x))
-        log_q_b_given_x = rt.log_bernoulli(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_q_b_given_x = -rt.bernoulli_nll(b, enc_x).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # discrete_vae_gumbel.gm:29  loss discrete = mean(KL[q(b|x) || p(b)] - E_{q(b|x)}[log p(x|b)])
         expect_q_sf = log_p_x_given_b + (log_p_x_given_b - self.baseline_discrete_expect_q).detach() * (log_q_b_given_x - log_q_b_given_x.detach())  # score function (Williams 1992): value f, gradient E[grad f + (f - b) grad log q]
         if self.training and torch.is_grad_enabled():  # moving-average baseline, training only

@@ -56,7 +56,7 @@ class EightSchools(rt.GeneratedModel):
     def log_p_eta(self, eta):
         """log p(eta) at the given values: [batch], nats."""
         # eight_schools.gm:17  p(eta) = Normal(0, 1)
-        log_p_eta = (-eta**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_eta = (-0.5*eta**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_eta
 
     def sample_p_eta(self, n):
@@ -69,7 +69,7 @@ class EightSchools(rt.GeneratedModel):
         """log p(y|sigma,mu,tau,eta) at the given values: [batch], nats."""
         # eight_schools.gm:18  p(y|sigma,mu,tau,eta) = Normal(loc=mu + tau * eta, scale=sigma)
         p_loc = mu + tau * eta
-        log_p_y_given_sigma_mu_tau_eta = (-torch.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_y_given_sigma_mu_tau_eta = (-torch.log(sigma) - 0.5*(-p_loc + y)**2/sigma**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_y_given_sigma_mu_tau_eta
 
     def sample_p_y_given_sigma_mu_tau_eta(self, sigma, mu, tau, eta):
@@ -83,13 +83,13 @@ class EightSchools(rt.GeneratedModel):
         """log p(y,mu,tau,eta|sigma) at the given values: [batch], nats."""
         # eight_schools.gm:18  p(y|sigma,mu,tau,eta) = Normal(loc=mu + tau * eta, scale=sigma)
         p_loc = mu + tau * eta
-        log_p_y_given_sigma_mu_tau_eta = (-torch.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + y)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_y_given_sigma_mu_tau_eta = (-torch.log(sigma) - 0.5*(-p_loc + y)**2/sigma**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # eight_schools.gm:15  p(mu) = Normal(0, 5)
         log_p_mu = -mu**2/50 - math.log(5) - math.log(2*math.pi)/2  # Gaussian density
         # eight_schools.gm:16  p(tau) = HalfCauchy(5)
         log_p_tau = -torch.log1p(tau**2/25) - math.log(5) + math.log(2/math.pi)  # half-Cauchy density
         # eight_schools.gm:17  p(eta) = Normal(0, 1)
-        log_p_eta = (-eta**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_eta = (-0.5*eta**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # eight_schools.gm:19  p(y,mu,tau,eta|sigma) = p(y|sigma,mu,tau,eta) p(mu) p(tau) p(eta)
         log_p_y_mu_tau_eta_given_sigma = log_p_y_given_sigma_mu_tau_eta + log_p_mu + log_p_tau + log_p_eta
         return log_p_y_mu_tau_eta_given_sigma

@@ -58,7 +58,7 @@ class EightSchoolsCentered(rt.GeneratedModel):
         # eight_schools_centered.gm:16  p(theta|mu,tau) = Normal(loc=mu, scale=tau)
         mu_aligned = mu.unsqueeze(-1)  # +1 event axis(es) to broadcast against theta
         tau_aligned = tau.unsqueeze(-1)  # +1 event axis(es) to broadcast against theta
-        log_p_theta_given_mu_tau = (-torch.log(tau_aligned) - math.log(2*math.pi)/2 - (-mu_aligned + theta)**2/(2*tau_aligned**2)).sum(-1)  # Gaussian density
+        log_p_theta_given_mu_tau = (-torch.log(tau_aligned) - 0.5*(-mu_aligned + theta)**2/tau_aligned**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_theta_given_mu_tau
 
     def sample_p_theta_given_mu_tau(self, mu, tau):
@@ -72,7 +72,7 @@ class EightSchoolsCentered(rt.GeneratedModel):
     def log_p_y_given_sigma_theta(self, y, sigma, theta):
         """log p(y|sigma,theta) at the given values: [batch], nats."""
         # eight_schools_centered.gm:17  p(y|sigma,theta) = Normal(loc=theta, scale=sigma)
-        log_p_y_given_sigma_theta = (-torch.log(sigma) - math.log(2*math.pi)/2 - (-theta + y)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_y_given_sigma_theta = (-torch.log(sigma) - 0.5*(-theta + y)**2/sigma**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_y_given_sigma_theta
 
     def sample_p_y_given_sigma_theta(self, sigma, theta):
@@ -84,13 +84,13 @@ class EightSchoolsCentered(rt.GeneratedModel):
     def log_p_y_mu_tau_theta_given_sigma(self, y, mu, tau, theta, sigma):
         """log p(y,mu,tau,theta|sigma) at the given values: [batch], nats."""
         # eight_schools_centered.gm:17  p(y|sigma,theta) = Normal(loc=theta, scale=sigma)
-        log_p_y_given_sigma_theta = (-torch.log(sigma) - math.log(2*math.pi)/2 - (-theta + y)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_y_given_sigma_theta = (-torch.log(sigma) - 0.5*(-theta + y)**2/sigma**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # eight_schools_centered.gm:14  p(mu) = Normal(0, 5)
         log_p_mu = -mu**2/50 - math.log(5) - math.log(2*math.pi)/2  # Gaussian density
         # eight_schools_centered.gm:15  p(tau) = HalfCauchy(5)
         log_p_tau = -torch.log1p(tau**2/25) - math.log(5) + math.log(2/math.pi)  # half-Cauchy density
         # eight_schools_centered.gm:16  p(theta|mu,tau) = Normal(loc=mu, scale=tau)
-        log_p_theta_given_mu_tau = (-torch.log(tau) - math.log(2*math.pi)/2 - (-mu + theta)**2/(2*tau**2)).sum(-1)  # Gaussian density
+        log_p_theta_given_mu_tau = (-torch.log(tau) - 0.5*(-mu + theta)**2/tau**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # eight_schools_centered.gm:18  p(y,mu,tau,theta|sigma) = p(y|sigma,theta) p(mu) p(tau) p(theta|mu,tau)
         log_p_y_mu_tau_theta_given_sigma = log_p_y_given_sigma_theta + log_p_mu + log_p_tau + log_p_theta_given_mu_tau
         return log_p_y_mu_tau_theta_given_sigma

@@ -52,7 +52,7 @@ class GMM(rt.GeneratedModel):
         # gmm.gm:16  p(x|y) = Normal(loc=y @ mu, scale=exp(y @ log_sd))
         p_loc = y @ self.mu
         p_log_scale = y @ self.log_sd
-        log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_y = (-p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale)).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         return log_p_x_given_y
 
     def sample_p_x_given_y(self, y):
@@ -69,7 +69,7 @@ class GMM(rt.GeneratedModel):
         # gmm.gm:16  p(x|y) = Normal(loc=y @ mu, scale=exp(y @ log_sd))
         p_loc = y_all @ self.mu
         p_log_scale = y_all @ self.log_sd
-        log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_y = (-p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale)).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # gmm.gm:15  p(y) = Categorical(logits=logits)
         log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # gmm.gm:17  p(x) = sum_{y} p(x|y) p(y)
@@ -93,7 +93,7 @@ class GMM(rt.GeneratedModel):
         # gmm.gm:16  p(x|y) = Normal(loc=y @ mu, scale=exp(y @ log_sd))
         p_loc = y_all @ self.mu
         p_log_scale = y_all @ self.log_sd
-        log_p_x_given_y = (-p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_y = (-p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale)).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # gmm.gm:15  p(y) = Categorical(logits=logits)
         log_p_y = (-torch.logsumexp(self.logits, -1, keepdim=True) + (rt.xmul(y_all, self.logits)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # gmm.gm:17  p(x) = sum_{y} p(x|y) p(y)

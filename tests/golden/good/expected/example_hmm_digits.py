@@ -46,7 +46,7 @@ class HMMDigits(rt.GeneratedModel):
         z_every = torch.eye(32, dtype=x.dtype, device=x.device).reshape((32,) + (1,) * len(x.shape[:-1]) + (32,))  # [32, 1, ..., 1, 32]: every state of z, before the batch and time axes
         # hmm_digits.gm:20  p(x[t]|z[t]) = Bernoulli(logits=z[t] @ emit_logits)
         p_logits_1 = z_every @ self.emit_logits
-        log_p_x_t__given_z_t = rt.log_bernoulli(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_t__given_z_t = -rt.bernoulli_nll(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hmm_digits.gm:21  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 32]: log p(observations at t | z[t] = k)
         log_p_x = rt.chain_log_likelihood(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)  # exact: sum over z by the forward algorithm
@@ -84,7 +84,7 @@ class HMMDigits(rt.GeneratedModel):
         z_every = torch.eye(32, dtype=x.dtype, device=x.device).reshape((32,) + (1,) * len(x.shape[:-1]) + (32,))  # [32, 1, ..., 1, 32]: every state of z, before the batch and time axes
         # hmm_digits.gm:20  p(x[t]|z[t]) = Bernoulli(logits=z[t] @ emit_logits)
         p_logits_1 = z_every @ self.emit_logits
-        log_p_x_t__given_z_t = rt.log_bernoulli(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_t__given_z_t = -rt.bernoulli_nll(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hmm_digits.gm:21  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 32]: log p(observations at t | z[t] = k)
         return rt.chain_posterior_marginals(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)
@@ -103,7 +103,7 @@ class HMMDigits(rt.GeneratedModel):
         z_every = torch.eye(32, dtype=x.dtype, device=x.device).reshape((32,) + (1,) * len(x.shape[:-1]) + (32,))  # [32, 1, ..., 1, 32]: every state of z, before the batch and time axes
         # hmm_digits.gm:20  p(x[t]|z[t]) = Bernoulli(logits=z[t] @ emit_logits)
         p_logits_1 = z_every @ self.emit_logits
-        log_p_x_t__given_z_t = rt.log_bernoulli(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_t__given_z_t = -rt.bernoulli_nll(x, p_logits_1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hmm_digits.gm:21  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 32]: log p(observations at t | z[t] = k)
         log_p_x = rt.chain_log_likelihood(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)  # exact: sum over z by the forward algorithm

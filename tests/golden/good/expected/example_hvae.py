@@ -45,7 +45,7 @@ class HVAE(rt.GeneratedModel):
         """log q(z1|x) at the given values: [batch], nats."""
         # hvae.gm:18  q(z1|x) = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
         enc1_loc, enc1_scale = self.enc1(x)
-        log_q_z1_given_x = (-torch.log(enc1_scale) - math.log(2*math.pi)/2 - (-enc1_loc + z1)**2/(2*enc1_scale**2)).sum(-1)  # Gaussian density
+        log_q_z1_given_x = (-torch.log(enc1_scale) - 0.5*(-enc1_loc + z1)**2/enc1_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         return log_q_z1_given_x
 
     def sample_q_z1_given_x(self, x):
@@ -59,7 +59,7 @@ class HVAE(rt.GeneratedModel):
         """log q(z2|z1) at the given values: [batch], nats."""
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
         enc2_loc, enc2_scale = self.enc2(z1)
-        log_q_z2_given_z1 = (-torch.log(enc2_scale) - math.log(2*math.pi)/2 - (-enc2_loc + z2)**2/(2*enc2_scale**2)).sum(-1)  # Gaussian density
+        log_q_z2_given_z1 = (-torch.log(enc2_scale) - 0.5*(-enc2_loc + z2)**2/enc2_scale**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         return log_q_z2_given_z1
 
     def sample_q_z2_given_z1(self, z1):
@@ -73,10 +73,10 @@ class HVAE(rt.GeneratedModel):
         """log q(z1,z2|x) at the given values: [batch], nats."""
         # hvae.gm:18  q(z1|x) = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
         enc1_loc, enc1_scale = self.enc1(x)
-        log_q_z1_given_x = (-torch.log(enc1_scale) - math.log(2*math.pi)/2 - (-enc1_loc + z1)**2/(2*enc1_scale**2)).sum(-1)  # Gaussian density
+        log_q_z1_given_x = (-torch.log(enc1_scale) - 0.5*(-enc1_loc + z1)**2/enc1_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
         enc2_loc, enc2_scale = self.enc2(z1)
-        log_q_z2_given_z1 = (-torch.log(enc2_scale) - math.log(2*math.pi)/2 - (-enc2_loc + z2)**2/(2*enc2_scale**2)).sum(-1)  # Gaussian density
+        log_q_z2_given_z1 = (-torch.log(enc2_scale) - 0.5*(-enc2_loc + z2)**2/enc2_scale**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:20  q(z1,z2|x) = q(z1|x) q(z2|z1)
         log_q_z1_z2_given_x = log_q_z1_given_x + log_q_z2_given_z1
         return log_q_z1_z2_given_x
@@ -94,7 +94,7 @@ class HVAE(rt.GeneratedModel):
     def log_p_z2(self, z2):
         """log p(z2) at the given values: [batch], nats."""
         # hvae.gm:22  p(z2) = Normal(0, 1)
-        log_p_z2 = (-z2**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z2 = (-0.5*z2**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         return log_p_z2
 
     def sample_p_z2(self, n):
@@ -107,7 +107,7 @@ class HVAE(rt.GeneratedModel):
         """log p(z1|z2) at the given values: [batch], nats."""
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
-        log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
+        log_p_z1_given_z2 = (-torch.log(dec2_scale) - 0.5*(-dec2_loc + z1)**2/dec2_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         return log_p_z1_given_z2
 
     def sample_p_z1_given_z2(self, z2):
@@ -121,7 +121,7 @@ class HVAE(rt.GeneratedModel):
         """log p(x|z1) at the given values: [batch], nats."""
         # hvae.gm:24  p(x|z1) = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = -rt.bernoulli_nll(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z1
 
     def sample_p_x_given_z1(self, z1):
@@ -135,12 +135,12 @@ class HVAE(rt.GeneratedModel):
         """log p(x,z1,z2) at the given values: [batch], nats."""
         # hvae.gm:24  p(x|z1) = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = -rt.bernoulli_nll(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
-        log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
+        log_p_z1_given_z2 = (-torch.log(dec2_scale) - 0.5*(-dec2_loc + z1)**2/dec2_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:22  p(z2) = Normal(0, 1)
-        log_p_z2 = (-z2**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z2 = (-0.5*z2**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:25  p(x,z1,z2) = p(x|z1) p(z1|z2) p(z2)
         log_p_x_z1_z2 = log_p_x_given_z1 + log_p_z1_given_z2 + log_p_z2
         return log_p_x_z1_z2
@@ -164,41 +164,43 @@ class HVAE(rt.GeneratedModel):
         z1 = enc1_loc + enc1_scale * torch.randn_like(enc1_loc)
         # hvae.gm:24  p(x|z1) = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = -rt.bernoulli_nll(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:18  q(z1|x) = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
-        log_q_z1_given_x = (-torch.log(enc1_scale) - math.log(2*math.pi)/2 - (-enc1_loc + z1)**2/(2*enc1_scale**2)).sum(-1)  # Gaussian density
+        log_q_z1_given_x = (-torch.log(enc1_scale) - 0.5*(-enc1_loc + z1)**2/enc1_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
         enc2_loc, enc2_scale = self.enc2(z1)
         z2 = enc2_loc + enc2_scale * torch.randn_like(enc2_loc)
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
-        log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
+        log_p_z1_given_z2 = (-torch.log(dec2_scale) - 0.5*(-dec2_loc + z1)**2/dec2_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:28  loss = -mean(E_{q(z1|x)}[log p(x|z1) - log q(z1|x) + E_{q(z2|z1)}[log p(z1|z2)] - KL[q(z2|z1) || p(z2)]])
-        kl_q_p = ((enc2_loc**2 + enc2_scale**2)/2 - torch.log(enc2_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc2_loc**2 + enc2_scale**2) - torch.log(enc2_scale)).sum(-1) - 2  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z1 - log_q_z1_given_x + log_p_z1_given_z2 - kl_q_p).mean()
 
     def loss_iw(self, x):
         """Loss 'iw': a scalar, in nats."""
         # hvae.gm:18  q(z1|x) = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
         enc1_loc, enc1_scale = self.enc1(x)
-        z1 = enc1_loc + enc1_scale * torch.randn((50,) + enc1_loc.shape, dtype=x.dtype, device=x.device)  # [50, batch, ...]
+        eps_z1 = torch.randn((50,) + enc1_loc.shape, dtype=x.dtype, device=x.device)  # [50, batch, ...]
+        z1 = enc1_loc + enc1_scale * eps_z1
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
         enc2_loc, enc2_scale = self.enc2(z1)
-        z2 = enc2_loc + enc2_scale * torch.randn_like(enc2_loc)  # [50, batch, ...]
+        eps_z2 = torch.randn_like(enc2_loc)  # [50, batch, ...]
+        z2 = enc2_loc + enc2_scale * eps_z2
         # hvae.gm:24  p(x|z1) = Bernoulli(logits=dec1(z1))
         dec1_z1 = self.dec1(z1)
-        log_p_x_given_z1 = rt.log_bernoulli(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z1 = -rt.bernoulli_nll(x, dec1_z1).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # hvae.gm:23  p(z1|z2) = Normal(loc=dec2(z2).loc, scale=dec2(z2).scale)
         dec2_loc, dec2_scale = self.dec2(z2)
-        log_p_z1_given_z2 = (-torch.log(dec2_scale) - math.log(2*math.pi)/2 - (-dec2_loc + z1)**2/(2*dec2_scale**2)).sum(-1)  # Gaussian density
+        log_p_z1_given_z2 = (-torch.log(dec2_scale) - 0.5*(-dec2_loc + z1)**2/dec2_scale**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:22  p(z2) = Normal(0, 1)
-        log_p_z2 = (-z2**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z2 = (-0.5*z2**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # hvae.gm:25  p(x,z1,z2) = p(x|z1) p(z1|z2) p(z2)
         log_p_x_z1_z2 = log_p_x_given_z1 + log_p_z1_given_z2 + log_p_z2
         # hvae.gm:18  q(z1|x) = Normal(loc=enc1(x).loc, scale=enc1(x).scale)
-        log_q_z1_given_x = (-torch.log(enc1_scale) - math.log(2*math.pi)/2 - (-enc1_loc + z1)**2/(2*enc1_scale**2)).sum(-1)  # Gaussian density
+        log_q_z1_given_x = -0.5*(eps_z1**2).sum(-1) - torch.log(enc1_scale).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density, from the reparameterization noise
         # hvae.gm:19  q(z2|z1) = Normal(loc=enc2(z1).loc, scale=enc2(z1).scale)
-        log_q_z2_given_z1 = (-torch.log(enc2_scale) - math.log(2*math.pi)/2 - (-enc2_loc + z2)**2/(2*enc2_scale**2)).sum(-1)  # Gaussian density
+        log_q_z2_given_z1 = -0.5*(eps_z2**2).sum(-1) - torch.log(enc2_scale).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density, from the reparameterization noise
         # hvae.gm:20  q(z1,z2|x) = q(z1|x) q(z2|z1)
         log_q_z1_z2_given_x = log_q_z1_given_x + log_q_z2_given_z1
         # hvae.gm:29  loss iw = -mean(iwae(p(x,z1,z2), q(z1,z2|x), k=50))

@@ -46,7 +46,7 @@ class JMVAE(rt.GeneratedModel):
         """log q(z|x,y) at the given values: [batch], nats."""
         # jmvae.gm:21  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
-        log_q_z_given_x_y = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x_y
 
     def sample_q_z_given_x_y(self, x, y, *, alpha=None):
@@ -60,7 +60,7 @@ class JMVAE(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # jmvae.gm:22  q(z|x) = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)
         enc_x_loc, enc_x_scale = self.enc_x(x)
-        log_q_z_given_x = (-torch.log(enc_x_scale) - math.log(2*math.pi)/2 - (-enc_x_loc + z)**2/(2*enc_x_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_x_scale) - 0.5*(-enc_x_loc + z)**2/enc_x_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, alpha=None):
@@ -74,7 +74,7 @@ class JMVAE(rt.GeneratedModel):
         """log q(z|y) at the given values: [batch], nats."""
         # jmvae.gm:23  q(z|y) = Normal(loc=enc_y(y).loc, scale=enc_y(y).scale)
         enc_y_loc, enc_y_scale = self.enc_y(y)
-        log_q_z_given_y = (-torch.log(enc_y_scale) - math.log(2*math.pi)/2 - (-enc_y_loc + z)**2/(2*enc_y_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_y = (-torch.log(enc_y_scale) - 0.5*(-enc_y_loc + z)**2/enc_y_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_y
 
     def sample_q_z_given_y(self, y, *, alpha=None):
@@ -87,7 +87,7 @@ class JMVAE(rt.GeneratedModel):
     def log_p_z(self, z, *, alpha=None):
         """log p(z) at the given values: [batch], nats."""
         # jmvae.gm:24  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, alpha=None):
@@ -100,7 +100,7 @@ class JMVAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # jmvae.gm:25  p(x|z) = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, alpha=None):
@@ -128,12 +128,12 @@ class JMVAE(rt.GeneratedModel):
         """log p(x,y,z) at the given values: [batch], nats."""
         # jmvae.gm:25  p(x|z) = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z) = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (rt.xmul(y, dec_y_z)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:24  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # jmvae.gm:27  p(x,y,z) = p(x|z) p(y|z) p(z)
         log_p_x_y_z = log_p_x_given_z + log_p_y_given_z + log_p_z
         return log_p_x_y_z
@@ -158,18 +158,18 @@ class JMVAE(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # jmvae.gm:25  p(x|z) = Bernoulli(logits=dec_x(z))
         dec_x_z = self.dec_x(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_x_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # jmvae.gm:26  p(y|z) = Categorical(logits=dec_y(z))
         dec_y_z = self.dec_y(z)
         log_p_y_given_z = (-torch.logsumexp(dec_y_z, -1, keepdim=True) + (rt.xmul(y, dec_y_z)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # jmvae.gm:22  q(z|x) = Normal(loc=enc_x(x).loc, scale=enc_x(x).scale)
         enc_x_loc, enc_x_scale = self.enc_x(x)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q = ((rt.kl_div(1, enc_scale**2/enc_x_scale**2) + (enc_loc - enc_x_loc)**2/enc_x_scale**2)/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
+        kl_q_q = (0.5*(rt.kl_div(1, enc_scale**2/enc_x_scale**2) + (enc_loc - enc_x_loc)**2/enc_x_scale**2)).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
         # jmvae.gm:23  q(z|y) = Normal(loc=enc_y(y).loc, scale=enc_y(y).scale)
         enc_y_loc, enc_y_scale = self.enc_y(y)
         # jmvae.gm:29  loss = -mean(elbo(p(x,y,z), q(z|x,y)) - alpha * (KL[q(z|x,y) || q(z|x)] + KL[q(z|x,y) || q(z|y)]))
-        kl_q_q_1 = ((rt.kl_div(1, enc_scale**2/enc_y_scale**2) + (enc_loc - enc_y_loc)**2/enc_y_scale**2)/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
-        return -(log_p_x_given_z + log_p_y_given_z - kl_q_p - alpha * (kl_q_q + kl_q_q_1)).mean()
+        kl_q_q_1 = (0.5*(rt.kl_div(1, enc_scale**2/enc_y_scale**2) + (enc_loc - enc_y_loc)**2/enc_y_scale**2)).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
+        return -(log_p_x_given_z + log_p_y_given_z - kl_q_p - rt.scaled(alpha, kl_q_q + kl_q_q_1)).mean()

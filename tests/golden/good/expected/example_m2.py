@@ -57,7 +57,7 @@ class M2(rt.GeneratedModel):
         """log q(z|x,y) at the given values: [batch], nats."""
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
-        log_q_z_given_x_y = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_y = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x_y
 
     def sample_q_z_given_x_y(self, x, y, *, alpha=None):
@@ -82,7 +82,7 @@ class M2(rt.GeneratedModel):
     def log_p_z(self, z, *, alpha=None):
         """log p(z) at the given values: [batch], nats."""
         # m2.gm:22  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, alpha=None):
@@ -95,7 +95,7 @@ class M2(rt.GeneratedModel):
         """log p(x|y,z) at the given values: [batch], nats."""
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_y_z
 
     def sample_p_x_given_y_z(self, y, z, *, alpha=None):
@@ -111,12 +111,12 @@ class M2(rt.GeneratedModel):
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y)
         # m2.gm:26  let L = KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)] - log p(y)
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y)
-        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # m2.gm:21  p(y) = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:19  q(y|x) = Categorical(logits=cls(x))
@@ -134,12 +134,13 @@ class M2(rt.GeneratedModel):
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
         enc_loc, enc_scale = self.enc(x, y_all)
         # m2.gm:26  let L = KL[q(z|x,y) || p(z)] - E_{q(z|x,y)}[log p(x|y,z)] - log p(y)
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # m2.gm:20  q(z|x,y) = Normal(loc=enc(x, y).loc, scale=enc(x, y).scale)
-        z = enc_loc + enc_scale * torch.randn_like(enc_loc)  # [10, batch, ...]
+        eps_z = torch.randn_like(enc_loc)  # [10, batch, ...]
+        z = enc_loc + enc_scale * eps_z
         # m2.gm:23  p(x|y,z) = Bernoulli(logits=dec(z, y))
         dec_out = self.dec(z, y_all)
-        log_p_x_given_y_z = rt.log_bernoulli(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_y_z = -rt.bernoulli_nll(x, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # m2.gm:21  p(y) = Categorical(probs=0.1)
         log_p_y = ((torch.xlogy(y_all, 0.1)).sum(-1, keepdim=True)).sum(-1)  # one-hot categorical mass (logits h: sum x h - logsumexp(h))
         # m2.gm:29  loss unlabeled = mean(E_{q(y|x)}[L] - H[q(y|x)])

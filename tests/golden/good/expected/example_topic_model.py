@@ -31,7 +31,7 @@ class TopicModel(rt.GeneratedModel):
     def log_p_eta(self, eta):
         """log p(eta) at the given values: [batch], nats."""
         # topic_model.gm:17  p(eta) = Normal(0, 1)
-        log_p_eta = (-eta**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_eta = (-0.5*eta**2).sum(-1) - 5*math.log(2*math.pi)/2  # Gaussian density
         return log_p_eta
 
     def sample_p_eta(self, n):
@@ -60,7 +60,7 @@ class TopicModel(rt.GeneratedModel):
         p_logits = torch.log(torch.softmax(eta, dim=-1) @ torch.softmax(self.beta, dim=-1))
         log_p_x_given_eta = (-100*torch.logsumexp(p_logits, -1, keepdim=True) - (torch.lgamma(x + 1)).sum(-1, keepdim=True) + (rt.xmul(x, p_logits)).sum(-1, keepdim=True) + math.lgamma(101)).sum(-1)  # multinomial mass (Bishop 2006, eq. 2.34)
         # topic_model.gm:17  p(eta) = Normal(0, 1)
-        log_p_eta = (-eta**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_eta = (-0.5*eta**2).sum(-1) - 5*math.log(2*math.pi)/2  # Gaussian density
         # topic_model.gm:19  p(x,eta) = p(x|eta) p(eta)
         log_p_x_eta = log_p_x_given_eta + log_p_eta
         return log_p_x_eta

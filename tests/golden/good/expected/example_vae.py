@@ -41,7 +41,7 @@ class VAE(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, beta=None):
@@ -55,7 +55,7 @@ class VAE(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, beta=None):
@@ -68,7 +68,7 @@ class VAE(rt.GeneratedModel):
     def log_p_z(self, z, *, beta=None):
         """log p(z) at the given values: [batch], nats."""
         # vae.gm:16  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, beta=None):
@@ -81,9 +81,9 @@ class VAE(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:16  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -103,29 +103,30 @@ class VAE(rt.GeneratedModel):
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # vae.gm:19  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:19  loss = mean(beta * KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        return (beta * kl_q_p - log_p_x_given_z).mean()
+        return (rt.scaled(beta, kl_q_p) - log_p_x_given_z).mean()
 
     def loss_iw(self, x, *, beta=None):
         """Loss 'iw': a scalar, in nats."""
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        z = enc_loc + enc_scale * torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # [50, batch, ...]
+        eps_z = torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # [50, batch, ...]
+        z = enc_loc + enc_scale * eps_z
         # vae.gm:15  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vae.gm:16  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         # vae.gm:17  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # vae.gm:14  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = -0.5*(eps_z**2).sum(-1) - torch.log(enc_scale).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density, from the reparameterization noise
         # vae.gm:20  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
         log_w = log_p_x_z - log_q_z_given_x  # [50, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(50)  # Burda et al. 2016, eq. 8

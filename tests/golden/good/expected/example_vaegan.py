@@ -45,7 +45,7 @@ class VAEGAN(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # vaegan.gm:16  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, gamma=None):
@@ -59,7 +59,7 @@ class VAEGAN(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # vaegan.gm:17  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, gamma=None):
@@ -72,7 +72,7 @@ class VAEGAN(rt.GeneratedModel):
     def log_p_z(self, z, *, gamma=None):
         """log p(z) at the given values: [batch], nats."""
         # vaegan.gm:18  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, gamma=None):
@@ -99,12 +99,12 @@ class VAEGAN(rt.GeneratedModel):
         # vaegan.gm:16  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # vaegan.gm:22  loss vae = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 4  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         # vaegan.gm:16  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # vaegan.gm:17  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # vaegan.gm:22  loss vae = mean(KL[q(z|x) || p(z)] - E_{q(z|x)}[log p(x|z)])
         return (kl_q_p - log_p_x_given_z).mean()
 

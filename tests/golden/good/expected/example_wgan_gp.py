@@ -35,7 +35,7 @@ class WGANGP(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # wgan_gp.gm:15  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 8*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -48,7 +48,7 @@ class WGANGP(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # wgan_gp.gm:16  p(x|z) = Bernoulli(logits=gen(z))
         gen_z = self.gen(z)
-        log_p_x_given_z = rt.log_bernoulli(x, gen_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, gen_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):

@@ -64,7 +64,7 @@ class Flows(rt.GeneratedModel):
         z_2, log_det_inverse_3 = self.flow_p_z[2].inverse(z_3)  # Papamakarios et al. 2017, section 3.1; MADE: Germain et al. 2015
         z_1, log_det_inverse_2 = self.flow_p_z[1].inverse(z_2)  # a permutation: log |det| = 0
         z_0, log_det_inverse_1 = self.flow_p_z[0].inverse(z_1)  # Dinh et al. 2017, eq. 4-6
-        log_p_z = (-z_0**2/2 - math.log(2*math.pi)/2).sum(-1) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4  # flow scored through its inverse (change of variables)
+        log_p_z = (-0.5*z_0**2).sum(-1) - 2*math.log(2*math.pi) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4  # flow scored through its inverse (change of variables)
         return log_p_z
 
     def sample_p_z(self, n):
@@ -81,7 +81,7 @@ class Flows(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # flows.gm:13  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -95,14 +95,14 @@ class Flows(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # flows.gm:13  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flows.gm:12  p(z)   = Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Reverse, MAF(hidden=8), Affine)
         z_3 = (-self.flow_p_z[3].loc + z)*torch.exp(-self.flow_p_z[3].log_scale)
         log_det_4 = ((self.flow_p_z[3].log_scale) + torch.zeros_like(z_3)).sum(-1)  # Affine: log |dy/dx| derived by sympy, at the pre-image
         z_2, log_det_inverse_3 = self.flow_p_z[2].inverse(z_3)  # Papamakarios et al. 2017, section 3.1; MADE: Germain et al. 2015
         z_1, log_det_inverse_2 = self.flow_p_z[1].inverse(z_2)  # a permutation: log |det| = 0
         z_0, log_det_inverse_1 = self.flow_p_z[0].inverse(z_1)  # Dinh et al. 2017, eq. 4-6
-        log_p_z = (-z_0**2/2 - math.log(2*math.pi)/2).sum(-1) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4  # flow scored through its inverse (change of variables)
+        log_p_z = (-0.5*z_0**2).sum(-1) - 2*math.log(2*math.pi) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4  # flow scored through its inverse (change of variables)
         # flows.gm:14  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -127,7 +127,7 @@ class Flows(rt.GeneratedModel):
         log_det_2 = (-rt.log1pexp(-s_1)).sum(-1)  # Softplus: log |dy/dx| derived by sympy, at the pre-image
         s_0 = (s_1 - self.flow_p_s[0].loc)*torch.exp(-self.flow_p_s[0].log_scale)
         log_det_1 = ((self.flow_p_s[0].log_scale) + torch.zeros_like(s_0)).sum(-1)  # Affine: log |dy/dx| derived by sympy, at the pre-image
-        log_p_s = (-s_0**2/2 - math.log(2*math.pi)/2).sum(-1) - log_det_1 - log_det_2  # flow scored through its inverse (change of variables)
+        log_p_s = (-0.5*s_0**2).sum(-1) - 3*math.log(2*math.pi)/2 - log_det_1 - log_det_2  # flow scored through its inverse (change of variables)
         return log_p_s
 
     def sample_p_s(self, n):
@@ -145,9 +145,9 @@ class Flows(rt.GeneratedModel):
         log_det_3 = (u_2 - 2*rt.log1pexp(u_2)).sum(-1)  # Sigmoid: log |dy/dx| derived by sympy, at the pre-image
         u_1 = torch.tanh(u_2)
         log_det_2 = (-torch.log1p(-u_1) - torch.log1p(u_1)).sum(-1)  # Atanh: log |dy/dx| derived by sympy, at the pre-image
-        u_0 = -torch.log1p(-u_1)/2 + torch.log1p(u_1)/2
+        u_0 = -0.5*torch.log1p(-u_1) + 0.5*torch.log1p(u_1)
         log_det_1 = (2*u_0 - 2*rt.log1pexp(2*u_0) + 2*math.log(2)).sum(-1)  # Tanh: log |dy/dx| derived by sympy, at the pre-image
-        log_p_u = (-u_0**2/2 - math.log(2*math.pi)/2).sum(-1) - log_det_1 - log_det_2 - log_det_3  # flow scored through its inverse (change of variables)
+        log_p_u = (-0.5*u_0**2).sum(-1) - 3*math.log(2*math.pi)/2 - log_det_1 - log_det_2 - log_det_3  # flow scored through its inverse (change of variables)
         return log_p_u
 
     def sample_p_u(self, n):
@@ -155,7 +155,7 @@ class Flows(rt.GeneratedModel):
         # flows.gm:16  p(u)   = Flow(Normal(0, 1), Tanh, Atanh, Sigmoid)
         u_0 = torch.randn((n,) + (3,), dtype=self._anchor.dtype, device=self._anchor.device)  # base draw of the flow
         u_1 = torch.tanh(u_0)
-        u_2 = -torch.log1p(-u_1)/2 + torch.log1p(u_1)/2
+        u_2 = -0.5*torch.log1p(-u_1) + 0.5*torch.log1p(u_1)
         u = torch.sigmoid(u_2)
         return {'u': u}
 
@@ -170,18 +170,18 @@ class Flows(rt.GeneratedModel):
         z, log_det_4 = self.flow_q_z_given_x[3](z_3)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
         # flows.gm:13  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flows.gm:12  p(z)   = Flow(Normal(0, 1), Coupling(mask=half, hidden=8), Reverse, MAF(hidden=8), Affine)
         z_3_1 = (-self.flow_p_z[3].loc + z)*torch.exp(-self.flow_p_z[3].log_scale)
         log_det_4_1 = ((self.flow_p_z[3].log_scale) + torch.zeros_like(z_3_1)).sum(-1)  # Affine: log |dy/dx| derived by sympy, at the pre-image
         z_2_1, log_det_inverse_3 = self.flow_p_z[2].inverse(z_3_1)  # Papamakarios et al. 2017, section 3.1; MADE: Germain et al. 2015
         z_1_1, log_det_inverse_2 = self.flow_p_z[1].inverse(z_2_1)  # a permutation: log |det| = 0
         z_0_1, log_det_inverse_1 = self.flow_p_z[0].inverse(z_1_1)  # Dinh et al. 2017, eq. 4-6
-        log_p_z = (-z_0_1**2/2 - math.log(2*math.pi)/2).sum(-1) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4_1  # flow scored through its inverse (change of variables)
+        log_p_z = (-0.5*z_0_1**2).sum(-1) - 2*math.log(2*math.pi) + log_det_inverse_1 + log_det_inverse_2 + log_det_inverse_3 - log_det_4_1  # flow scored through its inverse (change of variables)
         # flows.gm:14  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # flows.gm:11  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), 2 * Planar, Radial, IAF(hidden=8, depth=1))
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 2*math.log(2*math.pi) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flows.gm:18  loss = -mean(elbo(p(x,z), q(z|x)))
         elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
         return -elbo.mean()
@@ -193,14 +193,14 @@ class Flows(rt.GeneratedModel):
         log_det_2 = (-rt.log1pexp(-s_1)).sum(-1)  # Softplus: log |dy/dx| derived by sympy, at the pre-image
         s_0 = (s_1 - self.flow_p_s[0].loc)*torch.exp(-self.flow_p_s[0].log_scale)
         log_det_1 = ((self.flow_p_s[0].log_scale) + torch.zeros_like(s_0)).sum(-1)  # Affine: log |dy/dx| derived by sympy, at the pre-image
-        log_p_s = (-s_0**2/2 - math.log(2*math.pi)/2).sum(-1) - log_det_1 - log_det_2  # flow scored through its inverse (change of variables)
+        log_p_s = (-0.5*s_0**2).sum(-1) - 3*math.log(2*math.pi)/2 - log_det_1 - log_det_2  # flow scored through its inverse (change of variables)
         # flows.gm:16  p(u)   = Flow(Normal(0, 1), Tanh, Atanh, Sigmoid)
         u_2 = torch.log(u) - torch.log1p(-u)
         log_det_3 = (u_2 - 2*rt.log1pexp(u_2)).sum(-1)  # Sigmoid: log |dy/dx| derived by sympy, at the pre-image
         u_1 = torch.tanh(u_2)
         log_det_2_1 = (-torch.log1p(-u_1) - torch.log1p(u_1)).sum(-1)  # Atanh: log |dy/dx| derived by sympy, at the pre-image
-        u_0 = -torch.log1p(-u_1)/2 + torch.log1p(u_1)/2
+        u_0 = -0.5*torch.log1p(-u_1) + 0.5*torch.log1p(u_1)
         log_det_1_1 = (2*u_0 - 2*rt.log1pexp(2*u_0) + 2*math.log(2)).sum(-1)  # Tanh: log |dy/dx| derived by sympy, at the pre-image
-        log_p_u = (-u_0**2/2 - math.log(2*math.pi)/2).sum(-1) - log_det_1_1 - log_det_2_1 - log_det_3  # flow scored through its inverse (change of variables)
+        log_p_u = (-0.5*u_0**2).sum(-1) - 3*math.log(2*math.pi)/2 - log_det_1_1 - log_det_2_1 - log_det_3  # flow scored through its inverse (change of variables)
         # flows.gm:19  loss density = -mean(log p(s) + log p(u))
         return -(log_p_s + log_p_u).mean()

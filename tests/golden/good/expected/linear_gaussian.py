@@ -42,7 +42,7 @@ class PPCA(rt.GeneratedModel):
     def log_p_z(self, z, *, sigma=None):
         """log p(z) at the given values: [batch], nats."""
         # linear_gaussian.gm:10  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n, *, sigma=None):
@@ -56,7 +56,7 @@ class PPCA(rt.GeneratedModel):
         sigma = self.sigma if sigma is None else sigma
         # linear_gaussian.gm:11  p(x|z) = Normal(loc=z @ W, scale=sigma)
         p_loc = z @ self.W
-        log_p_x_given_z = (-math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + x)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-p_loc + x)**2/sigma**2).sum(-1) - 5*math.log(sigma) - 5*math.log(2*math.pi)/2  # Gaussian density
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z, *, sigma=None):
@@ -72,9 +72,9 @@ class PPCA(rt.GeneratedModel):
         sigma = self.sigma if sigma is None else sigma
         # linear_gaussian.gm:11  p(x|z) = Normal(loc=z @ W, scale=sigma)
         p_loc = z @ self.W
-        log_p_x_given_z = (-math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + x)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-p_loc + x)**2/sigma**2).sum(-1) - 5*math.log(sigma) - 5*math.log(2*math.pi)/2  # Gaussian density
         # linear_gaussian.gm:10  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # linear_gaussian.gm:12  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -93,7 +93,7 @@ class PPCA(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # linear_gaussian.gm:13  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x, *, sigma=None):
@@ -111,13 +111,13 @@ class PPCA(rt.GeneratedModel):
         z = enc_loc + enc_scale * torch.randn_like(enc_loc)
         # linear_gaussian.gm:11  p(x|z) = Normal(loc=z @ W, scale=sigma)
         p_loc = z @ self.W
-        log_p_x_given_z = (-math.log(sigma) - math.log(2*math.pi)/2 - (-p_loc + x)**2/(2*sigma**2)).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-p_loc + x)**2/sigma**2).sum(-1) - 5*math.log(sigma) - 5*math.log(2*math.pi)/2  # Gaussian density
         # linear_gaussian.gm:10  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # linear_gaussian.gm:12  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # linear_gaussian.gm:13  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # linear_gaussian.gm:14  loss = -mean(E_{q(z|x)}[log p(x,z) - log q(z|x)])
         return -(log_p_x_z - log_q_z_given_x).mean()
 
@@ -127,5 +127,5 @@ class PPCA(rt.GeneratedModel):
         # linear_gaussian.gm:13  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
         # linear_gaussian.gm:15  loss kl = mean(KL[q(z|x) || p(z)] + 0.5 * exp(-sigma) / 2)
-        kl_q_p = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return (kl_q_p + 0.5 * torch.exp(torch.as_tensor(-sigma, dtype=x.dtype)) / 2).mean()

@@ -31,7 +31,7 @@ class Regression(rt.GeneratedModel):
     def log_p_h(self, h):
         """log p(h) at the given values: [batch], nats."""
         # no_loss.gm:6  p(h) = Normal(0, 1)
-        log_p_h = (-h**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_h = (-0.5*h**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_h
 
     def sample_p_h(self, n):
@@ -60,7 +60,7 @@ class Regression(rt.GeneratedModel):
         mean_of_h = self.mean_of(h)
         log_p_y_given_h = -2.0*(-mean_of_h + y)**2 - 0.22579135264472747  # Gaussian density
         # no_loss.gm:6  p(h) = Normal(0, 1)
-        log_p_h = (-h**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_h = (-0.5*h**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # no_loss.gm:8  p(y,h) = p(y|h) p(h)
         log_p_y_h = log_p_y_given_h + log_p_h
         return log_p_y_h

@@ -41,7 +41,7 @@ class Poe(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # poe_rename.gm:10  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -54,7 +54,7 @@ class Poe(rt.GeneratedModel):
         """log q(z|x) at the given values: [batch], nats."""
         # poe_rename.gm:11  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(x)
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x
 
     def sample_q_z_given_x(self, x):
@@ -69,7 +69,7 @@ class Poe(rt.GeneratedModel):
         # poe_rename.gm:11  q(z|x) = Normal(loc=enc(x).loc, scale=enc(x).scale)
         enc_loc, enc_scale = self.enc(w)
         # poe_rename.gm:12  q(z|w) = q(z|x)[x -> w]
-        log_q_z_given_w = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_w = (-torch.log(enc_scale) - 0.5*(-enc_loc + z)**2/enc_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_w
 
     def sample_q_z_given_w(self, w):
@@ -88,7 +88,7 @@ class Poe(rt.GeneratedModel):
         # poe_rename.gm:13  q(z|x,w) propto p(z) q(z|x) q(z|w)
         q_loc = (enc_loc * (1 / enc_scale ** 2) + enc_loc_1 * (1 / enc_scale_1 ** 2)) / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2)
         q_scale = torch.sqrt(1 / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2))
-        log_q_z_given_x_w = (-torch.log(q_scale) - math.log(2*math.pi)/2 - (-q_loc + z)**2/(2*q_scale**2)).sum(-1)  # Gaussian density
+        log_q_z_given_x_w = (-torch.log(q_scale) - 0.5*(-q_loc + z)**2/q_scale**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         return log_q_z_given_x_w
 
     def sample_q_z_given_x_w(self, x, w):
@@ -106,7 +106,7 @@ class Poe(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # poe_rename.gm:14  p(x|z) = Normal(dec(z), 1)
         dec_z = self.dec(z)
-        log_p_x_given_z = (-(-dec_z + x)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-dec_z + x)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -121,7 +121,7 @@ class Poe(rt.GeneratedModel):
         # poe_rename.gm:14  p(x|z) = Normal(dec(z), 1)
         dec_z = self.dec(z)
         # poe_rename.gm:15  p(w|z) = p(x|z)[x -> w]
-        log_p_w_given_z = (-(-dec_z + w)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_w_given_z = (-0.5*(-dec_z + w)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         return log_p_w_given_z
 
     def sample_p_w_given_z(self, z):
@@ -136,11 +136,11 @@ class Poe(rt.GeneratedModel):
         """log p(x,w,z) at the given values: [batch], nats."""
         # poe_rename.gm:14  p(x|z) = Normal(dec(z), 1)
         dec_z = self.dec(z)
-        log_p_x_given_z = (-(-dec_z + x)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-dec_z + x)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # poe_rename.gm:15  p(w|z) = p(x|z)[x -> w]
-        log_p_w_given_z = (-(-dec_z + w)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_w_given_z = (-0.5*(-dec_z + w)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # poe_rename.gm:10  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # poe_rename.gm:16  p(x,w,z) = p(x|z) p(w|z) p(z)
         log_p_x_w_z = log_p_x_given_z + log_p_w_given_z + log_p_z
         return log_p_x_w_z
@@ -167,9 +167,12 @@ class Poe(rt.GeneratedModel):
         z = q_loc + q_scale * torch.randn_like(q_loc)
         # poe_rename.gm:14  p(x|z) = Normal(dec(z), 1)
         dec_z = self.dec(z)
-        log_p_x_given_z = (-(-dec_z + x)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_x_given_z = (-0.5*(-dec_z + x)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # poe_rename.gm:15  p(w|z) = p(x|z)[x -> w]
-        log_p_w_given_z = (-(-dec_z + w)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_w_given_z = (-0.5*(-dec_z + w)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
+        # poe_rename.gm:13  q(z|x,w) propto p(z) q(z|x) q(z|w)
+        q_loc_1 = (enc_loc * (1 / enc_scale ** 2) + enc_loc_1 * (1 / enc_scale_1 ** 2)) / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2)
+        q_scale_1 = torch.sqrt(1 / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2))
         # poe_rename.gm:17  loss = -mean(elbo(p(x,w,z), q(z|x,w)))
-        kl_q_p = ((q_loc**2 + q_scale**2)/2 - torch.log(q_scale) - 1/2).sum(-1)  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(q_loc_1**2 + q_scale_1**2) - torch.log(q_scale_1)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z + log_p_w_given_z - kl_q_p).mean()

@@ -38,16 +38,16 @@ class RandomWalk(rt.GeneratedModel):
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         x_first = x.select(-1, 0)  # step 0 of x
         # random_walk.gm:12  p(x[0]) = Normal(0, 1)
-        log_p_x_0 = -x_first**2/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_x_0 = -0.5*x_first**2 - math.log(2*math.pi)/2  # Gaussian density
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         x_from1 = x.narrow(-1, 1, 4)  # steps 1 .. 4 of x
         x_from0 = x.narrow(-1, 0, 4)  # steps 0 .. 3 of x
         # random_walk.gm:13  p(x[t]|x[t-1]) = Normal(0.9 * x[t-1], s)
         p_loc = 0.9 * x_from0
-        log_p_x_t__given_x_t_1 = -math.log(s) - math.log(2*math.pi)/2 - (-p_loc + x_from1)**2/(2*s**2)  # Gaussian density
+        log_p_x_t__given_x_t_1 = -math.log(s) - math.log(2*math.pi)/2 - 0.5*(-p_loc + x_from1)**2/s**2  # Gaussian density
         # random_walk.gm:14  p(y[t]|x[t]) = Normal(loc=x[t] * w, scale=1)
         p_loc_1 = x.unsqueeze(-1) * self.w
-        log_p_y_t__given_x_t = (-(-p_loc_1 + y)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_y_t__given_x_t = (-0.5*(-p_loc_1 + y)**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         log_p_x_y = log_p_x_0 + log_p_x_t__given_x_t_1.sum(-1) + log_p_y_t__given_x_t.sum(-1)  # sum over the steps
         return log_p_x_y
@@ -85,16 +85,16 @@ class RandomWalk(rt.GeneratedModel):
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         x_first = x.select(-1, 0)  # step 0 of x
         # random_walk.gm:12  p(x[0]) = Normal(0, 1)
-        log_p_x_0 = -x_first**2/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_x_0 = -0.5*x_first**2 - math.log(2*math.pi)/2  # Gaussian density
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         x_from1 = x.narrow(-1, 1, 4)  # steps 1 .. 4 of x
         x_from0 = x.narrow(-1, 0, 4)  # steps 0 .. 3 of x
         # random_walk.gm:13  p(x[t]|x[t-1]) = Normal(0.9 * x[t-1], s)
         p_loc = 0.9 * x_from0
-        log_p_x_t__given_x_t_1 = -math.log(s) - math.log(2*math.pi)/2 - (-p_loc + x_from1)**2/(2*s**2)  # Gaussian density
+        log_p_x_t__given_x_t_1 = -math.log(s) - math.log(2*math.pi)/2 - 0.5*(-p_loc + x_from1)**2/s**2  # Gaussian density
         # random_walk.gm:14  p(y[t]|x[t]) = Normal(loc=x[t] * w, scale=1)
         p_loc_1 = x.unsqueeze(-1) * self.w
-        log_p_y_t__given_x_t = (-(-p_loc_1 + y)**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_y_t__given_x_t = (-0.5*(-p_loc_1 + y)**2).sum(-1) - math.log(2*math.pi)  # Gaussian density
         # random_walk.gm:15  p(x,y) = p(x[0]) p(x[t]|x[t-1]) p(y[t]|x[t])
         log_p_x_y = log_p_x_0 + log_p_x_t__given_x_t_1.sum(-1) + log_p_y_t__given_x_t.sum(-1)  # sum over the steps
         # random_walk.gm:17  loss = -mean(log p(x,y))
