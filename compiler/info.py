@@ -66,6 +66,7 @@ def _type(t: ir.Type) -> dict:
 def _net(n: ir.Net) -> dict:
     outputs = [{"name": name, **_type(t)} for name, t in n.outputs]
     body = "user-supplied" if n.hidden is None else "MLP(" + ", ".join(map(str, n.hidden)) + ")"
+    body = f"{n.cell}()" if n.cell is not None else body
     return {"inputs": list(n.inputs), "outputs": outputs, "body": body}
 
 

@@ -15,6 +15,8 @@ generated method: step 0 straight-line (initial factors, then the factors of eve
 from __future__ import annotations
 
 from gmc.compiler.codegen.emitter import Emitter, Env
+from gmc.compiler.codegen import recurrent
+from gmc.compiler.recurrence import RecurrentProduct
 from gmc.compiler.sequences import step_model
 
 _INDENT = "    "
@@ -33,6 +35,8 @@ def log_product(emitter: Emitter, sig: str, env: Env) -> str:
     """Code of log ``sig`` ([batch], nats): one batched term per step factor, summed over time."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
+    if isinstance(product, RecurrentProduct):  # reads recurrent states: one loop over time
+        return recurrent.log_product(emitter, sig, env)
     steps = Emitter(step_model(model), fb, emitter.extras)
     length = product.length
     parts = []
@@ -62,6 +66,8 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     """Emit ancestral draws of every sequence of ``sig``; returns env with them bound."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
+    if isinstance(product, RecurrentProduct):  # reads recurrent states: one loop over time
+        return recurrent.sample_product(emitter, sig, env)
     steps = Emitter(step_model(model), fb, emitter.extras)
     for p in model.params:  # bound before the loop: the emitter inserts param bindings at the top
         steps.param(p)
