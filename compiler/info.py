@@ -113,6 +113,10 @@ def _terms(model: ir.Model, e: ir.Expr) -> list[dict]:
             method = "closed-form" if closed_form(model, node) else "monte-carlo"
         else:
             method = "monte-carlo"
+        if kind in ("elbo", "iwae") and node.joint in model.step_products and model.recurrences:
+            from gmc.compiler.recurrence import loop_method
+
+            method = loop_method(model, node)
         term = {"term": _head(node), "kind": kind, "method": method}
         if isinstance(node, ir.Iwae):
             term["samples"] = node.k

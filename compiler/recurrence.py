@@ -317,6 +317,21 @@ def functional_error(model: ir.Model, node: ir.Expr) -> diag.Diagnostic | None:
     return None
 
 
+def loop_method(model: ir.Model, node: ir.Expr) -> str:
+    """How ``gmc info`` describes ``elbo``/``iwae`` over recurrent products: one loop over
+    time, and for the ELBO whether every step's KL[q || p] has a closed form (the derivation
+    engine, asked as the code generator asks it, on the step model)."""
+    if isinstance(node, ir.Iwae):
+        return "one loop over time, monte-carlo"
+    from gmc.compiler.info import closed_form
+
+    q, p = model.step_products[node.posterior], model.step_products[node.joint]
+    prior = {model.steps[s].factor.outputs[0]: s for s in p.order}
+    steps = recurrence_model(model)
+    closed = all(closed_form(steps, ir.KL(s, prior[model.steps[s].factor.outputs[0]])) for s in q.order)
+    return "one loop over time, per-step KL closed-form" if closed else "one loop over time, monte-carlo"
+
+
 def recurrence_model(model: ir.Model) -> ir.Model:
     """The step model (:func:`gmc.compiler.sequences.step_model`: every sequence at its step
     type, every slot a step factor or recurrence reads): what code of one step comes from."""
