@@ -782,7 +782,8 @@ def sequence_unsupported(span: Span, what: str, reason: str) -> Diagnostic:
 
 
 def bad_recurrent_cell(span: Span, net: str, cell: str, reason: str) -> Diagnostic:
-    return _error(span, f"The net '{net}' cannot be a {cell} cell: {reason}.",
+    article = "an" if cell[0] in "AEFHILMNORSX" else "a"  # said letter by letter: "an LSTM", "a GRU"
+    return _error(span, f"The net '{net}' cannot be {article} {cell} cell: {reason}.",
                   f"Declare a cell as net {net}(h, x) -> real[H] = {cell}(), h the previous state "
                   "(see docs/language.md, \"Sequences\").")
 

@@ -144,3 +144,20 @@ def test_generated_module_has_one_loop_per_method_never_t_copies():
     # log p(x,z), sample p(x,z), log q(z|x), sample q(z|x), the ELBO and the IWAE bound
     assert text.count("in rt.time_steps(0, 8):") == 6
     assert text.count("self.cell(") == 6
+
+
+def _errors(source):
+    with pytest.raises(gmc.GmcError) as error:
+        gmc.compile_source(source, name="M")
+    return str(error.value)
+
+
+def test_elbo_needs_a_posterior_over_the_models_latents():
+    model = (ROOT / "examples" / "vrnn.gm").read_text()
+    wrong = model.replace("loss = -mean(elbo(p(x,z), q(z|x)))", "loss = -mean(elbo(q(z|x), p(x,z)))")
+    assert "elbo(q(z|x), p(x,z)) is not supported" in _errors(wrong)
+
+
+def test_an_lstm_state_has_an_even_size():
+    text = LSTM.replace("real[6]", "real[5]")
+    assert "cannot be an LSTM cell: its output, the next state, must be real[2*S]" in _errors(text)
