@@ -236,7 +236,8 @@ def unknown_functional(span: Span, name: str) -> Diagnostic:
 
 def unknown_net_body(span: Span, name: str) -> Diagnostic:
     return _error(span, f"Unknown built-in net '{name}'.",
-                  _did_you_mean(name, ["MLP"]) or "The built-in net is MLP(hidden sizes...); "
+                  _did_you_mean(name, ["MLP", "GRU", "LSTM"]) or "The built-in nets are MLP(hidden sizes...) and the "
+                  "recurrent cells GRU() and LSTM(); "
                   "leave out '= ...' to pass your own module at construction.")
 
 
@@ -778,6 +779,13 @@ def sequence_length_mismatch(span: Span, first: str, first_length: int, second: 
 def sequence_unsupported(span: Span, what: str, reason: str) -> Diagnostic:
     return _error(span, f"{what} is not supported: {reason}.",
                   "See docs/language.md, \"Sequences\", for the forms gmc compiles.")
+
+
+def bad_recurrent_cell(span: Span, net: str, cell: str, reason: str) -> Diagnostic:
+    article = "an" if cell[0] in "AEFHILMNORSX" else "a"  # said letter by letter: "an LSTM", "a GRU"
+    return _error(span, f"The net '{net}' cannot be {article} {cell} cell: {reason}.",
+                  f"Declare a cell as net {net}(h, x) -> real[H] = {cell}(), h the previous state "
+                  "(see docs/language.md, \"Sequences\").")
 
 
 #: The name of every diagnostic constructor, in source order.

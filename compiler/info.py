@@ -66,6 +66,7 @@ def _type(t: ir.Type) -> dict:
 def _net(n: ir.Net) -> dict:
     outputs = [{"name": name, **_type(t)} for name, t in n.outputs]
     body = "user-supplied" if n.hidden is None else "MLP(" + ", ".join(map(str, n.hidden)) + ")"
+    body = f"{n.cell}()" if n.cell is not None else body
     return {"inputs": list(n.inputs), "outputs": outputs, "body": body}
 
 
@@ -114,6 +115,10 @@ def _terms(model: ir.Model, e: ir.Expr) -> list[dict]:
             method = "closed-form" if closed_form(model, node) else "monte-carlo"
         else:
             method = "monte-carlo"
+        if kind in ("elbo", "iwae") and node.joint in model.step_products and model.recurrences:
+            from gmc.compiler.recurrence import loop_method
+
+            method = loop_method(model, node)
         term = {"term": _head(node), "kind": kind, "method": method}
         if isinstance(node, ir.Iwae):
             term["samples"] = node.k

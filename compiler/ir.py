@@ -109,6 +109,7 @@ class Net:
     outputs: tuple[tuple[str | None, Type], ...]
     hidden: tuple[int, ...] | None
     span: Span = NO_SPAN
+    cell: str | None = None  # a built-in recurrent cell, "GRU" or "LSTM" (gmc.compiler.recurrence)
 
     @property
     def named(self) -> bool:
@@ -431,6 +432,7 @@ class Model:
     steps: dict[str, "Step"] = field(default_factory=dict)
     chains: dict[str, "Chain"] = field(default_factory=dict)
     step_products: dict[str, "StepProduct"] = field(default_factory=dict)
+    recurrences: dict[str, "Recurrence"] = field(default_factory=dict)  # gmc.compiler.recurrence, h[t] = ...
 
     def edges(self) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
         """The dependency edges (source node, target node, role) that :meth:`graph` holds."""

@@ -18,6 +18,10 @@ def model_latex(model: ir.Model) -> str:
     from gmc.compiler.sequences import step_latex
 
     lines = [step_latex(model, step) for step in model.steps.values()]  # time-indexed factors, first
+    if model.recurrences:  # h[t] = cell(h[t-1], ...)
+        from gmc.compiler.recurrence import recurrence_latex
+
+        lines += [recurrence_latex(model, rec) for rec in model.recurrences.values()]
     lines += [f"{factor(sig)} {relation(f)} {definition(model, f)}" for sig, f in model.factors.items()]
     lines += [loss_latex(model, name) for name in model.losses]
     if model.data_distributions or model.games:

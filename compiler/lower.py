@@ -13,7 +13,7 @@ import operator
 import re
 
 from gmc.compiler import diagnostics as diag
-from gmc.compiler import ir, sequences
+from gmc.compiler import ir, recurrence, sequences
 from gmc.compiler.families import FAMILIES
 from gmc.dsl import ast
 from gmc.dsl.limits import MAX_CONSTANT_INTEGER, MAX_SIZE
@@ -112,6 +112,9 @@ class _Lowering:
         self.derived = {self.signature_text(s.signature): s for s in derived}
         for s in derived:
             self.lowered_factor(self.signature_text(s.signature))
+        for s in statements:  # h[t] = cell(h[t-1], ...) (gmc.compiler.recurrence)
+            if isinstance(s, ast.RecurrenceDef):
+                recurrence.lower_recurrence(self, s)
         for s in self.chains:  # after the step factors they multiply (gmc.compiler.sequences)
             sequences.lower_chain(self, s)
         order = {sig: i for i, sig in enumerate(self.all_signatures)}
@@ -313,7 +316,11 @@ class _Lowering:
             if t is not None:
                 outputs.append((out.name, t))
         hidden = None
-        if s.body is not None:
+        cell = None
+        if s.body is not None and s.body.func in recurrence.CELLS:  # net cell(h, x) -> real[H] = GRU()
+            cell = recurrence.lower_cell(self, s)
+            hidden = () if cell is not None else None
+        elif s.body is not None:
             if s.body.func != "MLP":
                 self.error(diag.unknown_net_body(s.body.func_span, s.body.func))
             elif s.body.keywords or s.body.given is not None:
@@ -323,7 +330,7 @@ class _Lowering:
                 hidden = tuple(sizes) if all(x is not None for x in sizes) else None
         if len(inputs) == len(s.inputs) and len(outputs) == len(s.outputs):
             self.model.nets[s.name] = ir.Net(s.name, tuple(inputs), tuple(outputs),
-                                             hidden if s.body is not None else None, s.span)
+                                             hidden if s.body is not None else None, s.span, cell)
 
     def repeated(self, names: tuple[ast.Name, ...], where: str) -> bool:
         """Report the second occurrence of a name listed twice; True when there is one."""

@@ -263,6 +263,8 @@ def indexed_ref(lowering, e: ast.Indexed, scope) -> ir.Expr | None:
 def lower_chain(lowering, s: ast.FactorDef) -> None:
     """``p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])`` into ``model.factors`` (a marginal
     with no components) and ``model.chains`` (its structure)."""
+    from gmc.compiler import recurrence
+
     model = lowering.model
     sig = s.signature
     text = ir.signature(sig.name, tuple(n.id for n in sig.outputs), tuple(n.id for n in sig.given))
@@ -280,6 +282,12 @@ def lower_chain(lowering, s: ast.FactorDef) -> None:
             return  # a step factor that failed to lower: reported already
         refs.append((call, model.steps[ref]))
     if not lowering.claim("factor", text, sig.span):
+        return
+    if model.recurrences and recurrence.reads_state(model, refs):  # a VRNN's p(x,z), q(z|x)
+        product = recurrence.product_structure(lowering, s, text, refs)
+        if product is not None:
+            model.step_products[text] = product
+            model.factors[text] = ir.Factor(sig.name, product.outputs, product.given, span=s.span)
         return
     if not s.marginalized:
         product = _product_structure(lowering, s, text, refs)
@@ -442,6 +450,11 @@ def step_model(model: ir.Model) -> ir.Model:
         for slot, seq, _ in step.slots:
             s = model.sequences[seq]
             variables[slot] = ir.Var(slot, s.step, s.span)
+    for name, seq in model.sequences.items():  # a net over a sequence takes one step of it
+        variables.setdefault(name, ir.Var(name, seq.step, seq.span))
+    for rec in model.recurrences.values():  # the slots h[t] = ... reads (gmc.compiler.recurrence)
+        for slot, seq, _ in rec.slots:
+            variables.setdefault(slot, ir.Var(slot, model.sequences[seq].step, model.sequences[seq].span))
     factors = {sig: step.factor for sig, step in model.steps.items()}
     return replace(model, vars=variables, factors=factors, losses={}, steps={}, chains={}, step_products={})
 
@@ -449,6 +462,7 @@ def step_model(model: ir.Model) -> ir.Model:
 def check_sequences(model: ir.Model) -> list[diag.Diagnostic]:
     """Supports and shapes of the step factors (the usual rules, per step), and chains used
     only through ``log p(...)``."""
+    from gmc.compiler import recurrence
     from gmc.compiler.checks import _check_distribution
 
     errors = []
@@ -461,8 +475,14 @@ def check_sequences(model: ir.Model) -> list[diag.Diagnostic]:
             sigs = [getattr(node, a, None) for a in ("factor", "first", "second", "joint", "posterior")]
             used = [s for s in sigs if isinstance(s, str) and (s in model.chains or s in model.step_products)]
             if used and not isinstance(node, ir.LogProb):
+                if model.recurrences:  # elbo/iwae over a recurrent model (gmc.compiler.recurrence)
+                    error = recurrence.functional_error(model, node)
+                    errors += [error] if error is not None else []
+                    continue
                 errors.append(diag.sequence_unsupported(node.span, f"Using {used[0]} here",
                                                         "a product over time is used through log p(...) only"))
+    if model.recurrences:
+        errors += recurrence.check_recurrences(model)
     return errors
 
 
@@ -518,6 +538,7 @@ def product_latex(model: ir.Model, product: StepProduct) -> str:
         names = _step_names(step)
         f = step.factor
         ref = latex.factor(ir.signature(f.name, tuple(names[v] for v in f.outputs), tuple(names[v] for v in f.given)))
-        first = max((step.lag(g) for g in f.given), default=0)
+        # a recurrent state's step -1 is its zero start (gmc.compiler.recurrence): no later first step
+        first = max((step.lag(g) for g in f.given if _seq_of(step, g) not in model.recurrences), default=0)
         parts.append(ref if step.initial else rf"\prod_{{t={first}}}^{{{last}}} " + ref)
     return r"\,".join(parts)

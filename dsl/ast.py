@@ -285,8 +285,17 @@ class PlateDecl(Node):
     variables: tuple[Name, ...]
 
 
+@dataclass(frozen=True)
+class RecurrenceDef(Node):
+    """``h[t] = cell(h[t-1], x[t], z[t])``: the steps of a deterministic sequence, defined
+    from earlier steps (gmc.compiler.recurrence)."""
+
+    target: Indexed
+    value: Expr
+
+
 Statement = (ModelDecl | ConstDecl | ParamDecl | WeightDecl | VarDecl | LetDecl | NetDecl | FactorDef | LossDef
-             | DataDecl | GameDef | PlateDecl | SequenceDecl)
+             | DataDecl | GameDef | PlateDecl | SequenceDecl | RecurrenceDef)
 
 
 @dataclass(frozen=True)

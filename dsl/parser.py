@@ -173,6 +173,9 @@ class _ToAst:
     def plate_decl(self, meta, c):
         return ast.PlateDecl(str(c[1]), c[3], span=_span(meta))
 
+    def recurrence_def(self, meta, c):
+        return ast.RecurrenceDef(c[0], c[2], span=_span(meta))
+
     def let_decl(self, meta, c):
         return ast.LetDecl(str(c[1]), c[3], span=_span(meta))
 

@@ -169,6 +169,8 @@ class Printer:
             return f"var {s.name}[{self.expr(s.length)}]: {self.type(s.type)}"
         if isinstance(s, ast.PlateDecl):
             return f"plate {s.name}({', '.join(n.id for n in s.variables)})"
+        if isinstance(s, ast.RecurrenceDef):
+            return f"{s.target.text} = {self.expr(s.value)}"
         if isinstance(s, ast.LetDecl):
             return f"let {s.name} = {self.expr(s.value)}"
         if isinstance(s, ast.NetDecl):

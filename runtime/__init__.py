@@ -22,7 +22,7 @@ _EXPORTS = {
     "flow_layers": "flows", "planar": "flows",
     "leave_one_out": "estimators", "mmd": "estimators", "renyi_bound": "estimators",
     "chain_log_likelihood": "chains", "chain_posterior_marginals": "chains", "sample_chain": "chains",
-    "time_steps": "chains",
+    "time_steps": "chains", "GRUCell": "cells", "LSTMCell": "cells",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -517,6 +517,10 @@ class Emitter:
             return self.entropy(e, env)
         if isinstance(e, ir.CrossEntropy):
             return self.cross_entropy(e, env)
+        if isinstance(e, (ir.Elbo, ir.Iwae)) and e.joint in self.model.step_products:  # over time: one loop
+            from gmc.compiler.codegen import recurrent
+
+            return recurrent.functional(self, e, env)
         if isinstance(e, ir.Elbo):
             return self.monte_carlo(e.posterior, env, lambda inner: self.log_ratio(e.joint, e.posterior, inner),
                                     e.estimator, e.span, "elbo")

@@ -146,7 +146,11 @@ def _init(model: ir.Model, extras: Extras) -> str:
 def _builtin_net(model: ir.Model, net: ir.Net) -> str | None:
     if net.hidden is None:
         return None
-    inputs = tuple(model.vars[v].type.shape for v in net.inputs)
+    from gmc.compiler.recurrence import net_input_shape
+
+    inputs = tuple(net_input_shape(model, v) for v in net.inputs)  # a sequence's net takes one step
+    if net.cell is not None:  # h' = GRU(h, x, ...) (gmc.runtime.cells)
+        return f"rt.{net.cell}Cell({text.literal(inputs)})"
     outputs = tuple((o, t.shape, t.support) for o, t in net.outputs)
     return f"rt.MLP({text.literal(inputs)}, {text.literal(net.hidden)}, {text.literal(outputs)})"
 

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gmc.compiler.codegen.env import Env
+from gmc.compiler.recurrence import RecurrentProduct
 from gmc.compiler.sequences import step_model
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ def log_product(emitter: Emitter, sig: str, env: Env) -> str:
     """Code of log ``sig`` ([batch], nats): one batched term per step factor, summed over time."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
+    if isinstance(product, RecurrentProduct):  # reads recurrent states: one loop over time
+        from gmc.compiler.codegen import recurrent  # imports the emitter
+
+        return recurrent.log_product(emitter, sig, env)
     steps = emitter.for_model(step_model(model))
     length = product.length
     parts = []
@@ -68,6 +73,10 @@ def sample_product(emitter: Emitter, sig: str, env: Env) -> Env:
     """Emit ancestral draws of every sequence of ``sig``; returns env with them bound."""
     model, fb = emitter.model, emitter.fb
     product = model.step_products[sig]
+    if isinstance(product, RecurrentProduct):  # reads recurrent states: one loop over time
+        from gmc.compiler.codegen import recurrent  # imports the emitter
+
+        return recurrent.sample_product(emitter, sig, env)
     steps = emitter.for_model(step_model(model))
     for p in model.params:  # bound before the loop: the emitter inserts param bindings at the top
         steps.param(p)

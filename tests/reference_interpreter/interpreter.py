@@ -267,6 +267,8 @@ class Reference:
         """log p of a product of step factors: every factor at every step where it holds, one
         step at a time."""
         product, steps = self.model.step_products[sig], self._steps()
+        if self.model.recurrences and hasattr(product, "states"):
+            return self._recurrent(product, env, draw=False)
         total = torch.zeros((), dtype=self.dtype)
         for initial in product.initial:
             v = self.model.steps[initial].factor.outputs[0]
@@ -279,8 +281,35 @@ class Reference:
                 total = total + steps._log_prob(step_sig, values)
         return total
 
-    def _product_draw(self, sig: str) -> dict[str, torch.Tensor]:
+    def _recurrent(self, product, env, draw: bool):
+        """A product over recurrent states (gmc.compiler.recurrence), one step at a time: the
+        states start at zero, each step's parts run in the product's plan; log p at the
+        sequences in ``env``, or one ancestral draw (given the sequences it is conditioned on)."""
+        from gmc.compiler.sequences import slot_name
+
+        steps = self._steps()
+        states = {s: torch.zeros(self.model.sequences[s].step.shape, dtype=self.dtype) for s in product.states}
+        drawn: dict[str, list] = {v: [] for v in product.outputs}
+        total = torch.zeros((), dtype=self.dtype)
+        for t in range(product.length):
+            values = {slot_name(s, 1): h for s, h in states.items()}
+            values.update({v: env[v][t] for v in (product.given if draw else product.outputs + product.given)})
+            for kind, key in product.plan:
+                if kind == "state":
+                    values[key] = steps._value(self.model.recurrences[key].expr, values)
+                    states[key] = values[key]
+                elif draw:
+                    f = steps.model.factors[key]
+                    values[f.outputs[0]] = steps._draw(f, values)[f.outputs[0]]
+                    drawn[f.outputs[0]].append(values[f.outputs[0]])
+                else:
+                    total = total + steps._log_prob(key, values)
+        return {v: torch.stack(d) for v, d in drawn.items()} if draw else total
+
+    def _product_draw(self, sig: str, env=None) -> dict[str, torch.Tensor]:
         product, steps = self.model.step_products[sig], self._steps()
+        if self.model.recurrences and hasattr(product, "states"):
+            return self._recurrent(product, env or {}, draw=True)
         factors = steps.model.factors
         drawn: dict[str, list] = {v: [] for v in product.outputs}
         for initial in product.initial:
@@ -326,7 +355,7 @@ class Reference:
         if f.signature in self.model.chains:
             return self._chain_draw(f.signature)
         if f.signature in self.model.step_products:
-            return self._product_draw(f.signature)
+            return self._product_draw(f.signature, env)
         if not f.is_product:
             return {f.outputs[0]: rd.draw(f.family, self._leaf(f, env))}
         drawn, pending = dict(env), list(f.components)
