@@ -25,12 +25,13 @@ class FlowVAE(rt.GeneratedModel):
         'iw': rt.LossInfo('loss_iw', ('x',)),
     }
     param_defaults = {}
-    latex_source = 'q(z \\mid x) = \\left(\\mathrm{Planar} \\circ \\mathrm{Planar} \\circ \\mathrm{Planar} \\circ \\mathrm{Planar}\\right)_{\\#}\\,\\mathcal{N}\\left(z ;\\, \\mu = \\mathrm{enc}_{\\mathrm{loc}}(x), \\sigma = \\mathrm{enc}_{\\mathrm{scale}}(x)\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{dec}(z)\\right)\np(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x, z) = p(x \\mid z)\\,p(z)\n\\mathcal{L} = -\\mathrm{mean}\\left(\\mathrm{ELBO}\\left(p(x, z), q(z \\mid x)\\right)\\right)\n\\mathcal{L}_{\\mathrm{iw}} = -\\mathrm{mean}\\left(\\mathrm{IWAE}_{50}\\left(p(x, z), q(z \\mid x)\\right)\\right)'
+    latex_source = 'q(z \\mid x) = \\left(\\mathrm{IAF} \\circ \\mathrm{Reverse} \\circ \\mathrm{IAF} \\circ \\mathrm{Reverse} \\circ \\mathrm{IAF} \\circ \\mathrm{Reverse} \\circ \\mathrm{IAF}\\right)_{\\#}\\,\\mathcal{N}\\left(z ;\\, \\mu = \\mathrm{enc}_{\\mathrm{loc}}(x), \\sigma = \\mathrm{enc}_{\\mathrm{scale}}(x)\\right)\np(x \\mid z) = \\mathrm{Bernoulli}\\left(x ;\\, \\mathrm{logits} = \\mathrm{dec}(z)\\right)\np(z) = \\mathcal{N}\\left(z ;\\, \\mu = 0, \\sigma = 1\\right)\np(x, z) = p(x \\mid z)\\,p(z)\n\\mathcal{L} = -\\mathrm{mean}\\left(\\mathrm{ELBO}\\left(p(x, z), q(z \\mid x)\\right)\\right)\n\\mathcal{L}_{\\mathrm{iw}} = -\\mathrm{mean}\\left(\\mathrm{IWAE}_{50}\\left(p(x, z), q(z \\mid x)\\right)\\right)'
 
     def __init__(self, *, enc=None, dec=None):
         super().__init__()
-        self.enc = rt.MLP(((64,),), (256, 256), (('loc', (8,), 'real'), ('scale', (8,), 'positive'), ('u1', (8,), 'real'), ('w1', (8,), 'real'), ('b1', (), 'real'), ('u2', (8,), 'real'), ('w2', (8,), 'real'), ('b2', (), 'real'), ('u3', (8,), 'real'), ('w3', (8,), 'real'), ('b3', (), 'real'), ('u4', (8,), 'real'), ('w4', (8,), 'real'), ('b4', (), 'real'))) if enc is None else rt.user_net(enc, 'enc', ('loc', 'scale', 'u1', 'w1', 'b1', 'u2', 'w2', 'b2', 'u3', 'w3', 'b3', 'u4', 'w4', 'b4'))
+        self.enc = rt.MLP(((64,),), (256, 256), (('loc', (8,), 'real'), ('scale', (8,), 'positive'))) if enc is None else rt.user_net(enc, 'enc', ('loc', 'scale'))
         self.dec = rt.MLP(((8,),), (256, 256), ((None, (64,), 'real'),)) if dec is None else rt.user_net(dec, 'dec', None)
+        self.flow_q_z_given_x = rt.flow_layers((8,), (('iaf', {'hidden': (64, 64)}), ('permutation', {}), ('iaf', {'hidden': (64, 64)}), ('permutation', {}), ('iaf', {'hidden': (64, 64)}), ('permutation', {}), ('iaf', {'hidden': (64, 64)})))
 
     def forward(self, x):
         """The first loss, 'loss' (scalar, nats)."""
@@ -38,106 +39,113 @@ class FlowVAE(rt.GeneratedModel):
 
     def log_q_z_given_x(self, z, x):
         """log q(z|x) at the given values: [batch], nats."""
-        raise rt.DataError("log q(z|x) at given values would run the flow q(z|x) backwards, but a planar layer's inverse has no closed form (Rezende & Mohamed 2015 only sample with it); its samples carry their log-density (loss terms)")
+        raise rt.DataError('log q(z|x) at given values would run the flow q(z|x) backwards, but an IAF layer inverts only one coordinate per pass (D passes); use MAF to score data; its samples carry their log-density (loss terms)')
 
     def sample_q_z_given_x(self, x):
         """Draw z from q(z|x), one per example of x."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:18  Normal(loc=enc(x).loc, scale=enc(x).scale),
+        enc_loc, enc_scale = self.enc(x)
+        # flow_vae.gm:17  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
-        z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_3, log_det_3 = rt.planar(z_2, enc_u3, enc_w3, enc_b3)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
+        z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
+        z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
+        z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
+        z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
         return {'z': z}
 
     def log_p_x_given_z(self, x, z):
         """log p(x|z) at the given values: [batch], nats."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
         """Draw x from p(x|z), one per example of z."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x}
 
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:27  p(z) = Normal(0, 1)
         log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
         """Draw z from p(z): n samples."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:27  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
         return {'z': z}
 
     def log_p_x_z(self, x, z):
         """log p(x,z) at the given values: [batch], nats."""
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:27  p(z) = Normal(0, 1)
         log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # flow_vae.gm:28  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
 
     def sample_p_x_z(self, n):
         """Draw x, z from p(x,z): n samples."""
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:27  p(z) = Normal(0, 1)
         z = torch.randn((n,) + (8,), dtype=self._anchor.dtype, device=self._anchor.device)
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         x = torch.bernoulli(torch.sigmoid(dec_z))
         return {'x': x, 'z': z}
 
     def loss_loss(self, x):
         """Loss 'loss': a scalar, in nats."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:18  Normal(loc=enc(x).loc, scale=enc(x).scale),
+        enc_loc, enc_scale = self.enc(x)
+        # flow_vae.gm:17  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn_like(enc_loc)  # base draw of the flow
-        z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_3, log_det_3 = rt.planar(z_2, enc_u3, enc_w3, enc_b3)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
+        z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
+        z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
+        z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
-        log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
-        log_p_x_z = log_p_x_given_z + log_p_z
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
-        # flow_vae.gm:20  loss = -mean(elbo(p(x,z), q(z|x)))
-        elbo = log_p_x_z - log_q_z_given_x  # Monte Carlo, one sample
-        return -elbo.mean()
+        # flow_vae.gm:30  loss = -mean(elbo(p(x,z), q(z|x)))
+        flow_residual = (0.5*(-z**2 + z_0**2)).sum(-1) + log_det_1 + log_det_3 + log_det_5 + log_det_7  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
+        kl_base_q = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale) - 1/2).sum(-1)  # closed form of the flow's base: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        return -(log_p_x_given_z + flow_residual - kl_base_q).mean()
 
     def loss_iw(self, x):
         """Loss 'iw': a scalar, in nats."""
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        enc_loc, enc_scale, enc_u1, enc_w1, enc_b1, enc_u2, enc_w2, enc_b2, enc_u3, enc_w3, enc_b3, enc_u4, enc_w4, enc_b4 = self.enc(x)
+        # flow_vae.gm:18  Normal(loc=enc(x).loc, scale=enc(x).scale),
+        enc_loc, enc_scale = self.enc(x)
+        # flow_vae.gm:17  q(z|x) = Flow(
         z_0 = enc_loc + enc_scale * torch.randn((50,) + enc_loc.shape, dtype=x.dtype, device=x.device)  # base draw of the flow
-        z_1, log_det_1 = rt.planar(z_0, enc_u1, enc_w1, enc_b1)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_2, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z_3, log_det_3 = rt.planar(z_2, enc_u3, enc_w3, enc_b3)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        z, log_det_4 = rt.planar(z_3, enc_u4, enc_w4, enc_b4)  # Rezende & Mohamed 2015, eq. 10-12, amortized
-        # flow_vae.gm:16  p(x|z) = Bernoulli(logits=dec(z))
+        z_1, log_det_1 = self.flow_q_z_given_x[0](z_0)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_2 = z_1.flip(-1)  # a permutation: log |det| = 0
+        z_3, log_det_3 = self.flow_q_z_given_x[2](z_2)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_4 = z_3.flip(-1)  # a permutation: log |det| = 0
+        z_5, log_det_5 = self.flow_q_z_given_x[4](z_4)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        z_6 = z_5.flip(-1)  # a permutation: log |det| = 0
+        z, log_det_7 = self.flow_q_z_given_x[6](z_6)  # Kingma et al. 2016, eq. 10-11; MADE: Germain et al. 2015
+        # flow_vae.gm:26  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
         log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
-        # flow_vae.gm:17  p(z) = Normal(0, 1)
+        # flow_vae.gm:27  p(z) = Normal(0, 1)
         log_p_z = (-0.5*z**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
-        # flow_vae.gm:18  p(x,z) = p(x|z) p(z)
+        # flow_vae.gm:28  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
-        # flow_vae.gm:15  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2), Planar(u=enc(x).u3, w=enc(x).w3, b=enc(x).b3), Planar(u=enc(x).u4, w=enc(x).w4, b=enc(x).b4))
-        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi) - log_det_1 - log_det_2 - log_det_3 - log_det_4  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
-        # flow_vae.gm:21  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
+        # flow_vae.gm:17  q(z|x) = Flow(
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi) - log_det_1 - log_det_3 - log_det_5 - log_det_7  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        # flow_vae.gm:31  loss iw = -mean(iwae(p(x,z), q(z|x), k=50))
         log_w = log_p_x_z - log_q_z_given_x  # [50, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(50)  # Burda et al. 2016, eq. 8
         return -iwae.mean()

@@ -50,7 +50,7 @@ class HMMNile(rt.GeneratedModel):
         # hmm_nile.gm:21  p(x[t]|z[t]) = Normal(loc=z[t] @ mu, scale=exp(z[t] @ log_sd))
         p_loc = z_every @ self.mu
         p_log_scale = z_every @ self.log_sd
-        log_p_x_t__given_z_t = -p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_x_t__given_z_t = -p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale) - math.log(2*math.pi)/2  # Gaussian density
         # hmm_nile.gm:22  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 2]: log p(observations at t | z[t] = k)
         log_p_x = rt.chain_log_likelihood(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)  # exact: sum over z by the forward algorithm
@@ -90,7 +90,7 @@ class HMMNile(rt.GeneratedModel):
         # hmm_nile.gm:21  p(x[t]|z[t]) = Normal(loc=z[t] @ mu, scale=exp(z[t] @ log_sd))
         p_loc = z_every @ self.mu
         p_log_scale = z_every @ self.log_sd
-        log_p_x_t__given_z_t = -p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_x_t__given_z_t = -p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale) - math.log(2*math.pi)/2  # Gaussian density
         # hmm_nile.gm:22  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 2]: log p(observations at t | z[t] = k)
         return rt.chain_posterior_marginals(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)
@@ -110,7 +110,7 @@ class HMMNile(rt.GeneratedModel):
         # hmm_nile.gm:21  p(x[t]|z[t]) = Normal(loc=z[t] @ mu, scale=exp(z[t] @ log_sd))
         p_loc = z_every @ self.mu
         p_log_scale = z_every @ self.log_sd
-        log_p_x_t__given_z_t = -p_log_scale - (-p_loc + x)**2*torch.exp(-2*p_log_scale)/2 - math.log(2*math.pi)/2  # Gaussian density
+        log_p_x_t__given_z_t = -p_log_scale - 0.5*(-p_loc + x)**2*torch.exp(-2*p_log_scale) - math.log(2*math.pi)/2  # Gaussian density
         # hmm_nile.gm:22  p(x) = sum_{z} p(z[0]) p(z[t]|z[t-1]) p(x[t]|z[t])
         log_emit_z = (log_p_x_t__given_z_t).movedim(0, -1)  # [batch, T, 2]: log p(observations at t | z[t] = k)
         log_p_x = rt.chain_log_likelihood(log_p_z_0, log_p_z_t__given_z_t_1, log_emit_z)  # exact: sum over z by the forward algorithm

@@ -47,11 +47,11 @@ class VRNN(rt.GeneratedModel):
             z_t = z.select(-2, t)  # step t of z
             # vrnn.gm:22  p(z[t]|h[t-1]) = Normal(loc=prior(h[t-1]).loc, scale=prior(h[t-1]).scale)
             prior_loc, prior_scale = self.prior(h_prev)
-            log_p_z_t__given_h_t_1 = (-torch.log(prior_scale) - math.log(2*math.pi)/2 - (-prior_loc + z_t)**2/(2*prior_scale**2)).sum(-1)  # Gaussian density
+            log_p_z_t__given_h_t_1 = (-torch.log(prior_scale) - 0.5*(-prior_loc + z_t)**2/prior_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
             log_p_sum = log_p_sum + log_p_z_t__given_h_t_1
             # vrnn.gm:23  p(x[t]|z[t],h[t-1]) = Bernoulli(logits=dec(z[t], h[t-1]))
             dec_out = self.dec(z_t, h_prev)
-            log_p_x_t__given_z_t__h_t_1 = rt.log_bernoulli(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+            log_p_x_t__given_z_t__h_t_1 = -rt.bernoulli_nll(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
             log_p_sum = log_p_sum + log_p_x_t__given_z_t__h_t_1
             # vrnn.gm:21  h[t] = cell(h[t-1], x[t], z[t])  # h[-1] = 0
             cell_out = self.cell(h_prev, x_t, z_t)
@@ -95,7 +95,7 @@ class VRNN(rt.GeneratedModel):
             x_t = x.select(-2, t)  # step t of x
             # vrnn.gm:24  q(z[t]|x[t],h[t-1]) = Normal(loc=enc(x[t], h[t-1]).loc, scale=enc(x[t], h[t-1]).scale)
             enc_loc, enc_scale = self.enc(x_t, h_prev)
-            log_q_z_t__given_x_t__h_t_1 = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_t)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+            log_q_z_t__given_x_t__h_t_1 = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_t)**2/enc_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
             log_q_sum = log_q_sum + log_q_z_t__given_x_t__h_t_1
             # vrnn.gm:21  h[t] = cell(h[t-1], x[t], z[t])  # h[-1] = 0
             cell_out = self.cell(h_prev, x_t, z_t)
@@ -137,11 +137,11 @@ class VRNN(rt.GeneratedModel):
             # vrnn.gm:22  p(z[t]|h[t-1]) = Normal(loc=prior(h[t-1]).loc, scale=prior(h[t-1]).scale)
             prior_loc, prior_scale = self.prior(h_prev)
             # vrnn.gm:28  loss = -mean(elbo(p(x,z), q(z|x)))
-            kl_q_p = ((rt.kl_div(1, enc_scale**2/prior_scale**2) + (enc_loc - prior_loc)**2/prior_scale**2)/2).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
+            kl_q_p = (0.5*(rt.kl_div(1, enc_scale**2/prior_scale**2) + (enc_loc - prior_loc)**2/prior_scale**2)).sum(-1)  # closed form: KL[N(a, b) || N(h, c)] = (v - 1 - log v)/2 + (a - h)^2/(2 c^2), v = (b/c)^2 (v - 1 - log v = kl_div(1, v), summed stably)
             bound = bound - kl_q_p
             # vrnn.gm:23  p(x[t]|z[t],h[t-1]) = Bernoulli(logits=dec(z[t], h[t-1]))
             dec_out = self.dec(z, h_prev)
-            log_p_x_t__given_z_t__h_t_1 = rt.log_bernoulli(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+            log_p_x_t__given_z_t__h_t_1 = -rt.bernoulli_nll(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
             bound = bound + log_p_x_t__given_z_t__h_t_1
             # vrnn.gm:21  h[t] = cell(h[t-1], x[t], z[t])  # h[-1] = 0
             cell_out = self.cell(h_prev, x_t, z)
@@ -159,16 +159,17 @@ class VRNN(rt.GeneratedModel):
             x_t = x.select(-2, t)  # step t of x
             # vrnn.gm:24  q(z[t]|x[t],h[t-1]) = Normal(loc=enc(x[t], h[t-1]).loc, scale=enc(x[t], h[t-1]).scale)
             enc_loc, enc_scale = self.enc(x_t, h_prev)
-            z = enc_loc + enc_scale * torch.randn_like(enc_loc)  # [50, batch, ...]
+            eps_z = torch.randn_like(enc_loc)  # [50, batch, ...]
+            z = enc_loc + enc_scale * eps_z
             # vrnn.gm:22  p(z[t]|h[t-1]) = Normal(loc=prior(h[t-1]).loc, scale=prior(h[t-1]).scale)
             prior_loc, prior_scale = self.prior(h_prev)
-            log_p_z_t__given_h_t_1 = (-torch.log(prior_scale) - math.log(2*math.pi)/2 - (-prior_loc + z)**2/(2*prior_scale**2)).sum(-1)  # Gaussian density
+            log_p_z_t__given_h_t_1 = (-torch.log(prior_scale) - 0.5*(-prior_loc + z)**2/prior_scale**2).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density
             # vrnn.gm:24  q(z[t]|x[t],h[t-1]) = Normal(loc=enc(x[t], h[t-1]).loc, scale=enc(x[t], h[t-1]).scale)
-            log_q_z_t__given_x_t__h_t_1 = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z)**2/(2*enc_scale**2)).sum(-1)  # Gaussian density
+            log_q_z_t__given_x_t__h_t_1 = -0.5*(eps_z**2).sum(-1) - torch.log(enc_scale).sum(-1) - 4*math.log(2*math.pi)  # Gaussian density, from the reparameterization noise
             bound = bound + (log_p_z_t__given_h_t_1 - log_q_z_t__given_x_t__h_t_1)
             # vrnn.gm:23  p(x[t]|z[t],h[t-1]) = Bernoulli(logits=dec(z[t], h[t-1]))
             dec_out = self.dec(z, h_prev)
-            log_p_x_t__given_z_t__h_t_1 = rt.log_bernoulli(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+            log_p_x_t__given_z_t__h_t_1 = -rt.bernoulli_nll(x_t, dec_out).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
             bound = bound + log_p_x_t__given_z_t__h_t_1
             # vrnn.gm:21  h[t] = cell(h[t-1], x[t], z[t])  # h[-1] = 0
             cell_out = self.cell(h_prev, x_t, z)

@@ -53,7 +53,7 @@ class FlowAmortized(rt.GeneratedModel):
         """log p(x|z) at the given values: [batch], nats."""
         # flow_amortized.gm:11  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         return log_p_x_given_z
 
     def sample_p_x_given_z(self, z):
@@ -66,7 +66,7 @@ class FlowAmortized(rt.GeneratedModel):
     def log_p_z(self, z):
         """log p(z) at the given values: [batch], nats."""
         # flow_amortized.gm:12  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 3*math.log(2*math.pi)/2  # Gaussian density
         return log_p_z
 
     def sample_p_z(self, n):
@@ -79,9 +79,9 @@ class FlowAmortized(rt.GeneratedModel):
         """log p(x,z) at the given values: [batch], nats."""
         # flow_amortized.gm:11  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_amortized.gm:12  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 3*math.log(2*math.pi)/2  # Gaussian density
         # flow_amortized.gm:13  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         return log_p_x_z
@@ -104,10 +104,10 @@ class FlowAmortized(rt.GeneratedModel):
         z, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         # flow_amortized.gm:11  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_amortized.gm:15  loss = -mean(elbo(p(x,z), q(z|x)))
-        flow_residual = ((-z**2 + z_0**2)/2).sum(-1) + log_det_1 + log_det_2  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
-        kl_base_q = ((enc_loc**2 + enc_scale**2)/2 - torch.log(enc_scale) - 1/2).sum(-1)  # closed form of the flow's base: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        flow_residual = (0.5*(-z**2 + z_0**2)).sum(-1) + log_det_1 + log_det_2  # log p(z_K) - log p(z_0) + sum of log-determinants (the base's KL is closed form)
+        kl_base_q = (0.5*(enc_loc**2 + enc_scale**2) - torch.log(enc_scale) - 1/2).sum(-1)  # closed form of the flow's base: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z + flow_residual - kl_base_q).mean()
 
     def loss_iw(self, x):
@@ -119,13 +119,13 @@ class FlowAmortized(rt.GeneratedModel):
         z, log_det_2 = rt.planar(z_1, enc_u2, enc_w2, enc_b2)  # Rezende & Mohamed 2015, eq. 10-12, amortized
         # flow_amortized.gm:11  p(x|z) = Bernoulli(logits=dec(z))
         dec_z = self.dec(z)
-        log_p_x_given_z = rt.log_bernoulli(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
+        log_p_x_given_z = -rt.bernoulli_nll(x, dec_z).sum(-1)  # Bernoulli mass (logits h: x h - log(1 + e^h))
         # flow_amortized.gm:12  p(z) = Normal(0, 1)
-        log_p_z = (-z**2/2 - math.log(2*math.pi)/2).sum(-1)  # Gaussian density
+        log_p_z = (-0.5*z**2).sum(-1) - 3*math.log(2*math.pi)/2  # Gaussian density
         # flow_amortized.gm:13  p(x,z) = p(x|z) p(z)
         log_p_x_z = log_p_x_given_z + log_p_z
         # flow_amortized.gm:10  q(z|x) = Flow(Normal(loc=enc(x).loc, scale=enc(x).scale), Planar(u=enc(x).u1, w=enc(x).w1, b=enc(x).b1), Planar(u=enc(x).u2, w=enc(x).w2, b=enc(x).b2))
-        log_q_z_given_x = (-torch.log(enc_scale) - math.log(2*math.pi)/2 - (-enc_loc + z_0)**2/(2*enc_scale**2)).sum(-1) - log_det_1 - log_det_2  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
+        log_q_z_given_x = (-torch.log(enc_scale) - 0.5*(-enc_loc + z_0)**2/enc_scale**2).sum(-1) - 3*math.log(2*math.pi)/2 - log_det_1 - log_det_2  # flow: base log-density minus the log-determinants (Rezende & Mohamed 2015, eq. 13)
         # flow_amortized.gm:16  loss iw = -mean(iwae(p(x,z), q(z|x), k=5))
         log_w = log_p_x_z - log_q_z_given_x  # [5, batch] log importance weights
         iwae = torch.logsumexp(log_w, dim=0) - math.log(5)  # Burda et al. 2016, eq. 8

@@ -170,9 +170,6 @@ class Poe(rt.GeneratedModel):
         log_p_x_given_z = (-0.5*(-dec_z + x)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
         # poe_rename.gm:15  p(w|z) = p(x|z)[x -> w]
         log_p_w_given_z = (-0.5*(-dec_z + w)**2).sum(-1) - 2*math.log(2*math.pi)  # Gaussian density
-        # poe_rename.gm:13  q(z|x,w) propto p(z) q(z|x) q(z|w)
-        q_loc_1 = (enc_loc * (1 / enc_scale ** 2) + enc_loc_1 * (1 / enc_scale_1 ** 2)) / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2)
-        q_scale_1 = torch.sqrt(1 / (1 + 1 / enc_scale ** 2 + 1 / enc_scale_1 ** 2))
         # poe_rename.gm:17  loss = -mean(elbo(p(x,w,z), q(z|x,w)))
-        kl_q_p = (0.5*(q_loc_1**2 + q_scale_1**2) - torch.log(q_scale_1)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
+        kl_q_p = (0.5*(q_loc**2 + q_scale**2) - torch.log(q_scale)).sum(-1) - 1  # closed form: KL[q || p] = E_q[log q - log p]; Gaussian density; Gaussian mean and variance
         return -(log_p_x_given_z + log_p_w_given_z - kl_q_p).mean()
