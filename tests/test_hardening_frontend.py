@@ -242,7 +242,8 @@ def test_nesting_at_the_limit_through_every_command(tmp_path):
     for command in (["check"], ["latex"], ["latex", "--derived"], ["info"], ["explain"]):
         result = _gmc(*command, path)
         assert result.returncode == 0, (command, result.stderr[-2000:])
-    assert _gmc("fmt", path).stdout == source
+    formatted = _gmc("fmt", path).stdout  # the same program, its long lines wrapped
+    assert "".join(formatted.split()) == "".join(source.split())
     module = tmp_path / "deep.py"
     assert _gmc("compile", path, "-o", module).returncode == 0
     run = subprocess.run([sys.executable, "-c", _IMPORT_AND_RUN, str(module)], capture_output=True, text=True,

@@ -229,3 +229,14 @@ def test_scheduled_beta_reaches_the_loss_and_matches_the_reference(model, monkey
     assert steps and all(beta == 4.0 for beta, _, _ in steps)
     for _, value, reference in steps:
         assert value == pytest.approx(reference, rel=1e-12, abs=1e-12)
+
+
+def test_a_hoisted_constant_from_a_param_keeps_the_models_dtype():
+    """A closed form over weights only sums to a 0-dim tensor; a constant of a param printed as
+    a float64 tensor (log1pexp(a)) is not hoisted onto it, which would promote a float32 loss to
+    float64 (found by the program fuzzer, seed 0, program 208)."""
+    cls = gmc.compile_source(
+        "param a = 1.5\nweight w: real[3] = 0.1\nvar u: binary[3]\nvar x: real[2]\n"
+        "p(u) = Bernoulli(logits=a)\nq(u|x) = Bernoulli(logits=2 * w - 1)\n"
+        "loss = mean(KL[q(u|x) || p(u)])\n", name="HoistDtype")
+    assert cls().loss("loss", x=torch.randn(4, 2)).dtype == torch.float32

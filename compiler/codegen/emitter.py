@@ -338,7 +338,9 @@ class Emitter:
             # constants (log(2 pi)/2) are added once to the sum, times the event size, not to
             # every element: one full-size op fewer, forward and backward
             hoisted = density.hoisted(self.model.vars[var].type.size, symbolic.to_torch)
-            if hoisted is not None:
+            # a constant printed as a float64 tensor (a param through a stable torch form) stays
+            # element-wise: added to a 0-dim float32 sum it would promote the result to float64
+            if hoisted is not None and "torch." not in hoisted[1]:
                 summed = self.event_sum_code(hoisted[0], True, False, var, env, factor.family, value)
                 return _plus(summed, hoisted[1]), density.reference
         code = self.event_sum_code(density.code, density.tensor, value not in density.names, var, env,
@@ -358,10 +360,11 @@ class Emitter:
             expr = with_category_count(expr, shape[-1])
         elif hoist and shape and expr.is_Add and not lacks_value:  # constants once per sum (leaf_log_density)
             constant = [t for t in expr.args if not is_tensor(t)]
-            if constant and len(constant) < len(expr.args):
+            constant_code = symbolic.to_torch(self.model.vars[var].type.size * sp.Add(*constant)) if constant else ""
+            if constant and len(constant) < len(expr.args) and "torch." not in constant_code:  # see above
                 tensor = sp.Add(*(t for t in expr.args if is_tensor(t)))
                 summed = self.event_sum_code(symbolic.to_torch(tensor), True, False, var, env, family, value)
-                return _plus(summed, symbolic.to_torch(self.model.vars[var].type.size * sp.Add(*constant)))
+                return _plus(summed, constant_code)
         return self.event_sum_code(symbolic.to_torch(expr), is_tensor(expr), lacks_value, var, env, family, value)
 
     def event_sum_code(self, code: str, tensor: bool, lacks_value: bool, var: str, env: Env, family: str,

@@ -38,9 +38,10 @@ def test_gradients_for_logits_and_relaxed_values():
 
 def test_printer_fuses_only_a_value_times_logits_minus_their_softplus():
     x, h, z = sp.symbols("x h z")
-    assert to_torch(x * h - log1pexp(h)) == "rt.log_bernoulli(x, h)"
-    assert to_torch(2 * x * h - 2 * log1pexp(h) + z) == "z + 2*rt.log_bernoulli(x, h)"
+    # printed as minus the fused negative log-likelihood (no weight=-1 multiply: issue 19)
+    assert to_torch(x * h - log1pexp(h)) == "-rt.bernoulli_nll(x, h)"
+    assert to_torch(2 * x * h - 2 * log1pexp(h) + z) == "z - 2*rt.bernoulli_nll(x, h)"
     # a Bernoulli KL's sigmoid(h) h is not a value: left as written
-    assert "log_bernoulli" not in to_torch(sigmoid(h) * h - log1pexp(h))
+    assert "bernoulli" not in to_torch(sigmoid(h) * h - log1pexp(h))
     # coefficients that do not cancel: left as written
-    assert "log_bernoulli" not in to_torch(x * h - 2 * log1pexp(h))
+    assert "bernoulli" not in to_torch(x * h - 2 * log1pexp(h))
